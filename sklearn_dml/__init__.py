@@ -1,0 +1,26 @@
+"""sklearn_dml: structural double machine learning with neural networks.
+
+Heterogeneous structural models θ(x), trained with torch and cross-fitting,
+with influence-function debiasing for valid standard errors, as scikit-learn
+estimators.
+"""
+
+from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
+from ._inference import InferenceResults
+from ._nets import EnsembleStructuralNet, StructuralNet
+from ._summary import Summary
+from ._validation import pack_targets
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "StructuralDMLRegressor",
+    "LogitDML",
+    "StructuralDML",
+    "StructuralNet",
+    "EnsembleStructuralNet",
+    "InferenceResults",
+    "Summary",
+    "pack_targets",
+    "__version__",
+]

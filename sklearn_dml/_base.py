@@ -1,0 +1,362 @@
+"""The private base estimator: all estimators share its fit; public classes stay thin."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils.validation import check_is_fitted
+
+from ._crossfit import plan_crossfit, run_crossfit
+from ._inference import InferenceResults, aggregate_repetitions, crossfit_moments, influence
+from ._lambda import LAMBDA_METHODS, choose_lambda_method, regularize, solve
+from ._nets import member_to_module, predict_theta
+from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
+from ._training import TrainConfig, resolve_device
+from ._validation import check_sample_weight, check_treatment_outcome, unpack_targets
+from .families import get_family
+from .targets import resolve_targets
+
+
+class _BaseStructuralDML(BaseEstimator):
+    """Shared machinery of the structural DML estimators. Not public.
+
+    Subclasses set ``_family`` (a registry name) or take a ``family`` parameter.
+    """
+
+    _family = "linear"
+
+    __metadata_request__fit = {"Y": True, "T": metadata_routing.UNUSED}
+    __metadata_request__score = {"Y": True, "T": metadata_routing.UNUSED}
+
+    _parameter_constraints: dict = {
+        "target": [None, str, Integral, list, tuple, object],
+        "hidden_dims": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "cv": [Interval(Integral, 1, None, closed="left"), "cv_object"],
+        "n_rep": [Interval(Integral, 1, None, closed="left")],
+        "lambda_method": [StrOptions(set(LAMBDA_METHODS))],
+        "lambda_model": [None, object],
+        "treatment_law": [None, StrOptions({"empirical"}), "array-like", tuple],
+        "lambda_floor": [Interval(Real, 0, 1, closed="neither")],
+        "device": [str],
+        "n_jobs": [None, Integral],
+        "torch_num_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        target=None,
+        hidden_dims=(64, 32),
+        dropout=0.0,
+        lr=0.01,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        cv=5,
+        n_rep=1,
+        lambda_method="auto",
+        lambda_model=None,
+        treatment_law=None,
+        lambda_floor=1e-4,
+        device="cpu",
+        n_jobs=None,
+        torch_num_threads="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.target = target
+        self.hidden_dims = hidden_dims
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.cv = cv
+        self.n_rep = n_rep
+        self.lambda_method = lambda_method
+        self.lambda_model = lambda_model
+        self.treatment_law = treatment_law
+        self.lambda_floor = lambda_floor
+        self.device = device
+        self.n_jobs = n_jobs
+        self.torch_num_threads = torch_num_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _get_family(self):
+        return get_family(getattr(self, "family", self._family))
+
+    def _train_config(self):
+        dims = tuple(int(h) for h in np.atleast_1d(self.hidden_dims))
+        if len(dims) == 0 or min(dims) < 1:
+            raise ValueError(
+                f"hidden_dims must be a non-empty sequence of positive layer sizes, e.g. (64, 32); "
+                f"got {self.hidden_dims!r}.")
+        return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), lr=float(self.lr),
+                           weight_decay=float(self.weight_decay), batch_size=self.batch_size,
+                           max_epochs=int(self.max_epochs), early_stopping=bool(self.early_stopping),
+                           validation_fraction=float(self.validation_fraction),
+                           n_iter_no_change=int(self.n_iter_no_change),
+                           device=resolve_device(self.device))
+
+    def _standardize(self, X):
+        return (X - self.x_mean_) / self.x_scale_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X, T, Y=None, *, sample_weight=None, groups=None):
+        """Cross-fit θ(x), estimate Λ(x), and debias the targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates: the input of the θ-network.
+        T : array-like of shape (n_samples,) or (n_samples, n_treatments)
+            Treatment(s). Or a packed array from :func:`pack_targets` with ``Y=None``.
+        Y : array-like of shape (n_samples,), default=None
+            Outcome. Requested for metadata routing by default.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weights for the training loss and the averages.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels; an integer ``cv`` then becomes a ``GroupKFold``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        check_params(self)
+        family = self._get_family()
+        config = self._train_config()
+        X = validate_X(self, X, reset=True)
+        if X.shape[1] == 0:
+            raise ValueError("X has no columns; the θ-network needs at least one covariate.")
+        T, Y, self.treatment_names_, self.outcome_name_ = check_treatment_outcome(
+            T, Y, X.shape[0], family)
+        family.check_data(T, Y, self.treatment_names_)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        if isinstance(self.cv, (int, np.integer)) and self.cv > X.shape[0] // 2:
+            raise ValueError(f"cv={self.cv} folds is too many for {X.shape[0]} rows; "
+                             "use fewer folds.")
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape[0] != X.shape[0]:
+                raise ValueError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows.")
+
+        self.family_ = family
+        self.theta_names_ = family.theta_names(self.treatment_names_)
+        self.x_mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.x_scale_ = np.where(scale > 0, scale, 1.0)
+        Xs = self._standardize(X)
+        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
+
+        rng = check_random_state(self.random_state)
+        plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T, groups,
+                              needs_aux=self.lambda_method_ == "regression", rng=rng)
+        reps = run_crossfit(plans, Xs, T, Y, weights, family, config, self.lambda_method_,
+                            self.lambda_model, self.treatment_law, self.n_jobs,
+                            self.torch_num_threads, verbose=self.verbose)
+        self._T, self._Y, self._weights = T, Y, weights
+        self._reps = [self._cache_rep(rep, family, T, Y) for rep in reps]
+        self.n_folds_ = len(plans[0])
+        self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
+        self.models_ = [rep["layers"] for rep in reps]
+        self.history_ = [rep["history"] for rep in reps]
+        self.theta_ = np.mean([r["theta"] for r in self._reps], axis=0)
+        self.lambda_ = self._reps[0]["lambda"]
+        self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1])
+        self.inference_ = self._infer(self.targets_)
+        self._warn_extreme_index(family)
+        return self
+
+    def _cache_rep(self, rep, family, T, Y):
+        """Per-row cache: θ̂_i, Λ̂_i (regularized) and Λ̂_i⁻¹ ℓ_θ,i."""
+        eigval, eigvec, raised, raw_min = regularize(rep["lambda"], self.lambda_floor)
+        grad = family.gradient(Y, T, rep["theta"])
+        lam = np.einsum("nij,nj,nkj->nik", eigvec, eigval, eigvec)
+        return {"theta": rep["theta"], "fold_id": rep["fold_id"], "lambda": lam,
+                "correction": solve(eigval, eigvec, grad), "raised": raised | rep["floored"],
+                "raw_min_eig": raw_min, "condition": eigval[:, -1] / eigval[:, 0],
+                "best_epoch": rep["best_epoch"]}
+
+    def _warn_extreme_index(self, family):
+        if family.name != "logit":
+            return
+        from .families._index import index
+
+        share = np.mean(np.abs(index(self._T, self.theta_)) > 15)
+        if share > 0.01:
+            warnings.warn(
+                f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
+                "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
+                "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=3)
+
+    # ---------------------------------------------------------------- inference
+    def _infer(self, targets, where=None):
+        family = self.family_
+        names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
+        rows = slice(None) if where is None else self._check_where(where)
+        ests, covs, plugins = [], [], []
+        psi0 = None
+        for rep in self._reps:
+            theta, T = rep["theta"][rows], self._T[rows]
+            plugin, psi = influence(family, targets, theta, T, rep["correction"][rows])
+            w = self._weights[rows]
+            est, cov = crossfit_moments(psi, rep["fold_id"][rows], w)
+            ests.append(est)
+            covs.append(cov)
+            plugins.append((w[:, None] * plugin).mean(axis=0) / w.mean())
+            psi0 = psi if psi0 is None else psi0
+        estimate, cov = aggregate_repetitions(ests, covs)
+        plugin = np.median(plugins, axis=0)
+        return InferenceResults(names, estimate, cov, psi0, self._diagnostics(plugin, estimate,
+                                                                              rows))
+
+    def _check_where(self, where):
+        mask = np.asarray(where)
+        if mask.dtype != bool or mask.shape != (self._T.shape[0],):
+            raise ValueError(f"where must be a boolean mask over the {self._T.shape[0]} "
+                             "training rows.")
+        if mask.sum() < 2 * self.n_folds_:
+            raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
+        return mask
+
+    def _diagnostics(self, plugin, estimate, rows):
+        rep = self._reps[0]
+        raw_min = rep["raw_min_eig"][rows]
+        diag = {
+            "plugin_estimate": list(np.round(plugin, 6)),
+            "correction": list(np.round(estimate - plugin, 6)),
+            "n_obs": int(np.asarray(rep["fold_id"][rows]).size),
+            "n_folds": self.n_folds_,
+            "n_rep": len(self._reps),
+            "lambda_method": self.lambda_method_,
+            "lambda_min_eig": float(raw_min.min()),
+            "share_regularized": float(np.mean(rep["raised"][rows])),
+            "lambda_condition_median": float(np.median(rep["condition"][rows])),
+            "mean_best_epoch": float(np.mean(rep["best_epoch"])),
+        }
+        if self.n_folds_ == 1:
+            diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
+        return diag
+
+    def inference(self, target=None, *, where=None):
+        """Debias any target from the cached fit, without refitting.
+
+        Parameters
+        ----------
+        target : str, int, Target or list of these, default=None
+            None re-reports the estimator's targets.
+        where : bool array of shape (n_samples,), default=None
+            Restrict the average to these training rows (a subgroup average).
+
+        Returns
+        -------
+        InferenceResults
+        """
+        check_is_fitted(self)
+        targets = self.targets_ if target is None else resolve_targets(
+            target, self.family_, self.theta_names_, self._T.shape[1])
+        return self._infer(targets, where=where)
+
+    def summary(self, alpha=0.05, value=0.0, decimals=4):
+        """The debiased estimates as a :class:`~sklearn_dml.Summary` table.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            1 − confidence level.
+        value : float, default=0.0
+            Null value for the z statistics and p-values.
+        decimals : int, default=4
+            Digits shown.
+
+        Returns
+        -------
+        Summary
+        """
+        check_is_fitted(self)
+        return self.inference_.summary(alpha=alpha, value=value, decimals=decimals,
+                                       title=f"{type(self).__name__}: debiased estimates")
+
+    # --------------------------------------------------------------- prediction
+    def predict(self, X):
+        """θ̂(X): the fitted structural parameters, averaged over the fold networks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_theta)
+        """
+        check_is_fitted(self)
+        Xs = self._standardize(validate_X(self, X, reset=False))
+        return np.mean([predict_theta(layers, Xs).mean(axis=0) for layers in self.models_],
+                       axis=0)
+
+    def predict_outcome(self, X, T):
+        """E[Y | X, T] under the fitted model, shape (n_samples,)."""
+        theta = self.predict(X)
+        T = np.asarray(T, dtype=float)
+        T = T.reshape(theta.shape[0], -1) if T.ndim < 2 else T
+        return self.family_.mean_numpy(T, theta)
+
+    def structural_loss(self, X, T, Y=None, sample_weight=None):
+        """Mean structural loss of the fitted θ̂ on (X, T, Y); lower is better.
+
+        Parameters
+        ----------
+        X, T, Y : array-like
+            As in :meth:`fit`; ``T`` may be packed (:func:`pack_targets`) with ``Y=None``.
+        sample_weight : array-like, default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        T, Y = unpack_targets(T, Y)
+        theta = self.predict(X)
+        T, Y, _, _ = check_treatment_outcome(T, Y, theta.shape[0], self.family_, fitting=False)
+        with torch.no_grad():
+            loss = self.family_.loss(torch.as_tensor(Y), torch.as_tensor(T),
+                                     torch.as_tensor(theta)).numpy()
+        return float(np.average(loss, weights=sample_weight))
+
+    def score(self, X, T, Y=None, sample_weight=None):
+        """Minus the mean structural loss (greater is better, as sklearn expects)."""
+        return -self.structural_loss(X, T, Y, sample_weight=sample_weight)
+
+    def get_network(self, rep=0, fold=0):
+        """One fold's θ-network as a stand-alone :class:`~sklearn_dml.StructuralNet`."""
+        check_is_fitted(self)
+        return member_to_module(self.models_[rep], fold)

@@ -1,0 +1,215 @@
+"""Public estimators: thin classes that name a family; all work is in the shared base."""
+
+from __future__ import annotations
+
+from ._base import _BaseStructuralDML
+
+_SHARED_PARAMS = """
+    hidden_dims : tuple of int, default=(64, 32)
+        Hidden layer sizes of the θ-network.
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer during training.
+    lr : float, default=0.01
+        Adam learning rate.
+    weight_decay : float, default=1e-4
+        L2 penalty (Adam's weight decay).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; "auto" uses about an eighth of the training rows, in [64, 1024].
+    max_epochs : int, default=200
+        Maximum passes over the training rows.
+    early_stopping : bool, default=True
+        Stop each fold's network when its validation loss stops improving, and
+        restore its best weights.
+    validation_fraction : float, default=0.1
+        Share of each fold's training rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    cv : int, cross-validation splitter or iterable, default=5
+        Cross-fitting folds. An int gives ``KFold(cv, shuffle=True)`` (``GroupKFold``
+        when ``groups`` is passed); 1 disables cross-fitting (tuning only). The
+        test folds of a splitter must partition the rows.
+    n_rep : int, default=1
+        Repetitions of cross-fitting with new splits; estimates are aggregated by
+        the median with the variance adjustment of Chernozhukov et al. (2018).
+    lambda_method : {"auto", "analytic", "randomized", "regression"}, default="auto"
+        How Λ(x) = E[ℓ_θθ | X = x] is estimated. "auto" picks "randomized" when
+        ``treatment_law`` is given, "analytic" when ℓ_θθ is free of θ and y, and
+        "regression" (three-way splitting) otherwise.
+    lambda_model : sklearn regressor, default=None
+        Model for the regressions of Hessian entries on X; None uses a
+        ``HistGradientBoostingRegressor``.
+    treatment_law : None, "empirical", array-like or (values, probabilities), default=None
+        Declares T randomized (independent of X) with this law; Λ is then
+        integrated over it exactly. "empirical" uses the training rows' T.
+    lambda_floor : float, default=1e-4
+        Relative eigenvalue floor applied to each row's Λ̂ before inversion.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the θ-networks train.
+    n_jobs : int, default=None
+        Parallel fold groups through joblib (``-1``: all cores). Results do not
+        depend on it.
+    torch_num_threads : int or "auto", default="auto"
+        Torch threads per fold task; "auto" uses 1.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits, initializations and mini-batches.
+    verbose : int, default=0
+        joblib verbosity over fold tasks.
+"""
+
+_ATTRIBUTES = """
+    Attributes
+    ----------
+    inference_ : InferenceResults
+        Debiased estimates of the targets with their joint covariance.
+    theta_ : ndarray of shape (n_samples, n_theta)
+        Cross-fitted θ̂(x_i): each row from networks that did not see it.
+    lambda_ : ndarray of shape (n_samples, n_theta, n_theta)
+        Regularized Λ̂(x_i) (first repetition).
+    lambda_method_ : str
+        The Λ regime used.
+    theta_names_ : list of str
+        Names of the components of θ.
+    treatment_names_ : list of str
+    outcome_name_ : str
+    targets_ : list of Target
+    models_ : list
+        Stacked weights of the fold networks, one entry per repetition.
+    folds_ : list
+        Held-out rows of each fold, per repetition.
+    history_ : list
+        Validation-loss curves per fold.
+    n_folds_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when X has string column names.
+"""
+
+
+class StructuralDMLRegressor(_BaseStructuralDML):
+    __doc__ = f"""Linear structural model Y = α(x) + β(x)'T + ε with debiased averages.
+
+    θ(x) = (α(x), β(x)) is a neural network trained by squared loss with
+    cross-fitting; E[α(X)] and E[β(X)] (or any other target) are debiased with
+    the influence function of Farrell, Liang & Misra (2021). Λ(x) = 2 E[(1,T)(1,T)' | X]
+    comes from sklearn regressions of T and T² on X.
+
+    Parameters
+    ----------
+    target : None, str, int, Target or list of these, default=None
+        What to estimate. None gives E[α(X)] and E[β(X)]. Strings name θ
+        components (``"beta"``) or shortcuts (``"ame"``, ``"ate"``).
+{_SHARED_PARAMS}
+{_ATTRIBUTES}
+    See Also
+    --------
+    LogitDML : binary outcomes.
+    StructuralDML : any family, or a custom torch loss.
+
+    References
+    ----------
+    Farrell, Liang and Misra (2021), "Deep Neural Networks for Estimation and
+    Inference", Econometrica 89(1). Farrell, Liang and Misra (2025), "Deep
+    Learning for Individual Heterogeneity".
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDMLRegressor
+    >>> from sklearn_dml.datasets import make_linear_confounded
+    >>> data = make_linear_confounded(n_samples=500, random_state=0)
+    >>> est = StructuralDMLRegressor(max_epochs=20, random_state=0)
+    >>> est = est.fit(data.X, data.T, data.Y)
+    >>> est.inference_.names
+    ['E[alpha]', 'E[beta]']
+    """
+
+    _family = "linear"
+
+
+class LogitDML(_BaseStructuralDML):
+    __doc__ = f"""Logit model P(Y=1 | x, t) = σ(α(x) + β(x)'t) with debiased averages.
+
+    Default targets: E[β(X)] and the average marginal effect of T on P(Y=1),
+    evaluated at each row's observed T. Λ(x) depends on θ: with a randomized
+    treatment pass ``treatment_law`` (two-way splitting); otherwise an auxiliary
+    network and a Hessian regression give Λ̂(x) (three-way splitting).
+
+    Parameters
+    ----------
+    target : None, str, int, Target or list of these, default=None
+        What to estimate. None gives E[β(X)] and the AME at observed T; use
+        ``AverageMarginalEffect(at=t)`` for the AME at a fixed t̃.
+{_SHARED_PARAMS}
+{_ATTRIBUTES}
+    See Also
+    --------
+    StructuralDMLRegressor : continuous outcomes.
+
+    Examples
+    --------
+    >>> from sklearn_dml import LogitDML
+    >>> from sklearn_dml.datasets import make_logit
+    >>> data = make_logit(n_samples=500, random_state=0)
+    >>> est = LogitDML(max_epochs=20, random_state=0).fit(data.X, data.T, data.Y)
+    >>> est.inference_.names
+    ['E[beta]', 'AME[T]']
+    """
+
+    _family = "logit"
+
+
+class StructuralDML(_BaseStructuralDML):
+    __doc__ = f"""Structural DML for any family, including a custom torch loss.
+
+    Parameters
+    ----------
+    family : str or Family, default="linear"
+        A registry name (``"linear"``, ``"logit"``) or a :class:`~sklearn_dml.families.Family`,
+        e.g. ``CustomFamily(loss, theta_names)`` whose derivatives come from autodiff.
+    target : None, str, int, Target or list of these, default=None
+        What to estimate; None gives the family's default targets.
+{_SHARED_PARAMS}
+{_ATTRIBUTES}
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> est = StructuralDML(family="logit", target="beta")
+    """
+
+    def __init__(
+        self,
+        family="linear",
+        *,
+        target=None,
+        hidden_dims=(64, 32),
+        dropout=0.0,
+        lr=0.01,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        cv=5,
+        n_rep=1,
+        lambda_method="auto",
+        lambda_model=None,
+        treatment_law=None,
+        lambda_floor=1e-4,
+        device="cpu",
+        n_jobs=None,
+        torch_num_threads="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.family = family
+        super().__init__(
+            target=target, hidden_dims=hidden_dims, dropout=dropout, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, lambda_method=lambda_method,
+            lambda_model=lambda_model, treatment_law=treatment_law, lambda_floor=lambda_floor,
+            device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
+            random_state=random_state, verbose=verbose)
+
+    _parameter_constraints = {**_BaseStructuralDML._parameter_constraints,
+                              "family": [str, object]}

@@ -1,0 +1,244 @@
+"""Λ(x) = E[ℓ_θθ(Y, T, θ(x)) | X = x]: three ways to estimate it, and its safe inversion.
+
+- ``"analytic"`` (regime B): ℓ_θθ is free of θ and y (linear family), so its
+  entries are functions of T alone; regress them on X with a sklearn model.
+- ``"randomized"`` (regime A): T is independent of X with a known or
+  resampleable law ν; Λ(x) = Σ_t ν(t) ℓ_θθ(t, θ̂(x)), by exact enumeration.
+- ``"regression"`` (regime C): ℓ_θθ depends on θ; an auxiliary θ-network is
+  fit on one half of the training part, and the Hessians at its predictions on
+  the other half are regressed on X.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import KFold, cross_val_predict
+
+LAMBDA_METHODS = ("auto", "analytic", "randomized", "regression")
+MAX_LAW_POINTS = 256
+
+
+OVERLAP_FLOOR = 1e-2  # conditional variance of T floored at 1% of its pooled variance
+
+
+def default_lambda_model():
+    """Default nuisance regressor: small-tree gradient boosting with early stopping.
+
+    On smooth propensity-type functions at n = 1600 it had 30-40% lower RMSE
+    than 200 fixed boosting rounds, in half the time.
+    """
+    return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=8,
+                                         min_samples_leaf=30, early_stopping=True,
+                                         validation_fraction=0.15, n_iter_no_change=20,
+                                         random_state=0)
+
+
+def _fit_predict(model, X_fit, y, X_pred):
+    reg = clone(model if model is not None else default_lambda_model())
+    return reg.fit(X_fit, y).predict(X_pred)
+
+
+def _oof_predict(model, X, y, n_splits=2):
+    reg = clone(model if model is not None else default_lambda_model())
+    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=0))
+
+
+def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
+    """Λ(x) for a single-index family, positive semi-definite by construction.
+
+    With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] = a(x)·[[1, m'], [m, m m' + S]]
+    where a = E[w | x], m = E[w T | x] / a and S = E[w (T − m)(T − m)' | x] / a. Each is an
+    unweighted regression on X; S is regressed on out-of-fold residuals so that
+    overfitting cannot shrink it, and floored at 1% of T's pooled variance
+    (rows where the floor binds, i.e. limited overlap, are reported).
+
+    Parameters
+    ----------
+    d2 : ndarray (n_fit,)
+        ℓ'' at the fitting rows (constant for the linear family).
+    T_fit : ndarray (n_fit, p)
+    X_fit, X_pred : ndarray
+    model : sklearn regressor or None
+
+    Returns
+    -------
+    lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
+    """
+    n_pred, p = X_pred.shape[0], T_fit.shape[1]
+    constant_w = np.ptp(d2) <= 1e-12 * max(1.0, abs(d2).max())
+    binary = p == 1 and constant_w and np.all(np.isin(T_fit, (0.0, 1.0)))
+    wT = d2[:, None] * T_fit
+    if constant_w:
+        a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
+    else:
+        a = np.maximum(_fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
+        a_oof = np.maximum(_oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
+    m = np.empty((n_pred, p))
+    resid = np.empty_like(T_fit)
+    for j in range(p):
+        m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
+        if not binary:
+            resid[:, j] = T_fit[:, j] - _oof_predict(model, X_fit, wT[:, j]) / a_oof
+    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=d2))
+    if binary:
+        m = np.clip(m, 1e-3, 1 - 1e-3)
+        S = (m * (1 - m))[:, :, None]
+    else:
+        S = np.empty((n_pred, p, p))
+        for j in range(p):
+            for k in range(j, p):
+                S[:, j, k] = S[:, k, j] = _fit_predict(
+                    model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
+    sw, sv = np.linalg.eigh(S)
+    floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
+    floored = (sw < floor).any(axis=1)
+    S = np.einsum("nij,nj,nkj->nik", sv, np.maximum(sw, floor), sv)
+    lam = np.empty((n_pred, 1 + p, 1 + p))
+    lam[:, 0, 0] = 1.0
+    lam[:, 0, 1:] = m
+    lam[:, 1:, 0] = m
+    lam[:, 1:, 1:] = m[:, :, None] * m[:, None, :] + S
+    return a[:, None, None] * lam, floored
+
+
+def choose_lambda_method(method, family, treatment_law):
+    """Resolve ``lambda_method='auto'`` from the family's facts and the treatment law."""
+    if method == "auto":
+        if treatment_law is not None:
+            method = "randomized"
+        elif not family.hessian_depends_on_theta and not family.hessian_depends_on_y:
+            method = "analytic"
+        else:
+            method = "regression"
+    if method == "randomized" and family.hessian_depends_on_y:
+        raise ValueError(
+            f"lambda_method='randomized' integrates ℓ_θθ over the treatment law, but the "
+            f"{family.name!r} family's Hessian depends on y. Use lambda_method='regression'."
+        )
+    if method == "analytic" and (family.hessian_depends_on_theta or family.hessian_depends_on_y):
+        raise ValueError(
+            f"lambda_method='analytic' needs a Hessian free of θ and y; the {family.name!r} "
+            "family's is not. Use 'regression' (observational T) or 'randomized' (randomized T)."
+        )
+    return method
+
+
+def _vech_index(d):
+    return np.triu_indices(d)
+
+
+def regress_hessian(H, X_fit, X_pred, model):
+    """Regress the distinct entries of per-row Hessians on X and predict Λ at new rows.
+
+    Constant entries are copied, and entries identical to an earlier one (T and
+    T² for a binary T) share one fit.
+
+    Parameters
+    ----------
+    H : ndarray (n_fit, d, d)
+    X_fit, X_pred : ndarray
+    model : sklearn regressor or None
+
+    Returns
+    -------
+    ndarray (n_pred, d, d)
+    """
+    d = H.shape[1]
+    rows, cols = _vech_index(d)
+    entries = H[:, rows, cols]
+    preds = np.empty((X_pred.shape[0], entries.shape[1]))
+    fitted = {}
+    for j in range(entries.shape[1]):
+        y = entries[:, j]
+        if np.ptp(y) <= 1e-12 * max(1.0, np.abs(y).max()):
+            preds[:, j] = y[0]
+            continue
+        key = y.tobytes()
+        if key not in fitted:
+            fitted[key] = _fit_predict(model, X_fit, y, X_pred)
+        preds[:, j] = fitted[key]
+    out = np.empty((X_pred.shape[0], d, d))
+    out[:, rows, cols] = preds
+    out[:, cols, rows] = preds
+    return out
+
+
+def treatment_support(treatment_law, T_train, rng):
+    """Support points and probabilities of the treatment law for regime A.
+
+    Parameters
+    ----------
+    treatment_law : None, "empirical", array-like or (values, probabilities)
+        None / "empirical": the training rows' treatments, enumerated exactly
+        when they take at most 256 distinct values, else 256 resampled rows.
+    T_train : ndarray (n, p)
+    rng : numpy RandomState
+
+    Returns
+    -------
+    values : ndarray (S, p), probs : ndarray (S,)
+    """
+    p = T_train.shape[1]
+    if treatment_law is None or (isinstance(treatment_law, str) and treatment_law == "empirical"):
+        values, counts = np.unique(T_train, axis=0, return_counts=True)
+        if len(values) <= MAX_LAW_POINTS:
+            return values, counts / counts.sum()
+        pick = rng.choice(T_train.shape[0], size=MAX_LAW_POINTS, replace=False)
+        return T_train[pick], np.full(MAX_LAW_POINTS, 1.0 / MAX_LAW_POINTS)
+    if isinstance(treatment_law, tuple) and len(treatment_law) == 2:
+        values = np.asarray(treatment_law[0], dtype=float).reshape(-1, p)
+        probs = np.asarray(treatment_law[1], dtype=float)
+    else:
+        values = np.asarray(treatment_law, dtype=float).reshape(-1, p)
+        probs = np.full(values.shape[0], 1.0 / values.shape[0])
+    if probs.shape != (values.shape[0],) or np.any(probs < 0) or not np.isclose(probs.sum(), 1):
+        raise ValueError(
+            "treatment_law=(values, probabilities) needs one nonnegative probability per value, "
+            "summing to 1."
+        )
+    return values, probs
+
+
+def integrate_hessian(family, theta, values, probs, chunk_rows=4096):
+    """Λ(x_i) = Σ_s ν_s ℓ_θθ(t_s, θ_i), vectorized over rows and support points."""
+    n, d = theta.shape
+    S = values.shape[0]
+    out = np.zeros((n, d, d))
+    for start in range(0, n, chunk_rows):
+        th = theta[start:start + chunk_rows]
+        m = th.shape[0]
+        th_rep = np.repeat(th, S, axis=0)
+        t_rep = np.tile(values, (m, 1))
+        H = family.hessian(np.zeros(m * S), t_rep, th_rep).reshape(m, S, d, d)
+        out[start:start + m] = np.einsum("s,msij->mij", probs, H)
+    return out
+
+
+def regularize(L, floor):
+    """Symmetrize and floor eigenvalues; return the factors needed to invert.
+
+    Parameters
+    ----------
+    L : ndarray (n, d, d)
+    floor : float
+        Relative floor: eigenvalues below ``floor * max(largest eigenvalue, 1e-12)``
+        of the same row are raised to it.
+
+    Returns
+    -------
+    eigval : (n, d), eigvec : (n, d, d), raised : (n,) bool, raw_min : (n,)
+    """
+    L = 0.5 * (L + np.swapaxes(L, 1, 2))
+    w, V = np.linalg.eigh(L)
+    top = np.maximum(w[:, -1:], 1e-12)
+    lo = floor * top
+    raised = (w < lo).any(axis=1)
+    return np.maximum(w, lo), V, raised, w[:, 0]
+
+
+def solve(eigval, eigvec, rhs):
+    """Λ⁻¹ r per row from an eigendecomposition: V diag(1/w) V' r."""
+    coef = np.einsum("nji,nj->ni", eigvec, rhs) / eigval
+    return np.einsum("nij,nj->ni", eigvec, coef)

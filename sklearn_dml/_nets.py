@@ -1,0 +1,158 @@
+"""θ-networks: :class:`StructuralNet` and the batched ensemble that trains all folds at once."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _layer_dims(input_dim, hidden_dims, theta_dim):
+    return [int(input_dim), *[int(h) for h in hidden_dims], int(theta_dim)]
+
+
+class StructuralNet(nn.Module):
+    """Feed-forward network x -> θ(x): Linear, ReLU and dropout between hidden layers.
+
+    Parameters
+    ----------
+    input_dim : int
+        Number of covariates d.
+    hidden_dims : sequence of int
+        Hidden layer sizes, e.g. ``(64, 32)``.
+    theta_dim : int
+        Number of structural parameters per observation.
+    dropout : float, default=0.0
+        Dropout rate after each hidden activation (training only).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dml import StructuralNet
+    >>> net = StructuralNet(input_dim=10, hidden_dims=(64, 32), theta_dim=2)
+    >>> net(torch.randn(100, 10)).shape
+    torch.Size([100, 2])
+    """
+
+    def __init__(self, input_dim, hidden_dims, theta_dim, dropout=0.0):
+        super().__init__()
+        dims = _layer_dims(input_dim, hidden_dims, theta_dim)
+        layers = []
+        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+            layers.append(nn.Linear(d_in, d_out))
+            if i < len(dims) - 2:
+                layers.append(nn.ReLU())
+                if dropout > 0:
+                    layers.append(nn.Dropout(dropout))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class EnsembleStructuralNet(nn.Module):
+    """M independent :class:`StructuralNet` s with stacked weights, run as one batched net.
+
+    Weights are tensors of shape (M, d_in, d_out); a forward pass on inputs of
+    shape (M, B, d) is one batched matrix product per layer, so the K networks of
+    a cross-fit train in the time of about one. Each member draws its
+    initialization and dropout masks from its own ``torch.Generator``, so a
+    member's result does not depend on which other members share its batch.
+
+    Parameters
+    ----------
+    n_models : int
+        Number of members M.
+    input_dim, hidden_dims, theta_dim, dropout
+        As in :class:`StructuralNet`.
+    generators : list of torch.Generator
+        One per member, for initialization and dropout.
+    """
+
+    def __init__(self, n_models, input_dim, hidden_dims, theta_dim, dropout, generators):
+        super().__init__()
+        self.dims = _layer_dims(input_dim, hidden_dims, theta_dim)
+        self.dropout = float(dropout)
+        self.generators = generators
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for d_in, d_out in zip(self.dims[:-1], self.dims[1:]):
+            # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn per member.
+            bound = 1.0 / math.sqrt(d_in)
+            w = torch.stack([(torch.rand(d_in, d_out, generator=g, dtype=torch.float64) * 2 - 1)
+                             for g in generators]) * bound
+            b = torch.stack([(torch.rand(1, d_out, generator=g, dtype=torch.float64) * 2 - 1)
+                             for g in generators]) * bound
+            self.weights.append(nn.Parameter(w.float()))
+            self.biases.append(nn.Parameter(b.float()))
+
+    @property
+    def n_models(self):
+        return self.weights[0].shape[0]
+
+    def forward(self, x):
+        """Map inputs (M, B, d) to θ of shape (M, B, theta_dim)."""
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = torch.relu(h)
+                if self.training and self.dropout > 0:
+                    h = h * self._dropout_mask(h.shape)
+        return h
+
+    def _dropout_mask(self, shape):
+        keep = 1.0 - self.dropout
+        masks = [torch.rand(shape[1:], generator=g) < keep for g in self.generators]
+        return torch.stack(masks).to(device=self.weights[0].device, dtype=self.weights[0].dtype) / keep
+
+    def state_arrays(self):
+        """Weights as float32 numpy arrays [(W, b), ...], one entry per layer."""
+        return [(w.detach().cpu().numpy().copy(), b.detach().cpu().numpy().copy())
+                for w, b in zip(self.weights, self.biases)]
+
+
+def predict_theta(layers, X, member=None, chunk_size=65536):
+    """θ(X) from stored weights, in float64 numpy, evaluated in row chunks.
+
+    Parameters
+    ----------
+    layers : list of (W, b)
+        Stacked weights as returned by :meth:`EnsembleStructuralNet.state_arrays`,
+        W of shape (M, d_in, d_out) and b of shape (M, 1, d_out).
+    X : ndarray of shape (n, d)
+        Standardized covariates.
+    member : int or None
+        Evaluate one member only; None evaluates all and returns (M, n, theta_dim).
+    chunk_size : int
+        Rows per evaluation chunk, to bound memory.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    sel = slice(None) if member is None else slice(member, member + 1)
+    ws = [(torch.from_numpy(w[sel]), torch.from_numpy(b[sel])) for w, b in layers]
+    outs = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], chunk_size):
+            h = torch.from_numpy(X[start:start + chunk_size]).expand(ws[0][0].shape[0], -1, -1)
+            for i, (w, b) in enumerate(ws):
+                h = torch.baddbmm(b, h, w)
+                if i < len(ws) - 1:
+                    h = torch.relu(h)
+            outs.append(h.double().numpy())
+    out = np.concatenate(outs, axis=1) if outs else np.zeros((len(ws[0][0]), 0, 0))
+    return out[0] if member is not None else out
+
+
+def member_to_module(layers, member, dropout=0.0):
+    """Build a stand-alone :class:`StructuralNet` from one member of stored weights."""
+    dims = [layers[0][0].shape[1]] + [w.shape[2] for w, _ in layers]
+    net = StructuralNet(dims[0], dims[1:-1], dims[-1], dropout=dropout)
+    linears = [m for m in net.layers if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for lin, (w, b) in zip(linears, layers):
+            lin.weight.copy_(torch.from_numpy(w[member].T))
+            lin.bias.copy_(torch.from_numpy(b[member, 0]))
+    return net

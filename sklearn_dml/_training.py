@@ -1,0 +1,192 @@
+"""Training the θ-networks of several folds at once, each with its own rows.
+
+Every member of the ensemble has its own training rows, validation rows,
+generator, early-stopping clock and best weights. Members never interact:
+their parameters are separate slices and Adam is element-wise, so the batched
+run gives each member the same trajectory it would have alone (up to floating
+point summation order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._nets import EnsembleStructuralNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer and stopping settings for θ-network training."""
+
+    hidden_dims: tuple = (64, 32)
+    dropout: float = 0.0
+    lr: float = 0.01
+    weight_decay: float = 1e-4
+    batch_size: int | str = "auto"
+    max_epochs: int = 200
+    early_stopping: bool = True
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    device: str = "cpu"
+
+    def resolved_batch_size(self, n_train):
+        if self.batch_size == "auto":
+            return int(min(max(64, n_train // 8), 1024, n_train))
+        return int(min(self.batch_size, n_train))
+
+
+def resolve_device(device):
+    """'auto' -> 'cuda' if available else 'cpu'; validate explicit choices."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but torch sees no CUDA device. Use device='cpu' or 'auto'."
+        )
+    return str(device)
+
+
+def _split_validation(rows, gen, config):
+    if not config.early_stopping:
+        return rows, rows[:0]
+    n_val = int(round(config.validation_fraction * rows.size))
+    n_val = min(max(n_val, 1), rows.size - 1)
+    perm = torch.randperm(rows.size, generator=gen).numpy()
+    return rows[perm[n_val:]], rows[perm[:n_val]]
+
+
+def _padded(index_lists):
+    """Stack ragged index arrays into (M, L) with a validity mask."""
+    length = max(len(ix) for ix in index_lists)
+    idx = np.zeros((len(index_lists), length), dtype=np.int64)
+    mask = np.zeros((len(index_lists), length), dtype=np.float32)
+    for m, ix in enumerate(index_lists):
+        idx[m, : len(ix)] = ix
+        mask[m, : len(ix)] = 1.0
+    return idx, mask
+
+
+def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
+    """Train one θ-network per row set, batched.
+
+    Parameters
+    ----------
+    X : ndarray (n, d), float32
+        Standardized covariates.
+    T : ndarray (n, p)
+    Y : ndarray (n,)
+    weights : ndarray (n,)
+        Sample weights (mean one).
+    row_sets : list of int arrays
+        Training rows of each member.
+    seeds : list of int
+        One seed per member.
+    family : Family
+    config : TrainConfig
+
+    Returns
+    -------
+    dict with ``layers`` (stacked float32 weights), ``history`` (epochs, M)
+    validation losses (NaN after a member stopped), ``best_epoch`` (M,) and
+    ``diverged`` (M,) flags.
+    """
+    device = torch.device(resolve_device(config.device))
+    M = len(row_sets)
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
+    train_rows = [s[0] for s in splits]
+    val_rows = [s[1] for s in splits]
+
+    theta_dim = family.theta_dim(T.shape[1])
+    net = EnsembleStructuralNet(M, X.shape[1], config.hidden_dims, theta_dim, config.dropout, gens)
+    with torch.no_grad():  # start each member at the constant-θ fit of its rows, where known
+        for m, rows in enumerate(train_rows):
+            bias = family.initial_bias(Y[rows], T[rows])
+            if bias is not None:
+                net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
+    net.to(device)
+
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    Tt = torch.as_tensor(T, dtype=torch.float32, device=device)
+    Yt = torch.as_tensor(Y, dtype=torch.float32, device=device)
+    Wt = torch.as_tensor(weights, dtype=torch.float32, device=device)
+    p = T.shape[1]
+
+    def member_losses(idx, mask):
+        theta = net(Xt[idx])
+        per_row = family.loss(Yt[idx].reshape(-1), Tt[idx].reshape(-1, p),
+                              theta.reshape(-1, theta_dim)).reshape(idx.shape)
+        w = Wt[idx] * mask
+        return (per_row * w).sum(1) / w.sum(1).clamp_min(1e-12)
+
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    n_train_max = max(len(r) for r in train_rows)
+    batch = config.resolved_batch_size(min(len(r) for r in train_rows))
+    n_steps = -(-n_train_max // batch)
+    ones = torch.ones((M, batch), device=device)
+
+    if config.early_stopping:
+        vidx, vmask = _padded(val_rows)
+        vidx = torch.as_tensor(vidx, device=device)
+        vmask = torch.as_tensor(vmask, device=device)
+    best_loss = np.full(M, np.inf)
+    best_epoch = np.zeros(M, dtype=int)
+    wait = np.zeros(M, dtype=int)
+    active = np.ones(M, dtype=bool)
+    diverged = np.zeros(M, dtype=bool)
+    best_state = [p_.detach().clone() for p_ in net.parameters()]
+    history = []
+
+    for epoch in range(config.max_epochs):
+        net.train()
+        order = np.stack([np.resize(r[torch.randperm(len(r), generator=g).numpy()],
+                                    n_steps * batch) for r, g in zip(train_rows, gens)])
+        order = torch.as_tensor(order, device=device)
+        for step in range(n_steps):
+            idx = order[:, step * batch:(step + 1) * batch]
+            loss = member_losses(idx, ones).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        if not config.early_stopping:
+            continue
+        net.eval()
+        with torch.no_grad():
+            val = member_losses(vidx, vmask).double().cpu().numpy()
+        bad = ~np.isfinite(val)
+        diverged |= bad & active
+        record = np.where(active, val, np.nan)
+        history.append(record)
+        with np.errstate(invalid="ignore"):
+            improved = active & ~bad & (val < best_loss - config.tol * np.abs(best_loss))
+        better = active & ~bad & (val < best_loss)
+        if better.any():
+            sel = torch.as_tensor(better, device=device)
+            with torch.no_grad():
+                for saved, param in zip(best_state, net.parameters()):
+                    saved[sel] = param.detach()[sel]
+            best_loss[better] = val[better]
+            best_epoch[better] = epoch
+        wait = np.where(improved, 0, wait + 1)
+        active &= ~bad & (wait < config.n_iter_no_change)
+        if not active.any():
+            break
+
+    if config.early_stopping:
+        with torch.no_grad():
+            for saved, param in zip(best_state, net.parameters()):
+                param.copy_(saved)
+    else:
+        best_epoch[:] = config.max_epochs - 1
+    return {
+        "layers": net.state_arrays(),
+        "history": np.array(history) if history else np.zeros((0, M)),
+        "best_epoch": best_epoch,
+        "best_loss": best_loss,
+        "diverged": diverged,
+    }

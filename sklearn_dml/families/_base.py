@@ -1,0 +1,125 @@
+"""The family interface: a structural loss and what inference needs from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._autodiff import loss_gradient, loss_hessian
+
+
+class Family:
+    """A structural model: the loss ℓ(y, t, θ) that θ(x) minimizes in expectation.
+
+    A family is a small declarative object. Subclasses give the loss in torch
+    (used for training and as the autodiff oracle) and, where known, closed-form
+    score and Hessian in float64 numpy. Anything not given in closed form falls
+    back to automatic differentiation.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    hessian_depends_on_theta : bool
+        Whether ℓ_θθ varies with θ. If not (and not with y either), Λ(x) only
+        needs nuisance regressions of functions of T on X (regime B).
+    hessian_depends_on_y : bool
+        Whether ℓ_θθ varies with y. A y-free Hessian can be integrated over a
+        known treatment law (regime A).
+    """
+
+    name = "custom"
+    hessian_depends_on_theta = True
+    hessian_depends_on_y = True
+
+    # -- what a family must define -------------------------------------------------
+    def theta_names(self, treatment_names):
+        """Names of the components of θ for the given treatment names."""
+        raise NotImplementedError
+
+    def loss(self, y, t, theta):
+        """Per-row loss on torch tensors: y (n,), t (n, p), theta (n, d) -> (n,)."""
+        raise NotImplementedError
+
+    # -- optional, with sensible defaults ----------------------------------------
+    def mean(self, t, theta):
+        """E[Y | x, t] as a torch function of t (n, p) and theta (n, d) -> (n,)."""
+        raise NotImplementedError(f"The {self.name!r} family defines no mean function.")
+
+    def check_y(self, y):
+        """Validate the outcome's support; return it as float64."""
+        return np.asarray(y, dtype=float)
+
+    def check_t(self, t):
+        """Validate the treatment; return it as float64 of shape (n, p)."""
+        return np.asarray(t, dtype=float)
+
+    def theta_dim(self, n_treatments):
+        """Length of θ for ``n_treatments`` treatments."""
+        return len(self.theta_names([f"T{j}" for j in range(n_treatments)]))
+
+    def default_targets(self, n_treatments):
+        """Targets reported when the user names none."""
+        from ..targets import AverageParameter
+
+        return [AverageParameter(j) for j in range(self.theta_dim(n_treatments))]
+
+    def check_data(self, t, y, treatment_names):
+        """Checks that need T and Y together (e.g. separation); raise ValueError."""
+
+    def initial_bias(self, y, t):
+        """A starting value for θ (the output bias of the network), or None."""
+        return None
+
+    def gradient(self, y, t, theta):
+        """ℓ_θ per row, float64 array of shape (n, d)."""
+        return loss_gradient(self.loss, y, t, theta)
+
+    def hessian(self, y, t, theta):
+        """ℓ_θθ per row, float64 array of shape (n, d, d)."""
+        return loss_hessian(self.loss, y, t, theta)
+
+    def mean_numpy(self, t, theta):
+        """E[Y | x, t] in float64 numpy (n,)."""
+        with torch.no_grad():
+            out = self.mean(torch.as_tensor(t, dtype=torch.float64),
+                            torch.as_tensor(theta, dtype=torch.float64))
+        return out.numpy()
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class CustomFamily(Family):
+    """A family from a user-written torch loss; derivatives by autodiff.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(y, t, theta)`` on torch tensors (n,), (n, p), (n, d) returning (n,).
+    theta_names : list of str
+        Names of the components of θ.
+    mean : callable, optional
+        ``mean(t, theta)`` giving E[Y | x, t]; needed for outcome-scale targets.
+    hessian_depends_on_theta, hessian_depends_on_y : bool, default=True
+        Facts about ℓ_θθ that select the Λ regime. Leave True if unsure.
+    """
+
+    def __init__(self, loss, theta_names, mean=None, *, hessian_depends_on_theta=True,
+                 hessian_depends_on_y=True):
+        self._loss = loss
+        self._theta_names = list(theta_names)
+        self._mean = mean
+        self.hessian_depends_on_theta = hessian_depends_on_theta
+        self.hessian_depends_on_y = hessian_depends_on_y
+
+    def theta_names(self, treatment_names):
+        return list(self._theta_names)
+
+    def loss(self, y, t, theta):
+        return self._loss(y, t, theta)
+
+    def mean(self, t, theta):
+        if self._mean is None:
+            return super().mean(t, theta)
+        return self._mean(t, theta)

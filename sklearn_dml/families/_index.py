@@ -1,0 +1,90 @@
+"""Families whose outcome depends on θ only through the index η = θ₀ + Σⱼ θⱼ tⱼ."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._base import Family
+
+
+def design(t):
+    """The design vector z = (1, t) per row: (n, p) -> (n, 1 + p)."""
+    t = np.asarray(t, dtype=float)
+    return np.concatenate([np.ones((t.shape[0], 1)), t], axis=1)
+
+
+def index(t, theta):
+    """η = θ₀ + Σⱼ θⱼ tⱼ, for numpy arrays or torch tensors."""
+    return theta[..., 0] + (theta[..., 1:] * t).sum(-1)
+
+
+class IndexFamily(Family):
+    """Base for single-index families: ℓ(y, t, θ) = ℓ(y, η) with η = z'θ, z = (1, t).
+
+    The score and Hessian then follow from two scalar derivatives:
+    ℓ_θ = ℓ'(y, η)·z and ℓ_θθ = ℓ''(y, η)·z z'. Subclasses give ``loss_eta``
+    (torch), its derivatives ``d1``, ``d2`` (numpy), and the mean function with
+    its derivatives for outcome-scale targets.
+    """
+
+    def theta_names(self, treatment_names):
+        if len(treatment_names) == 1:
+            return ["alpha", "beta"]
+        return ["alpha"] + [f"beta[{name}]" for name in treatment_names]
+
+    def theta_dim(self, n_treatments):
+        return 1 + n_treatments
+
+    # subclasses define these
+    def loss_eta(self, y, eta):  # torch
+        raise NotImplementedError
+
+    def d1(self, y, eta):  # numpy: ∂ℓ/∂η
+        raise NotImplementedError
+
+    def d2(self, y, eta):  # numpy: ∂²ℓ/∂η²
+        raise NotImplementedError
+
+    def mean_eta(self, eta):  # torch or numpy: E[Y|η]
+        raise NotImplementedError
+
+    def mean_eta_d1(self, eta):  # numpy
+        raise NotImplementedError
+
+    def mean_eta_d2(self, eta):  # numpy
+        raise NotImplementedError
+
+    # derived
+    def loss(self, y, t, theta):
+        return self.loss_eta(y, index(t, theta))
+
+    def mean(self, t, theta):
+        return self.mean_eta(index(t, theta))
+
+    def mean_numpy(self, t, theta):
+        return self.mean_eta(index(np.asarray(t, float), np.asarray(theta, float)))
+
+    def gradient(self, y, t, theta):
+        return self.d1(y, index(t, theta))[:, None] * design(t)
+
+    def hessian(self, y, t, theta):
+        z = design(t)
+        return self.d2(y, index(t, theta))[:, None, None] * z[:, :, None] * z[:, None, :]
+
+    def default_targets(self, n_treatments):
+        from ..targets import AverageParameter
+
+        return [AverageParameter(j) for j in range(1 + n_treatments)]
+
+
+def sigmoid(x):
+    """Numerically stable logistic function for numpy arrays and torch tensors."""
+    if isinstance(x, torch.Tensor):
+        return torch.sigmoid(x)
+    out = np.empty_like(x, dtype=float)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out

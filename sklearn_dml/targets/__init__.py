@@ -1,0 +1,17 @@
+"""Targets: averages μ = E[H(X, θ(X); t̃)] to debias, with closed-form Jacobians."""
+
+from ._base import CustomTarget, Target, broadcast_t
+from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
+from ._parameter import AverageParameter
+from ._resolve import resolve_targets
+
+__all__ = [
+    "Target",
+    "CustomTarget",
+    "AverageParameter",
+    "AverageMarginalEffect",
+    "AverageEffect",
+    "AveragePrediction",
+    "broadcast_t",
+    "resolve_targets",
+]

@@ -1,0 +1,113 @@
+"""Outcome-scale targets: marginal effects, effects of moving T, predicted outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._autodiff import target_jacobian, treatment_derivative
+from ..families._index import IndexFamily, design, index
+from ._base import Target, broadcast_t
+
+
+class AverageMarginalEffect(Target):
+    """μ = E[∂E[Y | X, t]/∂tⱼ], at the observed T (``at=None``) or at a fixed t̃.
+
+    Parameters
+    ----------
+    treatment : int, default=0
+        Which treatment to differentiate with respect to.
+    at : float or array-like, optional
+        Evaluation point t̃. None evaluates at each row's observed treatment.
+    """
+
+    def __init__(self, treatment=0, at=None):
+        self.treatment = treatment
+        self.at = at
+
+    def name(self, theta_names, treatment_names):
+        where = "" if self.at is None else f" at {self.at}"
+        return f"AME[{treatment_names[self.treatment]}]{where}"
+
+    def value(self, family, theta, t):
+        t = broadcast_t(self.at, t)
+        if isinstance(family, IndexFamily):
+            eta = index(t, theta)
+            return family.mean_eta_d1(eta) * theta[:, 1 + self.treatment]
+        return treatment_derivative(lambda th, tt: family.mean(tt, th), theta, t, self.treatment)
+
+    def jacobian(self, family, theta, t):
+        t = broadcast_t(self.at, t)
+        if isinstance(family, IndexFamily):
+            eta = index(t, theta)
+            j = 1 + self.treatment
+            jac = (family.mean_eta_d2(eta) * theta[:, j])[:, None] * design(t)
+            jac[:, j] += family.mean_eta_d1(eta)
+            return jac
+        return super().jacobian(family, theta, t)
+
+    def torch_value(self, family, theta, t):
+        def mean_row(tt, th):
+            return family.mean(tt[None], th[None])[0]
+
+        grads = torch.func.vmap(torch.func.grad(mean_row))(t, theta)
+        return grads[:, self.treatment]
+
+
+class AverageEffect(Target):
+    """μ = E[E[Y | X, T1] − E[Y | X, T0]]: the average effect of moving T from T0 to T1.
+
+    Parameters
+    ----------
+    T0, T1 : float or array-like, default=0 and 1
+        Baseline and counterfactual treatment values (scalars, one per
+        treatment, or one row per observation).
+    """
+
+    def __init__(self, T0=0.0, T1=1.0):
+        self.T0 = T0
+        self.T1 = T1
+
+    def name(self, theta_names, treatment_names):
+        return f"ATE[{self.T0}->{self.T1}]"
+
+    def value(self, family, theta, t):
+        t0, t1 = broadcast_t(self.T0, t), broadcast_t(self.T1, t)
+        return family.mean_numpy(t1, theta) - family.mean_numpy(t0, theta)
+
+    def jacobian(self, family, theta, t):
+        t0, t1 = broadcast_t(self.T0, t), broadcast_t(self.T1, t)
+        if isinstance(family, IndexFamily):
+            g1 = family.mean_eta_d1(index(t1, theta))[:, None] * design(t1)
+            g0 = family.mean_eta_d1(index(t0, theta))[:, None] * design(t0)
+            return g1 - g0
+        p = t.shape[1]
+        both = np.concatenate([t0, t1], axis=1)
+        return target_jacobian(
+            lambda th, tt: family.mean(tt[:, p:], th) - family.mean(tt[:, :p], th), theta, both
+        )
+
+
+class AveragePrediction(Target):
+    """μ = E[E[Y | X, t̃]]: the average predicted outcome at treatment t̃.
+
+    Parameters
+    ----------
+    at : float or array-like, default=0
+        Evaluation treatment t̃.
+    """
+
+    def __init__(self, at=0.0):
+        self.at = at
+
+    def name(self, theta_names, treatment_names):
+        return f"E[Y({self.at})]"
+
+    def value(self, family, theta, t):
+        return family.mean_numpy(broadcast_t(self.at, t), theta)
+
+    def jacobian(self, family, theta, t):
+        ta = broadcast_t(self.at, t)
+        if isinstance(family, IndexFamily):
+            return family.mean_eta_d1(index(ta, theta))[:, None] * design(ta)
+        return target_jacobian(lambda th, tt: family.mean(tt, th), theta, ta)

@@ -1,0 +1,49 @@
+"""Average of one component of θ: E[θⱼ(X)]."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import Target
+
+
+class AverageParameter(Target):
+    """μ = E[θⱼ(X)], for example E[β(X)] in the linear model.
+
+    Parameters
+    ----------
+    param : int or str
+        Index into θ, or its name (``"alpha"``, ``"beta"``, ``"beta[price]"``).
+    """
+
+    def __init__(self, param):
+        self.param = param
+
+    def index(self, theta_names):
+        if isinstance(self.param, (int, np.integer)):
+            if not 0 <= self.param < len(theta_names):
+                raise ValueError(
+                    f"Parameter index {self.param} is out of range for θ = {theta_names}."
+                )
+            return int(self.param)
+        if self.param in theta_names:
+            return theta_names.index(self.param)
+        raise ValueError(f"Unknown parameter {self.param!r}; θ has components {theta_names}.")
+
+    def name(self, theta_names, treatment_names):
+        return f"E[{theta_names[self.index(theta_names)]}]"
+
+    def bind(self, theta_names):
+        self._j = self.index(theta_names)
+        return self
+
+    def value(self, family, theta, t):
+        return np.asarray(theta[:, self._j], dtype=float)
+
+    def jacobian(self, family, theta, t):
+        jac = np.zeros_like(theta, dtype=float)
+        jac[:, self._j] = 1.0
+        return jac
+
+    def torch_value(self, family, theta, t):
+        return theta[:, self._j]
