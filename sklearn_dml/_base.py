@@ -13,7 +13,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._crossfit import plan_crossfit, run_crossfit
 from ._inference import InferenceResults, aggregate_repetitions, crossfit_moments, influence
-from ._lambda import LAMBDA_METHODS, choose_lambda_method, regularize, solve
+from ._lambda import (
+    LAMBDA_METHODS,
+    choose_lambda_method,
+    project_crossfitted,
+    project_on_law,
+    regularize,
+    solve,
+    treatment_support,
+)
 from ._nets import member_to_module, predict_theta
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
@@ -183,7 +191,9 @@ class _BaseStructuralDML(BaseEstimator):
         reps = run_crossfit(plans, Xs, T, Y, weights, family, config, self.lambda_method_,
                             self.lambda_model, self.treatment_law, self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
-        self._T, self._Y, self._weights = T, Y, weights
+        self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
+        if self.lambda_method_ == "randomized":
+            self._law = treatment_support(self.treatment_law, T, np.random.RandomState(0))
         self._reps = [self._cache_rep(rep, family, T, Y) for rep in reps]
         self.n_folds_ = len(plans[0])
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
@@ -219,6 +229,20 @@ class _BaseStructuralDML(BaseEstimator):
                 "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=3)
 
     # ---------------------------------------------------------------- inference
+    def _projector(self, rep):
+        """E[H_θ | X] for targets evaluated at the observed T."""
+        family, theta = self.family_, rep["theta"]
+        if self.lambda_method_ == "randomized":
+            values, probs = self._law
+
+            def project(target, J):
+                return project_on_law(lambda th, t: target.jacobian(family, th, t),
+                                      theta, values, probs)
+        else:
+            def project(target, J):
+                return project_crossfitted(J, self._X, rep["fold_id"], self.lambda_model)
+        return project
+
     def _infer(self, targets, where=None):
         family = self.family_
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
@@ -226,8 +250,9 @@ class _BaseStructuralDML(BaseEstimator):
         ests, covs, plugins = [], [], []
         psi0 = None
         for rep in self._reps:
-            theta, T = rep["theta"][rows], self._T[rows]
-            plugin, psi = influence(family, targets, theta, T, rep["correction"][rows])
+            plugin, psi = influence(family, targets, rep["theta"], self._T, rep["correction"],
+                                    project=self._projector(rep))
+            plugin, psi = plugin[rows], psi[rows]
             w = self._weights[rows]
             est, cov = crossfit_moments(psi, rep["fold_id"][rows], w)
             ests.append(est)

@@ -8,20 +8,27 @@ from scipy import stats
 from ._summary import Summary
 
 
-def influence(family, targets, theta, T, correction):
+def influence(family, targets, theta, T, correction, project=None):
     """Plug-in values and influence functions for several targets.
 
-    ψ_i = H(θ̂_i, t_i) − H_θ(θ̂_i, t_i) · Λ̂_i⁻¹ ℓ_θ,i, where ``correction`` holds the
-    cached Λ̂_i⁻¹ ℓ_θ,i (n, d).
+    ψ_i = H(θ̂_i, t_i) − E[H_θ | X = x_i] · Λ̂_i⁻¹ ℓ_θ,i, where ``correction`` holds the
+    cached Λ̂_i⁻¹ ℓ_θ,i (n, d). For targets evaluated at a fixed t̃, E[H_θ | X] is
+    H_θ itself. For targets evaluated at the observed T it is not, and using
+    H_θ(θ̂_i, t_i) would break Neyman orthogonality (the pilot study showed 68%
+    coverage for the logit AME); ``project(target, J)`` supplies E[H_θ | X].
 
     Returns
     -------
     plugin : (n, k), psi : (n, k)
     """
     values = np.column_stack([tg.value(family, theta, T) for tg in targets])
-    adjust = np.column_stack([np.einsum("nd,nd->n", tg.jacobian(family, theta, T), correction)
-                              for tg in targets])
-    return values, values - adjust
+    adjust = []
+    for tg in targets:
+        J = tg.jacobian(family, theta, T)
+        if tg.uses_observed_t and project is not None:
+            J = project(tg, J)
+        adjust.append(np.einsum("nd,nd->n", J, correction))
+    return values, values - np.column_stack(adjust)
 
 
 def crossfit_moments(psi, fold_id, weights=None):

@@ -39,6 +39,12 @@ class Target:
         """Label for tables."""
         return type(self).__name__
 
+    @property
+    def uses_observed_t(self):
+        """Whether H is evaluated at each row's observed T (then the correction needs
+        E[H_θ | X], not H_θ at the observed T, to stay orthogonal)."""
+        return getattr(self, "at", 0.0) is None
+
     def value(self, family, theta, t):
         """H per row, shape (n,)."""
         with torch.no_grad():
