@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "regression")
@@ -131,15 +131,25 @@ def choose_lambda_method(method, family, treatment_law):
     return method
 
 
-def _vech_index(d):
-    return np.triu_indices(d)
+def default_matrix_model():
+    """Default model for whole Hessian matrices: a multi-output random forest.
+
+    Its prediction is a nonnegative-weighted average of training rows' targets,
+    with the same weights for every entry, so an average of positive
+    semi-definite Hessians stays positive semi-definite: no entry-wise noise
+    can make Λ̂(x) indefinite.
+    """
+    return RandomForestRegressor(n_estimators=100, min_samples_leaf=20, max_features=0.6,
+                                 random_state=0, n_jobs=1)
 
 
 def regress_hessian(H, X_fit, X_pred, model):
-    """Regress the distinct entries of per-row Hessians on X and predict Λ at new rows.
+    """Regress per-row Hessians on X and predict Λ at new rows (families without an index).
 
-    Constant entries are copied, and entries identical to an earlier one (T and
-    T² for a binary T) share one fit.
+    With ``model=None`` all distinct entries are fitted jointly by
+    :func:`default_matrix_model` (PSD-preserving). A user model is fitted entry by
+    entry (constant entries are copied, identical entries share a fit); the
+    eigenvalue floor then repairs any indefiniteness.
 
     Parameters
     ----------
@@ -152,19 +162,23 @@ def regress_hessian(H, X_fit, X_pred, model):
     ndarray (n_pred, d, d)
     """
     d = H.shape[1]
-    rows, cols = _vech_index(d)
+    rows, cols = np.triu_indices(d)
     entries = H[:, rows, cols]
-    preds = np.empty((X_pred.shape[0], entries.shape[1]))
-    fitted = {}
-    for j in range(entries.shape[1]):
-        y = entries[:, j]
-        if np.ptp(y) <= 1e-12 * max(1.0, np.abs(y).max()):
-            preds[:, j] = y[0]
-            continue
-        key = y.tobytes()
-        if key not in fitted:
-            fitted[key] = _fit_predict(model, X_fit, y, X_pred)
-        preds[:, j] = fitted[key]
+    if model is None:
+        preds = clone(default_matrix_model()).fit(X_fit, entries).predict(X_pred)
+        preds = preds.reshape(X_pred.shape[0], -1)
+    else:
+        preds = np.empty((X_pred.shape[0], entries.shape[1]))
+        fitted = {}
+        for j in range(entries.shape[1]):
+            y = entries[:, j]
+            if np.ptp(y) <= 1e-12 * max(1.0, np.abs(y).max()):
+                preds[:, j] = y[0]
+                continue
+            key = y.tobytes()
+            if key not in fitted:
+                fitted[key] = _fit_predict(model, X_fit, y, X_pred)
+            preds[:, j] = fitted[key]
     out = np.empty((X_pred.shape[0], d, d))
     out[:, rows, cols] = preds
     out[:, cols, rows] = preds

@@ -76,3 +76,18 @@ def test_regime_choice_and_errors():
     assert choose_lambda_method("auto", LogitFamily(), "empirical") == "randomized"
     with pytest.raises(ValueError, match="free of θ and y"):
         choose_lambda_method("analytic", LogitFamily(), None)
+
+
+def test_generic_hessian_regression_stays_psd(rng):
+    """Noisy PSD Hessians averaged by the default forest stay PSD (entry-wise fits need not)."""
+    from sklearn_dml._lambda import regress_hessian
+
+    n, d = 1500, 3
+    X = rng.normal(size=(n, 2))
+    A = rng.normal(size=(n, d, 1)) * (1 + 0.5 * X[:, :1, None])
+    H = A @ np.swapaxes(A, 1, 2)  # rank-one PSD per row: very noisy entries
+    lam = regress_hessian(H, X, X[:200], None)
+    assert np.linalg.eigvalsh(lam).min() > -1e-10
+    # and it tracks the x-dependence of E[A A'] = (1 + 0.5 x1)^2 I
+    truth = (1 + 0.5 * X[:200, 0]) ** 2
+    assert np.corrcoef(lam[:, 0, 0], truth)[0, 1] > 0.7
