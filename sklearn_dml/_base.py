@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted
 
 from ._crossfit import plan_crossfit, run_crossfit
+from ._effects_api import _EffectsMixin
 from ._inference import InferenceResults, aggregate_repetitions, crossfit_moments, influence
 from ._lambda import (
     LAMBDA_METHODS,
@@ -30,7 +31,7 @@ from .families import get_family
 from .targets import resolve_targets
 
 
-class _BaseStructuralDML(BaseEstimator):
+class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
     """Shared machinery of the structural DML estimators. Not public.
 
     Subclasses set ``_family`` (a registry name) or take a ``family`` parameter.
@@ -163,6 +164,10 @@ class _BaseStructuralDML(BaseEstimator):
         family = self._get_family()
         config = self._train_config()
         X = validate_X(self, X, reset=True)
+        if X.shape[0] < 8:
+            raise ValueError(
+                f"Got n_samples = {X.shape[0]}; cross-fitting a θ-network needs at least 8 rows "
+                "(and in practice hundreds).")
         if X.shape[1] == 0:
             raise ValueError("X has no columns; the θ-network needs at least one covariate.")
         T, Y, self.treatment_names_, self.outcome_name_ = check_treatment_outcome(
@@ -328,8 +333,10 @@ class _BaseStructuralDML(BaseEstimator):
         Summary
         """
         check_is_fitted(self)
-        return self.inference_.summary(alpha=alpha, value=value, decimals=decimals,
-                                       title=f"{type(self).__name__}: debiased estimates")
+        treatments = ", ".join(self.treatment_names_)
+        title = (f"{type(self).__name__}: debiased estimates "
+                 f"(outcome {self.outcome_name_}; treatment {treatments})")
+        return self.inference_.summary(alpha=alpha, value=value, decimals=decimals, title=title)
 
     # --------------------------------------------------------------- prediction
     def predict(self, X):

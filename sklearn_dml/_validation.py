@@ -89,6 +89,10 @@ def check_treatment_outcome(T, Y, n_rows, family, fitting=True):
     -------
     T : ndarray (n, p), Y : ndarray (n,), treatment_names : list, outcome_name : str
     """
+    if T is None:
+        raise ValueError(
+            "T is None: this estimator requires y to be passed, but the target y is None. Pass the "
+            "treatment T (and the outcome Y) to fit.")
     T, Y = unpack_targets(T, Y)
     p_names = _names(T, None)
     y_name = _names(Y, ["Y"])[0]
@@ -113,8 +117,8 @@ def check_treatment_outcome(T, Y, n_rows, family, fitting=True):
             raise ValueError(
                 f"Treatment {names[j]!r} is constant ({T[0, j]:g}); its effect is not identified. "
                 "Drop it or check the data.")
-    T = family.check_t(T)
-    Y = family.check_y(Y)
+    T = np.require(family.check_t(T), dtype=float, requirements=["C", "W"])
+    Y = np.require(family.check_y(Y), dtype=float, requirements=["C", "W"])
     return T, Y, names, y_name
 
 
