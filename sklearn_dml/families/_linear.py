@@ -17,6 +17,7 @@ class LinearFamily(IndexFamily):
     name = "linear"
     hessian_depends_on_theta = False
     hessian_depends_on_y = False
+    linear_in_t = True
 
     def loss_eta(self, y, eta):
         return (y - eta) ** 2
