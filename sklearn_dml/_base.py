@@ -206,6 +206,8 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         self.history_ = [rep["history"] for rep in reps]
         self.theta_ = np.mean([r["theta"] for r in self._reps], axis=0)
         self.lambda_ = self._reps[0]["lambda"]
+        self.lambda_condition_ = self._reps[0]["condition"]
+        self.lambda_regularized_ = self._reps[0]["raised"]
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1])
         self.inference_ = self._infer(self.targets_)
         self._warn_extreme_index(family)

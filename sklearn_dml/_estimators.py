@@ -65,6 +65,10 @@ _ATTRIBUTES = """
         Cross-fitted θ̂(x_i): each row from networks that did not see it.
     lambda_ : ndarray of shape (n_samples, n_theta, n_theta)
         Regularized Λ̂(x_i) (first repetition).
+    lambda_condition_ : ndarray of shape (n_samples,)
+        Condition number of each row's regularized Λ̂ (first repetition).
+    lambda_regularized_ : ndarray of shape (n_samples,), dtype bool
+        Rows whose Λ̂ was floored (limited overlap or an indefinite estimate).
     lambda_method_ : str
         The Λ regime used.
     theta_names_ : list of str

@@ -168,3 +168,11 @@ def test_cv_splitter_and_groups(rng):
     est = StructuralDMLRegressor(cv=4, **kw).fit(data.X, data.T, data.Y, groups=groups)
     for test in est.folds_[0]:
         assert set(groups[test]).isdisjoint(set(groups[np.setdiff1d(np.arange(400), test)]))
+
+
+def test_per_row_conditioning_is_exposed(linear_fit):
+    data, est = linear_fit
+    assert est.lambda_condition_.shape == (data.X.shape[0],)
+    assert np.all(est.lambda_condition_ >= 1)
+    assert est.lambda_regularized_.dtype == bool
+    assert est.lambda_regularized_.mean() == est.inference_.diagnostics["share_regularized"]
