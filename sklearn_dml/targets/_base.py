@@ -9,7 +9,19 @@ from .._autodiff import target_jacobian
 
 
 def broadcast_t(at, t):
-    """Evaluation treatments: the observed ``t`` (n, p) if ``at`` is None, else ``at`` per row."""
+    """Evaluation treatments: the observed ``t`` (n, p) if ``at`` is None, else ``at`` per row.
+
+    Parameters
+    ----------
+    at : None, float or array-like
+        A scalar, one value per treatment (p,), or one row per observation.
+    t : ndarray of shape (n, p)
+        Observed treatments.
+
+    Returns
+    -------
+    ndarray of shape (n, p)
+    """
     if at is None:
         return t
     at = np.asarray(at, dtype=float)
