@@ -183,7 +183,8 @@ class InferenceResults:
                                 [[g @ self.cov @ g]])
 
     def __sub__(self, other):
-        if not isinstance(other, InferenceResults) or other is not self and other.psi is None:
+        """Difference of two single-target results from the same fit (paired ψ)."""
+        if not isinstance(other, InferenceResults):
             return NotImplemented
         if len(self.names) != 1 or len(other.names) != 1:
             raise ValueError("Subtract single-target results, or use contrast().")
