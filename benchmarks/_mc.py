@@ -62,3 +62,14 @@ def markdown_table(rows, columns):
             cells.append(f"{v:.3f}" if isinstance(v, float) else str(v))
         body.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *body])
+
+
+def split_failed(results):
+    """Keep replications with finite estimates and SEs; also return how many were dropped.
+
+    A replication whose fit crashed, or returned NaN / inf, should be recorded with
+    non-finite ``estimate`` or ``stderr`` so that it is counted here rather than lost.
+    """
+    ok = [r for r in results
+          if np.all(np.isfinite(r["estimate"])) and np.all(np.isfinite(r["stderr"]))]
+    return ok, len(results) - len(ok)
