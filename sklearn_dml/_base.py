@@ -125,7 +125,8 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
                 f"got {self.hidden_dims!r}.")
         return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), lr=float(self.lr),
                            weight_decay=float(self.weight_decay), batch_size=self.batch_size,
-                           max_epochs=int(self.max_epochs), early_stopping=bool(self.early_stopping),
+                           max_epochs=int(self.max_epochs),
+                           early_stopping=bool(self.early_stopping),
                            validation_fraction=float(self.validation_fraction),
                            n_iter_no_change=int(self.n_iter_no_change),
                            device=resolve_device(self.device))

@@ -107,7 +107,8 @@ class EnsembleStructuralNet(nn.Module):
     def _dropout_mask(self, shape):
         keep = 1.0 - self.dropout
         masks = [torch.rand(shape[1:], generator=g) < keep for g in self.generators]
-        return torch.stack(masks).to(device=self.weights[0].device, dtype=self.weights[0].dtype) / keep
+        ref = self.weights[0]
+        return torch.stack(masks).to(device=ref.device, dtype=ref.dtype) / keep
 
     def state_arrays(self):
         """Weights as float32 numpy arrays [(W, b), ...], one entry per layer."""

@@ -146,8 +146,8 @@ def check_separation(T, Y, treatment_names):
         lo0, hi1 = t[Y == 0].min(), t[Y == 1].max()
         if lo1 > hi0 or lo0 > hi1:
             raise ValueError(
-                f"Treatment {name!r} perfectly separates Y (every Y=1 row lies on one side of every "
-                "Y=0 row): the logit coefficient is infinite and no valid estimate exists.")
+                f"Treatment {name!r} perfectly separates Y (every Y=1 row lies on one side of "
+                "every Y=0 row): the logit coefficient is infinite and no valid estimate exists.")
         levels = np.unique(t)
         if levels.size == 2:
             for level in levels:
