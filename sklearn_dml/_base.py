@@ -10,8 +10,9 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
-from ._crossfit import plan_crossfit, run_crossfit
+from ._crossfit import n_task_threads, plan_crossfit, run_crossfit
 from ._effects_api import _EffectsMixin
 from ._inference import InferenceResults, aggregate_repetitions, crossfit_moments, influence
 from ._lambda import (
@@ -84,7 +85,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         lambda_method="auto",
         lambda_model=None,
         treatment_law=None,
-        lambda_floor=1e-4,
+        lambda_floor=1e-2,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
@@ -252,6 +253,12 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         return project
 
     def _infer(self, targets, where=None):
+        # nuisance regressions for E[H_θ | X] run here, outside the fold tasks: cap their
+        # threads as the tasks do (OpenMP spinning against other processes cost 10x here)
+        with threadpool_limits(limits=n_task_threads(self.torch_num_threads, parallel=False)):
+            return self._infer_unlimited(targets, where)
+
+    def _infer_unlimited(self, targets, where=None):
         family = self.family_
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         rows = slice(None) if where is None else self._check_where(where)

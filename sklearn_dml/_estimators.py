@@ -41,8 +41,10 @@ _SHARED_PARAMS = """
     treatment_law : None, "empirical", array-like or (values, probabilities), default=None
         Declares T randomized (independent of X) with this law; Λ is then
         integrated over it exactly. "empirical" uses the training rows' T.
-    lambda_floor : float, default=1e-4
-        Relative eigenvalue floor applied to each row's Λ̂ before inversion.
+    lambda_floor : float, default=1e-2
+        Eigenvalue floor for Λ̂ before inversion, relative to the larger of the row's
+        own largest eigenvalue and the median over rows of that eigenvalue (so a row
+        whose whole curvature is tiny is regularized too). Rows raised are reported.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the θ-networks train.
     n_jobs : int, default=None
@@ -198,7 +200,7 @@ class StructuralDML(_BaseStructuralDML):
         lambda_method="auto",
         lambda_model=None,
         treatment_law=None,
-        lambda_floor=1e-4,
+        lambda_floor=1e-2,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
