@@ -6,6 +6,18 @@ estimators.
 """
 
 from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
+from ._family_estimators import (
+    BetaDML,
+    GammaDML,
+    GumbelDML,
+    HeteroskedasticDML,
+    NegativeBinomialDML,
+    PoissonDML,
+    ProbitDML,
+    TobitDML,
+    WeibullDML,
+    ZeroInflatedPoissonDML,
+)
 from ._inference import InferenceResults
 from ._nets import EnsembleStructuralNet, StructuralNet
 from ._summary import Summary
@@ -17,6 +29,16 @@ __all__ = [
     "StructuralDMLRegressor",
     "LogitDML",
     "StructuralDML",
+    "ProbitDML",
+    "PoissonDML",
+    "NegativeBinomialDML",
+    "GammaDML",
+    "WeibullDML",
+    "TobitDML",
+    "GumbelDML",
+    "HeteroskedasticDML",
+    "BetaDML",
+    "ZeroInflatedPoissonDML",
     "StructuralNet",
     "EnsembleStructuralNet",
     "InferenceResults",

@@ -20,6 +20,8 @@ from threadpoolctl import threadpool_limits
 from ._lambda import (
     index_moment_lambda,
     integrate_hessian,
+    lambda_hessians,
+    lambda_index_weights,
     regress_hessian,
     treatment_support,
 )
@@ -28,7 +30,7 @@ from ._training import train_ensemble
 from .families._index import IndexFamily, index
 
 MAX_SEED = 2**31 - 1
-MIN_TRAIN_ROWS = 10
+MIN_TRAIN_ROWS = 4
 
 
 @dataclass
@@ -156,12 +158,12 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
             else:  # regression: Hessians at an auxiliary fit on the other half
                 rows = plan.lambda_rows
                 theta_rows = predict_theta(aux["layers"], X32[rows], member=m)
-            if isinstance(family, IndexFamily):
-                d2 = family.d2(Y[rows], index(T[rows], theta_rows))
+            if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
+                d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows))
                 lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                    lambda_model)
             else:
-                H = family.hessian(Y[rows], T[rows], theta_rows)
+                H = lambda_hessians(family, Y[rows], T[rows], theta_rows)
                 lam = regress_hessian(H, X[rows], X[plan.test], lambda_model)
         results.append({"rep": plan.rep, "fold": plan.fold, "test": plan.test,
                         "theta": theta_test, "lambda": lam, "floored": floored,
@@ -212,7 +214,7 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     )
     n, d = X.shape[0], family.theta_dim(T.shape[1])
     reps = []
-    for rep, rep_plans in enumerate(plans):
+    for rep in range(len(plans)):
         theta = np.full((n, d), np.nan)
         lam = np.full((n, d, d), np.nan)
         floored = np.zeros(n, dtype=bool)

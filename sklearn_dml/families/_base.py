@@ -71,6 +71,34 @@ class Family:
         """A starting value for θ (the output bias of the network), or None."""
         return None
 
+    def expected_hessian(self, t, theta):
+        """E[ℓ_θθ(Y, t, θ) | x, t] under the model (the Fisher information), or None.
+
+        Families whose Hessian depends on y define it (y-free and positive
+        semi-definite per row). Λ(x) is then built from it instead of the noisy
+        per-row Hessians, and a randomized treatment's law can be integrated
+        over (regime A). The default gives None: not available.
+        """
+        return None
+
+    @property
+    def has_expected_hessian(self):
+        """Whether :meth:`expected_hessian` is defined."""
+        return type(self).expected_hessian is not Family.expected_hessian
+
+    def sf(self, c, t, theta):
+        """P(Y > c | x, t) as a torch function of t (n, p) and theta (n, d) -> (n,)."""
+        raise NotImplementedError(
+            f"The {self.name!r} family supplies no distribution function, so P(Y > c) is not "
+            "available. Families with one: logit, probit, gumbel, poisson, negbin, zip, weibull, "
+            "tobit, heteroskedastic.")
+
+    def variance(self, t, theta):
+        """Var(Y | x, t) as a torch function of t (n, p) and theta (n, d) -> (n,)."""
+        raise NotImplementedError(
+            f"The {self.name!r} family defines no conditional variance (its loss does not "
+            "specify one).")
+
     def gradient(self, y, t, theta):
         """ℓ_θ per row, float64 array of shape (n, d)."""
         return loss_gradient(self.loss, y, t, theta)
@@ -103,15 +131,30 @@ class CustomFamily(Family):
         ``mean(t, theta)`` giving E[Y | x, t]; needed for outcome-scale targets.
     hessian_depends_on_theta, hessian_depends_on_y : bool, default=True
         Facts about ℓ_θθ that select the Λ regime. Leave True if unsure.
+    expected_hessian : callable, optional
+        ``expected_hessian(t, theta)`` on float64 numpy arrays (n, p), (n, d)
+        returning E[ℓ_θθ | x, t] of shape (n, d, d) (the Fisher information of a
+        likelihood). When given, Λ(x) is built from it; it must be exact under
+        the model.
     """
 
     def __init__(self, loss, theta_names, mean=None, *, hessian_depends_on_theta=True,
-                 hessian_depends_on_y=True):
+                 hessian_depends_on_y=True, expected_hessian=None):
         self._loss = loss
         self._theta_names = list(theta_names)
         self._mean = mean
+        self._expected_hessian = expected_hessian
         self.hessian_depends_on_theta = hessian_depends_on_theta
         self.hessian_depends_on_y = hessian_depends_on_y
+
+    @property
+    def has_expected_hessian(self):
+        return self._expected_hessian is not None
+
+    def expected_hessian(self, t, theta):
+        if self._expected_hessian is None:
+            return None
+        return np.asarray(self._expected_hessian(t, theta), dtype=float)
 
     def theta_names(self, treatment_names):
         return list(self._theta_names)

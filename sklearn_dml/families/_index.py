@@ -65,6 +65,20 @@ class IndexFamily(Family):
     def mean_numpy(self, t, theta):
         return self.mean_eta(index(np.asarray(t, float), np.asarray(theta, float)))
 
+    def expected_d2(self, eta):  # numpy: E[∂²ℓ/∂η² | η], for y-dependent d2; None if not given
+        return None
+
+    @property
+    def has_expected_hessian(self):
+        return type(self).expected_d2 is not IndexFamily.expected_d2
+
+    def expected_hessian(self, t, theta):
+        w = self.expected_d2(index(t, theta))
+        if w is None:
+            return None
+        z = design(t)
+        return w[:, None, None] * z[:, :, None] * z[:, None, :]
+
     def gradient(self, y, t, theta):
         return self.d1(y, index(t, theta))[:, None] * design(t)
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from .._validation import check_separation
 from ._index import IndexFamily, sigmoid
+from ._support import binary_sf
 
 
 class LogitFamily(IndexFamily):
@@ -41,6 +42,13 @@ class LogitFamily(IndexFamily):
     def mean_eta_d2(self, eta):
         p = sigmoid(eta)
         return p * (1.0 - p) * (1.0 - 2.0 * p)
+
+    def sf(self, c, t, theta):
+        return binary_sf(c, self.mean(t, theta))
+
+    def variance(self, t, theta):
+        p = self.mean(t, theta)
+        return p * (1 - p)
 
     def check_y(self, y):
         y = np.asarray(y, dtype=float)

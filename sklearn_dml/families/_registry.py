@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 from ._base import Family
+from ._beta import BetaFamily
+from ._gamma import GammaFamily
+from ._gumbel import GumbelFamily
+from ._hetero import HeteroskedasticGaussianFamily
 from ._linear import LinearFamily
 from ._logit import LogitFamily
+from ._negbin import NegativeBinomialFamily
+from ._poisson import PoissonFamily
+from ._probit import ProbitFamily
+from ._tobit import TobitFamily
+from ._weibull import WeibullFamily
+from ._zip import ZeroInflatedPoissonFamily
 
 FAMILIES = {
     "linear": LinearFamily,
     "logit": LogitFamily,
+    "probit": ProbitFamily,
+    "poisson": PoissonFamily,
+    "negbin": NegativeBinomialFamily,
+    "gamma": GammaFamily,
+    "weibull": WeibullFamily,
+    "tobit": TobitFamily,
+    "gumbel": GumbelFamily,
+    "heteroskedastic": HeteroskedasticGaussianFamily,
+    "beta": BetaFamily,
+    "zip": ZeroInflatedPoissonFamily,
 }
 
 
 def get_family(family):
-    """Return a :class:`Family` instance from a name or an instance."""
+    """Return a :class:`Family` instance from a name or an instance.
+
+    Parameters
+    ----------
+    family : str or Family
+        A registry name (see ``FAMILIES``) or a Family instance (returned as is).
+
+    Returns
+    -------
+    Family
+    """
     if isinstance(family, Family):
         return family
     if isinstance(family, str) and family in FAMILIES:

@@ -1,9 +1,11 @@
 """Targets: averages μ = E[H(X, θ(X); t̃)] to debias, with closed-form Jacobians."""
 
 from ._base import CustomTarget, Target, broadcast_t
+from ._distribution import ConditionalVariance, Elasticity, TailProbability
 from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
 from ._parameter import AverageParameter
 from ._resolve import resolve_targets
+from ._tobit import TobitMarginalEffect
 
 __all__ = [
     "Target",
@@ -12,6 +14,10 @@ __all__ = [
     "AverageMarginalEffect",
     "AverageEffect",
     "AveragePrediction",
+    "Elasticity",
+    "TailProbability",
+    "ConditionalVariance",
+    "TobitMarginalEffect",
     "broadcast_t",
     "resolve_targets",
 ]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from ._base import Target
+from ._distribution import ConditionalVariance, Elasticity
 from ._effects import AverageEffect, AverageMarginalEffect
 from ._parameter import AverageParameter
 
 _SHORTCUTS = {
     "ame": lambda: AverageMarginalEffect(0),
     "ate": lambda: AverageEffect(0.0, 1.0),
+    "elasticity": lambda: Elasticity(0),
+    "semi_elasticity": lambda: Elasticity(0, semi=True),
+    "variance": lambda: ConditionalVariance(),
 }
 
 
@@ -21,8 +25,8 @@ def _one(spec, theta_names):
         target = AverageParameter(spec)
     else:
         raise ValueError(
-            f"Cannot read target {spec!r}. Give a θ name (e.g. 'beta'), 'ame', 'ate', "
-            "a Target instance, or a list of these."
+            f"Cannot read target {spec!r}. Give a θ name (e.g. 'beta'), a shortcut "
+            f"({', '.join(repr(k) for k in _SHORTCUTS)}), a Target instance, or a list of these."
         )
     if isinstance(target, AverageParameter):
         target = AverageParameter(target.param).bind(theta_names)

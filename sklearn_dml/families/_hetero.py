@@ -1,0 +1,60 @@
+"""Heteroskedastic Gaussian family: Y = α(x) + β(x)'t + σ(x) ε, ε ~ N(0, 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._extended import ExtendedIndexFamily, stack_hessian
+
+
+class HeteroskedasticGaussianFamily(ExtendedIndexFamily):
+    """Gaussian log-likelihood with mean α + β't and log σ(x) as a θ component.
+
+    θ = (α, β, log_sigma); with r = (y − η)/σ, ℓ = log σ + r²/2. Unlike the squared
+    loss of the linear family it weights rows by 1/σ(x)² (efficient under
+    heteroskedasticity) and gives σ(x) itself, for tail probabilities and
+    conditional variances. ℓ_θθ depends on y and is indefinite where |r| > 1/√2,
+    so Λ(x) uses the Fisher information diag(z z'/σ², 2).
+    """
+
+    name = "heteroskedastic"
+    extra_names = ("log_sigma",)
+    hessian_depends_on_theta = True
+    hessian_depends_on_y = True
+
+    def loss_local(self, y, eta, s):
+        s = s[..., 0]
+        return s + 0.5 * ((y - eta) * torch.exp(-s)) ** 2
+
+    def mean_local(self, eta, s):
+        return eta
+
+    def variance_local(self, eta, s):
+        return torch.exp(2 * s[..., 0])
+
+    def sf_local(self, c, eta, s):
+        return torch.special.ndtr((eta - c) * torch.exp(-s[..., 0]))
+
+    def local_gradient(self, y, eta, s):
+        sigma = np.exp(s[:, 0])
+        r = (y - eta) / sigma
+        return np.column_stack([-r / sigma, 1 - r * r])
+
+    def local_hessian(self, y, eta, s):
+        sigma = np.exp(s[:, 0])
+        r = (y - eta) / sigma
+        return stack_hessian(1 / sigma ** 2, 2 * r / sigma, 2 * r * r)
+
+    def local_expected_hessian(self, eta, s):
+        sigma = np.exp(s[:, 0])
+        return stack_hessian(1 / sigma ** 2, np.zeros_like(sigma), np.full_like(sigma, 2.0))
+
+    def default_targets(self, n_treatments):
+        from ..targets import AverageParameter
+
+        return [AverageParameter(j) for j in range(1 + n_treatments)]
+
+    def initial_bias(self, y, t):
+        return ([float(np.mean(y))] + [0.0] * t.shape[1]
+                + [float(np.log(max(float(np.std(y)), 1e-6)))])
