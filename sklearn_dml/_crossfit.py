@@ -9,6 +9,8 @@ results do not depend on ``n_jobs`` or the joblib backend.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +130,11 @@ def _fold_group(plans, X, T, Y, weights, family, config, method, lambda_model, t
         try:
             return _fold_group_body(plans, X, T, Y, weights, family, config, method,
                                     lambda_model, treatment_law)
+        except Exception as exc:
+            folds = [p.fold for p in plans]
+            raise RuntimeError(
+                f"Cross-fitting failed in fold(s) {folds} of repetition {plans[0].rep}: "
+                f"{type(exc).__name__}: {exc}") from exc
         finally:
             torch.set_num_threads(previous)
 
@@ -135,14 +142,13 @@ def _fold_group(plans, X, T, Y, weights, family, config, method, lambda_model, t
 def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_model,
                      treatment_law):
     X32 = X.astype(np.float32)
-    main = train_ensemble(X32, T, Y, weights, [p.train for p in plans], [p.seed for p in plans],
-                          family, config)
-    _raise_if_diverged(main, plans, "θ-network")
+    main = _train_with_retry(X32, T, Y, weights, [p.train for p in plans],
+                             [p.seed for p in plans], family, config, plans, "θ-network")
     aux = None
     if method == "regression":
-        aux = train_ensemble(X32, T, Y, weights, [p.aux_rows for p in plans],
-                             [p.aux_seed for p in plans], family, config)
-        _raise_if_diverged(aux, plans, "auxiliary θ-network (for Λ)")
+        aux = _train_with_retry(X32, T, Y, weights, [p.aux_rows for p in plans],
+                                [p.aux_seed for p in plans], family, config, plans,
+                                "auxiliary θ-network (for Λ)")
     results = []
     for m, plan in enumerate(plans):
         theta_test = predict_theta(main["layers"], X32[plan.test], member=m)
@@ -172,13 +178,27 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
     return main["layers"], results
 
 
-def _raise_if_diverged(fit, plans, what):
+def _diverged(fit):
+    return bool(fit["history"].size) and not np.all(np.isfinite(fit["best_loss"]))
+
+
+def _train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what):
+    """Train; if a network diverges (non-finite validation loss from the start), retry the
+    group once with a ten times smaller learning rate, then report the fold."""
+    fit = train_ensemble(X, T, Y, weights, rows, seeds, family, config)
+    if not _diverged(fit):
+        return fit
+    slower = dataclasses.replace(config, lr=config.lr / 10)
+    warnings.warn(f"Training of the {what} diverged in repetition {plans[0].rep}; retrying "
+                  f"with lr={slower.lr:g}.", RuntimeWarning, stacklevel=2)
+    fit = train_ensemble(X, T, Y, weights, rows, seeds, family, slower)
     bad = [p.fold for p, loss in zip(plans, fit["best_loss"]) if not np.isfinite(loss)]
-    if bad and fit["history"].size:
+    if bad:
         raise FloatingPointError(
             f"Training of the {what} diverged (non-finite validation loss) in fold(s) {bad} of "
-            f"repetition {plans[0].rep}. Lower lr, standardize Y, or check for extreme values."
-        )
+            f"repetition {plans[0].rep}, also with lr={slower.lr:g}. Standardize Y, or check "
+            "for extreme values.")
+    return fit
 
 
 def n_task_threads(torch_num_threads, parallel):

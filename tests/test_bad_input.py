@@ -121,3 +121,27 @@ def test_unfitted_estimator_raises():
 def test_empty_input():
     with pytest.raises(ValueError, match="(0 sample|minimum of 1)"):
         StructuralDMLRegressor(**FAST).fit(np.zeros((0, 3)), np.zeros(0), np.zeros(0))
+
+
+def test_huge_magnitudes_fail_loudly_or_estimate_finitely():
+    """Y on the 1e12 scale: either a finite answer or an error naming the fold, never NaN."""
+    d = make_linear_confounded(200, random_state=0)
+    try:
+        est = StructuralDMLRegressor(**FAST).fit(d.X, d.T, d.Y * 1e12)
+    except (RuntimeError, FloatingPointError) as exc:
+        assert "fold" in str(exc)
+    else:
+        assert np.all(np.isfinite(est.inference_.estimate))
+
+
+def test_worker_error_names_the_fold(monkeypatch):
+    import sklearn_dml._crossfit as cf
+
+    def boom(*args, **kwargs):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(cf, "train_ensemble", boom)
+    d = make_linear_confounded(200, random_state=0)
+    expected = r"fold\(s\) \[0, 1, 2, 3, 4\] of repetition 0.*simulated"
+    with pytest.raises(RuntimeError, match=expected):
+        StructuralDMLRegressor(**FAST).fit(d.X, d.T, d.Y)
