@@ -30,7 +30,8 @@ def fit_ours(X, T, Y, seed):
     from sklearn_dml import StructuralDMLRegressor
 
     est = StructuralDMLRegressor(target="beta", random_state=seed).fit(X, T, Y)
-    epochs = [len(h) if h is not None else 0 for h in est.history_[0]]
+    # epochs each fold network actually trained (the history is NaN-padded after it stops)
+    epochs = [int(np.isfinite(h).sum()) if h is not None else 0 for h in est.history_[0]]
     params = sum(w.size // w.shape[0] + b.size // b.shape[0] for w, b in est.models_[0])
     n_train = X.shape[0] * (est.n_folds_ - 1) / est.n_folds_
     # forward + backward ≈ 3 × (2 × params) FLOPs per row per epoch, per fold network
