@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._index import IndexFamily
-from ._support import binary_sf, check_binary, check_binary_data, is_torch
+from ._binary import BinaryIndexFamily
+from ._support import is_torch
 
 
 def _one_minus_q(u):
@@ -21,7 +21,7 @@ def _u_minus_one_minus_q(u):
     return np.where(small, series, u + np.expm1(-np.where(small, 1.0, u)))
 
 
-class GumbelFamily(IndexFamily):
+class GumbelFamily(BinaryIndexFamily):
     """Binary outcome with a type-I extreme value (Gumbel) latent error: the cloglog model.
 
     P(Y = 1 | x, t) = 1 − exp(−exp(η)), η = α(x) + β(x)'t. This is the econometric
@@ -35,6 +35,7 @@ class GumbelFamily(IndexFamily):
     """
 
     name = "gumbel"
+    label = "gumbel (cloglog)"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
 
@@ -67,25 +68,5 @@ class GumbelFamily(IndexFamily):
         u = np.exp(eta)
         return u * np.exp(-u) * (1 - u)
 
-    def sf(self, c, t, theta):
-        return binary_sf(c, self.mean(t, theta))
-
-    def variance(self, t, theta):
-        p = self.mean(t, theta)
-        return p * (1 - p)
-
-    def check_y(self, y):
-        return check_binary(y, "gumbel (cloglog)")
-
-    def check_data(self, t, y, treatment_names):
-        check_binary_data(t, y, treatment_names, "gumbel (cloglog)")
-
-    def default_targets(self, n_treatments):
-        from ..targets import AverageMarginalEffect, AverageParameter
-
-        return [AverageParameter(1 + j) for j in range(n_treatments)] + [
-            AverageMarginalEffect(j) for j in range(n_treatments)]
-
-    def initial_bias(self, y, t):
-        p = float(np.clip(np.mean(y), 1e-3, 1 - 1e-3))
-        return [float(np.log(-np.log1p(-p)))] + [0.0] * t.shape[1]
+    def inverse_link(self, p):
+        return np.log(-np.log1p(-p))

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 from scipy import special
 
-from ._index import IndexFamily
-from ._support import binary_sf, check_binary, check_binary_data, mills, ndtr, norm_pdf
+from ._binary import BinaryIndexFamily
+from ._support import mills, ndtr, norm_pdf
 
 
-class ProbitFamily(IndexFamily):
+class ProbitFamily(BinaryIndexFamily):
     """Probit log-likelihood ℓ = −y log Φ(η) − (1 − y) log Φ(−η).
 
     With q = 2y − 1, ℓ' = −q λ(qη) and ℓ'' = λ(qη)(qη + λ(qη)), λ the inverse Mills
@@ -48,26 +48,5 @@ class ProbitFamily(IndexFamily):
     def mean_eta_d2(self, eta):
         return -eta * norm_pdf(eta)
 
-    def sf(self, c, t, theta):
-        return binary_sf(c, self.mean(t, theta))
-
-    def variance(self, t, theta):
-        p = self.mean(t, theta)
-        return p * (1 - p)
-
-    def check_y(self, y):
-        return check_binary(y, "probit")
-
-    def check_data(self, t, y, treatment_names):
-        check_binary_data(t, y, treatment_names, "probit")
-
-    def default_targets(self, n_treatments):
-        from ..targets import AverageMarginalEffect, AverageParameter
-
-        return [AverageParameter(1 + j) for j in range(n_treatments)] + [
-            AverageMarginalEffect(j) for j in range(n_treatments)]
-
-    def initial_bias(self, y, t):
-        p = float(np.clip(np.mean(y), 1e-3, 1 - 1e-3))
-        return [float(special.ndtri(p))] + [0.0] * t.shape[1]
-
+    def inverse_link(self, p):
+        return special.ndtri(p)
