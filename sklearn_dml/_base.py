@@ -14,7 +14,14 @@ from threadpoolctl import threadpool_limits
 
 from ._crossfit import n_task_threads, plan_crossfit, run_crossfit
 from ._effects_api import _EffectsMixin
-from ._inference import InferenceResults, aggregate_repetitions, crossfit_moments, influence
+from ._inference import (
+    INFLUENCE_SHARE_WARN,
+    InferenceResults,
+    aggregate_repetitions,
+    crossfit_moments,
+    influence,
+    influence_max_share,
+)
 from ._lambda import (
     LAMBDA_METHODS,
     choose_lambda_method,
@@ -74,7 +81,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         hidden_dims=(64, 32),
         dropout=0.0,
         lr=0.01,
-        weight_decay=1e-4,
+        weight_decay=1e-2,
         batch_size="auto",
         max_epochs=200,
         early_stopping=True,
@@ -213,6 +220,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1])
         self.inference_ = self._infer(self.targets_)
         self._warn_extreme_index(family)
+        self._warn_influence_concentration()
         return self
 
     def _cache_rep(self, rep, family, T, Y):
@@ -236,6 +244,19 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
                 f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
                 "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
                 "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=3)
+
+    def _warn_influence_concentration(self):
+        share = np.asarray(self.inference_.diagnostics["influence_max_share"])
+        worst = int(np.argmax(share))
+        if share[worst] > INFLUENCE_SHARE_WARN:
+            warnings.warn(
+                f"One row carries {share[worst]:.0%} of the variance of the influence function "
+                f"of {self.inference_.names[worst]!r}: the debiasing correction is dominated by "
+                "a row where θ̂ and the data disagree sharply (typically an extrapolated θ̂ at "
+                "extreme covariates, with an exponential-tailed loss). The standard error "
+                "accounts for it but the normal approximation is unreliable. Consider more "
+                "weight_decay, n_rep > 1, or inspecting that row "
+                "(inference_.psi).", UserWarning, stacklevel=3)
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):
@@ -276,8 +297,10 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
             psi0 = psi if psi0 is None else psi0
         estimate, cov = aggregate_repetitions(ests, covs)
         plugin = np.median(plugins, axis=0)
-        return InferenceResults(names, estimate, cov, psi0, self._diagnostics(plugin, estimate,
-                                                                              rows))
+        diagnostics = self._diagnostics(plugin, estimate, rows)
+        diagnostics["influence_max_share"] = [
+            round(float(v), 4) for v in influence_max_share(psi0, self._weights[rows])]
+        return InferenceResults(names, estimate, cov, psi0, diagnostics)
 
     def _check_where(self, where):
         mask = np.asarray(where)
@@ -292,8 +315,8 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         rep = self._reps[0]
         raw_min = rep["raw_min_eig"][rows]
         diag = {
-            "plugin_estimate": list(np.round(plugin, 6)),
-            "correction": list(np.round(estimate - plugin, 6)),
+            "plugin_estimate": [round(float(v), 6) for v in plugin],
+            "correction": [round(float(v), 6) for v in estimate - plugin],
             "n_obs": int(np.asarray(rep["fold_id"][rows]).size),
             "n_folds": self.n_folds_,
             "n_rep": len(self._reps),

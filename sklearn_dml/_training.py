@@ -24,7 +24,7 @@ class TrainConfig:
     hidden_dims: tuple = (64, 32)
     dropout: float = 0.0
     lr: float = 0.01
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-2
     batch_size: int | str = "auto"
     max_epochs: int = 200
     early_stopping: bool = True

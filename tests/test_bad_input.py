@@ -145,3 +145,22 @@ def test_worker_error_names_the_fold(monkeypatch):
     expected = r"fold\(s\) \[0, 1, 2, 3, 4\] of repetition 0.*simulated"
     with pytest.raises(RuntimeError, match=expected):
         StructuralDMLRegressor(**FAST).fit(d.X, d.T, d.Y)
+
+
+def test_influence_max_share_separates_gaussian_from_one_outlier():
+    from sklearn_dml._inference import influence_max_share
+
+    psi = np.random.RandomState(0).standard_normal((2000, 2))
+    assert influence_max_share(psi).max() < 0.02
+    psi[7, 1] = 500.0
+    share = influence_max_share(psi)
+    assert share[0] < 0.02 and share[1] > 0.9
+
+
+def test_one_dominant_row_warns_with_its_share(data):
+    Y = data.Y.copy()
+    Y[11] = 1e4  # a gross outlier: its residual dominates the correction
+    with pytest.warns(UserWarning, match=r"One row carries \d+% of the variance"):
+        est = StructuralDMLRegressor(**FAST).fit(data.X, data.T, Y)
+    assert max(est.inference_.diagnostics["influence_max_share"]) > 0.5
+    assert "influence_max_share" in str(est.summary())
