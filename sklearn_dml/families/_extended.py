@@ -19,7 +19,7 @@ class ExtendedIndexFamily(Family):
     ℓ_θ = (ℓ_η z, ℓ_s) and ℓ_θθ = [[ℓ_ηη z z', z ℓ_ηs'], [ℓ_sη z', ℓ_ss]].
     """
 
-    extra_names = ()
+    extra_names: tuple[str, ...] = ()
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:

@@ -14,7 +14,7 @@ class HeteroskedasticGaussianFamily(ExtendedIndexFamily):
     θ = (α, β, log_sigma); with r = (y − η)/σ, ℓ = log σ + r²/2. Unlike the squared
     loss of the linear family it weights rows by 1/σ(x)² (efficient under
     heteroskedasticity) and gives σ(x) itself, for tail probabilities and
-    conditional variances. ℓ_θθ depends on y and is indefinite where |r| > 1/√2,
+    conditional variances. ℓ_θθ depends on y and is indefinite where r² > 1/2,
     so Λ(x) uses the Fisher information diag(z z'/σ², 2).
     """
 
