@@ -16,6 +16,17 @@ class HeteroskedasticGaussianFamily(ExtendedIndexFamily):
     heteroskedasticity) and gives σ(x) itself, for tail probabilities and
     conditional variances. ℓ_θθ depends on y and is indefinite where r² > 1/2,
     so Λ(x) uses the Fisher information diag(z z'/σ², 2).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import HeteroskedasticGaussianFamily
+    >>> family = HeteroskedasticGaussianFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_sigma']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "heteroskedastic"
