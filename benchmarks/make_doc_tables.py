@@ -31,6 +31,11 @@ def _fmt(value):
     return str(value)
 
 
+def _rst(text):
+    """Escape ``|`` (a substitution reference in reStructuredText), as in ``|bias|``."""
+    return text.replace("|", "\\|")
+
+
 def list_table(rows, columns):
     lines = [".. list-table::", "   :header-rows: 1", ""]
     lines.append("   * - " + "\n     - ".join(label for _, label in columns))
@@ -64,9 +69,9 @@ def performance():
             "the fold groups on a dask cluster's workers (pass ``n_jobs`` = number of workers); "
             "results are identical to ``n_jobs=1`` for the same ``random_state`` "
             "(``tests/test_parallel.py``). Point a ``distributed.Client`` at your scheduler "
-            "address first.", ""]
+            "address first; :doc:`scaling` has the recipe.", ""]
     with open(os.path.join(HERE, os.pardir, "doc", "performance.rst"), "w") as f:
-        f.write("\n".join(out))
+        f.write(_rst("\n".join(out)))
 
 
 def main():
@@ -88,7 +93,7 @@ def main():
         if notes:
             out += ["Notes:", ""] + [f"* {n}" for n in notes] + [""]
     with open(DOC, "w") as f:
-        f.write("\n".join(out))
+        f.write(_rst("\n".join(out)))
     print(f"wrote {os.path.normpath(DOC)}")
 
 

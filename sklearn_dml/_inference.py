@@ -112,8 +112,20 @@ class InferenceResults:
 
     Examples
     --------
-    >>> res = est.inference_            # doctest: +SKIP
-    >>> res.summary_frame(alpha=0.1)    # doctest: +SKIP
+    A fitted estimator's ``inference_`` and ``inference(...)`` return one; it can also be
+    built from estimates and a covariance:
+
+    >>> from sklearn_dml import InferenceResults
+    >>> res = InferenceResults(["E[beta]", "AME[T]"], [1.2, 0.3],
+    ...                        [[0.0004, 0.0001], [0.0001, 0.0009]])
+    >>> res.stderr
+    array([0.02, 0.03])
+    >>> res.conf_int(alpha=0.05).round(4)
+    array([[1.1608, 1.2392],
+           [0.2412, 0.3588]])
+    >>> diff = res.contrast([1, -1])  # E[beta] − AME[T], with the covariance
+    >>> diff.estimate, diff.stderr.round(4)
+    (array([0.9]), array([0.0332]))
     """
 
     def __init__(self, names, estimate, cov, psi=None, diagnostics=None):

@@ -69,6 +69,16 @@ class EnsembleStructuralNet(nn.Module):
         As in :class:`StructuralNet`.
     generators : list of torch.Generator
         One per member, for initialization and dropout.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dml import EnsembleStructuralNet
+    >>> generators = [torch.Generator().manual_seed(k) for k in range(5)]
+    >>> net = EnsembleStructuralNet(5, input_dim=10, hidden_dims=(16,), theta_dim=2,
+    ...                             dropout=0.0, generators=generators)
+    >>> net(torch.randn(5, 100, 10)).shape  # 5 members, 100 rows each
+    torch.Size([5, 100, 2])
     """
 
     def __init__(self, n_models, input_dim, hidden_dims, theta_dim, dropout, generators):

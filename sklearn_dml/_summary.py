@@ -34,6 +34,18 @@ class Summary:
     decimals : int
         Digits shown in text and HTML.
     title : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml import InferenceResults
+    >>> res = InferenceResults(["E[beta]"], [1.2], [[0.0004]])
+    >>> summary = res.summary()  # a Summary; est.summary() gives one from a fit
+    >>> summary.names
+    ['E[beta]']
+    >>> summary.to_frame()[["point_estimate", "stderr"]]  # doctest: +SKIP
+             point_estimate  stderr
+    E[beta]             1.2    0.02
     """
 
     def __init__(self, names, columns, diagnostics=None, alpha=0.05, decimals=4, title=None):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+__all__ = ["ate_table"]
+
 NOTES = {
     "sklearn_dml": "debiased sample average of the effect; influence-function SE (cross-fitted)",
     "econml": "mean of CATE(x) over X; EconML ate_inference interval for that mean",

@@ -136,20 +136,20 @@ def make_family_data(family, n_samples=2000, n_features=5, treatment="continuous
     x₁ or x₂. T = 0.5·x₁ + 0.3·x₃ + N(0, 1) (``"continuous"``: confounded) or N(0, 1)
     independent of X (``"randomized"``, with ``treatment_law="empirical"``).
 
-    =================  ============================================  ======
-    family             model                                         E[β]
-    =================  ============================================  ======
-    probit             P(Y=1) = Φ(η)                                 0.5
-    gumbel             P(Y=1) = 1 − exp(−e^η) (cloglog)              0.4
-    poisson            Y ~ Poisson(e^η)                              0.3
-    negbin             NB2, κ(x) = 0.5·e^{0.3 x₂}                    0.3
-    gamma              mean e^η, shape ν(x) = 2·e^{0.3 x₁}           0.3
-    weibull            scale e^η, shape k(x) = 1.5·e^{0.2 x₂}        0.3
-    tobit              Y = max(η + σ(x)ε, 0), σ(x) = e^{0.2 x₁}      1.0
-    heteroskedastic    Y = η + σ(x)ε, log σ(x) = 0.3 x₁ − 0.2 x₂     1.0
-    beta               mean σ(η), precision φ(x) = 20·e^{0.3 x₁}     0.4
+    =================  ==============================================  ======
+    family             model                                           E[β]
+    =================  ==============================================  ======
+    probit             P(Y=1) = Φ(η)                                   0.5
+    gumbel             P(Y=1) = 1 − exp(−e^η) (cloglog)                0.4
+    poisson            Y ~ Poisson(e^η)                                0.3
+    negbin             NB2, κ(x) = 0.5·e^{0.3 x₂}                      0.3
+    gamma              mean e^η, shape ν(x) = 2·e^{0.3 x₁}             0.3
+    weibull            scale e^η, shape k(x) = 1.5·e^{0.2 x₂}          0.3
+    tobit              Y = max(η + σ(x)ε, 0), σ(x) = e^{0.2 x₁}        1.0
+    heteroskedastic    Y = η + σ(x)ε, log σ(x) = 0.3 x₁ − 0.2 x₂       1.0
+    beta               mean σ(η), precision φ(x) = 20·e^{0.3 x₁}       0.4
     zip                Poisson(e^η) inflated by π(x) = σ(−1 + 0.5 x₂)  0.3
-    =================  ============================================  ======
+    =================  ==============================================  ======
 
     (heteroskedastic: α(x) = sin(x₁) + 0.5·x₂ and β(x) = 1 + 0.5·x₂ + 0.25·(x₁² − 1).)
 

@@ -26,6 +26,15 @@ class Family:
     hessian_depends_on_y : bool
         Whether ℓ_θθ varies with y. A y-free Hessian can be integrated over a
         known treatment law (regime A).
+
+    Examples
+    --------
+    >>> from sklearn_dml.families import Family, LogitFamily
+    >>> family = LogitFamily()
+    >>> isinstance(family, Family)
+    True
+    >>> family.theta_names(["price", "ad"]), family.theta_dim(2)
+    (['alpha', 'beta[price]', 'beta[ad]'], 3)
     """
 
     name = "custom"
@@ -136,6 +145,19 @@ class CustomFamily(Family):
         returning E[ℓ_θθ | x, t] of shape (n, d, d) (the Fisher information of a
         likelihood). When given, Λ(x) is built from it; it must be exact under
         the model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import CustomFamily
+    >>> def squared_loss(y, t, theta):
+    ...     return (y - theta[:, 0] - theta[:, 1] * t[:, 0]) ** 2
+    >>> family = CustomFamily(squared_loss, ["alpha", "beta"])
+    >>> y, t, theta = np.array([2.0]), np.array([[1.0]]), np.array([[0.1, 0.3]])
+    >>> family.gradient(y, t, theta)  # by autodiff: -2 (y - α - βt) (1, t)
+    array([[-3.2, -3.2]])
+    >>> est = StructuralDML(family=family, target="beta")  # then est.fit(X, T, Y)
     """
 
     def __init__(self, loss, theta_names, mean=None, *, hessian_depends_on_theta=True,

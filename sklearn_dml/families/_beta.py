@@ -22,6 +22,17 @@ class BetaFamily(ExtendedIndexFamily):
     Ψ = [[ψ₁(p) − ψ₁(φ), −ψ₁(φ)], [−ψ₁(φ), ψ₁(q) − ψ₁(φ)]].
     In the torch loss, y is clamped one unit of rounding inside (0, 1), so float32
     training never takes the log of 0.
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import BetaFamily
+    >>> family = BetaFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_precision']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "beta"

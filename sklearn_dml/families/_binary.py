@@ -17,7 +17,7 @@ class BinaryIndexFamily(IndexFamily):
     average marginal effect of each treatment.
     """
 
-    label = None  # name in error messages, when it differs from ``name``
+    label: str | None = None  # name in error messages, when it differs from ``name``
 
     def _label(self):
         return self.label or self.name

@@ -17,9 +17,18 @@ class ExtendedIndexFamily(Family):
     loss and mean in torch as functions of (η, s), and the derivatives with respect
     to (η, s) in float64 numpy; the chain rule through z = (1, t) is done here:
     ℓ_θ = (ℓ_η z, ℓ_s) and ℓ_θθ = [[ℓ_ηη z z', z ℓ_ηs'], [ℓ_sη z', ℓ_ss]].
+
+    Examples
+    --------
+    >>> from sklearn_dml.families import ExtendedIndexFamily, GammaFamily
+    >>> family = GammaFamily()
+    >>> isinstance(family, ExtendedIndexFamily), family.extra_names
+    (True, ('log_shape',))
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_shape']
     """
 
-    extra_names = ()
+    extra_names: tuple[str, ...] = ()
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:

@@ -23,6 +23,17 @@ class GammaFamily(ExtendedIndexFamily):
     ℓ = lgamma(ν) − ν s + ν η − ν log y + ν v (a term free of θ dropped).
     ℓ_θθ depends on y and is indefinite for some rows, so Λ(x) uses the Fisher
     information diag(ν z z', ν² ψ₁(ν) − ν).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import GammaFamily
+    >>> family = GammaFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_shape']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "gamma"

@@ -32,6 +32,14 @@ class GumbelFamily(BinaryIndexFamily):
 
     ℓ = −y log(1 − e^{−u}) + (1 − y) u with u = e^η; ℓ'' depends on y, so Λ(x)
     uses the expected ℓ'' = u² e^{−u} / (1 − e^{−u}).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import GumbelFamily
+    >>> family = GumbelFamily()
+    >>> family.mean_numpy(np.array([[1.0]]), np.array([[0.1, 0.3]])).round(4)  # 1 − exp(−e^0.4)
+    array([0.775])
     """
 
     name = "gumbel"

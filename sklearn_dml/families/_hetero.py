@@ -14,8 +14,19 @@ class HeteroskedasticGaussianFamily(ExtendedIndexFamily):
     θ = (α, β, log_sigma); with r = (y − η)/σ, ℓ = log σ + r²/2. Unlike the squared
     loss of the linear family it weights rows by 1/σ(x)² (efficient under
     heteroskedasticity) and gives σ(x) itself, for tail probabilities and
-    conditional variances. ℓ_θθ depends on y and is indefinite where |r| > 1/√2,
+    conditional variances. ℓ_θθ depends on y and is indefinite where r² > 1/2,
     so Λ(x) uses the Fisher information diag(z z'/σ², 2).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import HeteroskedasticGaussianFamily
+    >>> family = HeteroskedasticGaussianFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_sigma']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "heteroskedastic"

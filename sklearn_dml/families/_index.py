@@ -26,6 +26,15 @@ class IndexFamily(Family):
     ℓ_θ = ℓ'(y, η)·z and ℓ_θθ = ℓ''(y, η)·z z'. Subclasses give ``loss_eta``
     (torch), its derivatives ``d1``, ``d2`` (numpy), and the mean function with
     its derivatives for outcome-scale targets.
+
+    Examples
+    --------
+    >>> from sklearn_dml.families import IndexFamily, PoissonFamily
+    >>> family = PoissonFamily()
+    >>> isinstance(family, IndexFamily)
+    True
+    >>> family.theta_names(["price", "ad"])  # η = α + β[price]·price + β[ad]·ad
+    ['alpha', 'beta[price]', 'beta[ad]']
     """
 
     def theta_names(self, treatment_names):

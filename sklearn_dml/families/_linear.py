@@ -12,6 +12,18 @@ class LinearFamily(IndexFamily):
 
     ℓ_θθ = 2 z z' is free of θ and y, so Λ(x) = 2 E[z z' | X = x] needs only
     nuisance regressions of T and its products on X (regime B).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LinearFamily
+    >>> family = LinearFamily()
+    >>> y, t, theta = np.array([2.0]), np.array([[1.0]]), np.array([[0.1, 0.3]])
+    >>> family.mean_numpy(t, theta)  # α + β·t
+    array([0.4])
+    >>> family.hessian(y, t, theta)[0]  # 2 (1, t)(1, t)': free of θ and y
+    array([[2., 2.],
+           [2., 2.]])
     """
 
     name = "linear"

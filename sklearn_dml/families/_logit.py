@@ -15,6 +15,17 @@ class LogitFamily(BinaryIndexFamily):
     ℓ_θθ = σ(η)(1 − σ(η)) z z' depends on θ but not on y: Λ(x) can be
     integrated over a randomized treatment's law (regime A) or regressed on X
     with an auxiliary θ-fit (regime C).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> family = LogitFamily()
+    >>> y, t, theta = np.array([1.0]), np.array([[1.0]]), np.array([[0.1, 0.3]])
+    >>> family.mean_numpy(t, theta).round(4)  # σ(0.1 + 0.3)
+    array([0.5987])
+    >>> family.gradient(y, t, theta).round(4)  # (σ(η) − y) (1, t)
+    array([[-0.4013, -0.4013]])
     """
 
     name = "logit"

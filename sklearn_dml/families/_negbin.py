@@ -49,6 +49,17 @@ class NegativeBinomialFamily(ExtendedIndexFamily):
     ℓ_θθ depends on y and is not positive semi-definite row by row (in the κ
     direction), so Λ(x) uses the Fisher information: E[ℓ_ηη] = μ/(1 + κμ),
     E[ℓ_ηs] = 0 and E[ℓ_ss] = r² Σ_k P(Y > k)/(r + k)² − rμ/(r + μ) (Lawless 1987).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import NegativeBinomialFamily
+    >>> family = NegativeBinomialFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_dispersion']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "negbin"

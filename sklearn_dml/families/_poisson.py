@@ -22,6 +22,17 @@ class PoissonFamily(IndexFamily):
         likelihood (Santos Silva and Tenreyro 2006), which needs only the mean
         E[Y | x, t] = exp(η) to be right. Distribution-based targets (P(Y > c),
         the conditional variance) then assume a Poisson law.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import PoissonFamily
+    >>> family = PoissonFamily()
+    >>> y, t, theta = np.array([2.0]), np.array([[1.0]]), np.array([[0.1, 0.3]])
+    >>> family.mean_numpy(t, theta).round(4)  # exp(0.4)
+    array([1.4918])
+    >>> family.gradient(y, t, theta).round(4)  # (e^η − y) (1, t)
+    array([[-0.5082, -0.5082]])
     """
 
     name = "poisson"

@@ -17,6 +17,14 @@ class ProbitFamily(BinaryIndexFamily):
     ratio φ/Φ: positive but dependent on y. Λ(x) therefore uses the expected
     ℓ'' = φ(η)² / (Φ(η) Φ(−η)) (Fisher information), which also allows a randomized
     treatment's law to be integrated over (regime A).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import ProbitFamily
+    >>> family = ProbitFamily()
+    >>> family.mean_numpy(np.array([[1.0]]), np.array([[0.1, 0.3]])).round(4)  # Φ(0.4)
+    array([0.6554])
     """
 
     name = "probit"

@@ -43,6 +43,17 @@ def get_family(family):
     Returns
     -------
     Family
+
+    Examples
+    --------
+    >>> from sklearn_dml.families import FAMILIES, LogitFamily, get_family
+    >>> get_family("probit")
+    ProbitFamily()
+    >>> family = LogitFamily()
+    >>> get_family(family) is family
+    True
+    >>> "poisson" in FAMILIES
+    True
     """
     if isinstance(family, Family):
         return family

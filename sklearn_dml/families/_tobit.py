@@ -39,6 +39,15 @@ class TobitFamily(ExtendedIndexFamily):
     β is the latent-scale effect ∂E[Y*]/∂t; the observed-scale effect
     ∂E[Y]/∂t = β·P(uncensored) is the default second target
     (see :class:`~sklearn_dml.targets.TobitMarginalEffect`).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import TobitFamily
+    >>> family = TobitFamily(left=0.0, right=10.0)  # censored below at 0 and above at 10
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_sigma']
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "tobit"

@@ -21,6 +21,17 @@ class WeibullFamily(ExtendedIndexFamily):
     ℓ = −s − w + e^w (a term free of θ dropped).
     ℓ_θθ depends on y, so Λ(x) uses the Fisher information, in (η, s):
     [[k², −k(1 − γ)], [−k(1 − γ), π²/6 + (1 − γ)²]], γ Euler's constant.
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import WeibullFamily
+    >>> family = WeibullFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'log_shape']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "weibull"

@@ -21,6 +21,17 @@ class ZeroInflatedPoissonFamily(ExtendedIndexFamily):
     information: with P₀ = π + (1 − π)e^{−μ} and ρ = π/P₀,
     E[ℓ_ηη] = μ − P₀ μ ρ (1 + μ(1 − ρ)), E[ℓ_ηg] = −P₀ μ ρ (1 − ρ),
     E[ℓ_gg] = π(1 − π) − P₀ ρ (1 − ρ).
+
+    Examples
+    --------
+    >>> from sklearn_dml import StructuralDML
+    >>> from sklearn_dml.families import ZeroInflatedPoissonFamily
+    >>> family = ZeroInflatedPoissonFamily()
+    >>> family.theta_names(["T"])
+    ['alpha', 'beta', 'logit_inflation']
+    >>> family.has_expected_hessian  # Λ(x) from the Fisher information
+    True
+    >>> est = StructuralDML(family=family)  # then est.fit(X, T, Y)
     """
 
     name = "zip"

@@ -21,6 +21,17 @@ def broadcast_t(at, t):
     Returns
     -------
     ndarray of shape (n, p)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.targets import broadcast_t
+    >>> t = np.array([[0.0], [1.0]])
+    >>> broadcast_t(2.0, t)
+    array([[2.],
+           [2.]])
+    >>> broadcast_t(None, t) is t
+    True
     """
     if at is None:
         return t
@@ -45,6 +56,15 @@ class Target:
     Subclasses give ``value`` and, where known, a closed-form ``jacobian``
     (float64 numpy, vectorized over rows). Without one, ``jacobian`` falls back
     to autodiff of ``torch_value``.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import AverageMarginalEffect, Target
+    >>> target = AverageMarginalEffect(at=0.0)
+    >>> isinstance(target, Target), target.uses_observed_t
+    (True, False)
+    >>> target.name(["alpha", "beta"], ["price"])
+    'AME[price] at 0.0'
     """
 
     def name(self, theta_names, treatment_names):
@@ -88,6 +108,22 @@ class CustomTarget(Target):
         Label for tables.
     at : float or array-like, optional
         Evaluation treatment t̃; the observed T when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import CustomTarget
+    >>> family = LogitFamily()
+    >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
+    >>> t = np.array([[0.0], [1.0]])
+    >>> import torch
+    >>> target = CustomTarget(lambda theta, t: torch.sigmoid(theta[:, 0]), name="P(Y=1 | T=0)")
+    >>> target.value(family, theta, t).round(4)
+    array([0.525 , 0.4502])
+    >>> target.jacobian(family, theta, t).round(4)  # by autodiff
+    array([[0.2494, 0.    ],
+           [0.2475, 0.    ]])
     """
 
     def __init__(self, func, name="custom", at=None):

@@ -38,6 +38,20 @@ class Elasticity(Target):
         Evaluation point t̃. None evaluates at each row's observed treatment.
     semi : bool, default=False
         Report the semi-elasticity ∂ log E[Y | X, t]/∂tⱼ instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import Elasticity
+    >>> family = LogitFamily()
+    >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
+    >>> t = np.array([[0.0], [1.0]])
+    >>> target = Elasticity(semi=True)  # ∂ log E[Y | x, t]/∂t, at the observed T
+    >>> target.name(["alpha", "beta"], ["price"])
+    'semi-elasticity[price]'
+    >>> target.value(family, theta, t).round(4)
+    array([0.1425, 0.2128])
     """
 
     def __init__(self, treatment=0, at=None, semi=False):
@@ -90,6 +104,20 @@ class TailProbability(Target):
         The level c.
     at : float or array-like, optional
         Evaluation treatment t̃. None evaluates at each row's observed treatment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import TailProbability
+    >>> family = LogitFamily()
+    >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
+    >>> t = np.array([[0.0], [1.0]])
+    >>> target = TailProbability(0.5)
+    >>> target.name(["alpha", "beta"], ["price"])
+    'P(Y>0.5)'
+    >>> target.value(family, theta, t).round(4)  # P(Y = 1 | x, t) for a binary Y
+    array([0.525 , 0.5744])
     """
 
     def __init__(self, threshold, at=None):
@@ -116,6 +144,20 @@ class ConditionalVariance(Target):
     ----------
     at : float or array-like, optional
         Evaluation treatment t̃. None evaluates at each row's observed treatment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import ConditionalVariance
+    >>> family = LogitFamily()
+    >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
+    >>> t = np.array([[0.0], [1.0]])
+    >>> target = ConditionalVariance()
+    >>> target.name(["alpha", "beta"], ["price"])
+    'E[Var(Y|X,T)]'
+    >>> target.value(family, theta, t).round(4)  # p (1 − p) per row
+    array([0.2494, 0.2445])
     """
 
     def __init__(self, at=None):

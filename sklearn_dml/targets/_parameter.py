@@ -14,6 +14,20 @@ class AverageParameter(Target):
     ----------
     param : int or str
         Index into θ, or its name (``"alpha"``, ``"beta"``, ``"beta[price]"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import AverageParameter
+    >>> family = LogitFamily()
+    >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
+    >>> t = np.array([[0.0], [1.0]])
+    >>> target = AverageParameter("beta")
+    >>> target.name(["alpha", "beta"], ["price"])
+    'E[beta]'
+    >>> target.bind(["alpha", "beta"]).value(family, theta, t)  # H = β(x) per row
+    array([0.3, 0.5])
     """
 
     def __init__(self, param):

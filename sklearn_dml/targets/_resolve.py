@@ -43,6 +43,13 @@ def resolve_targets(target, family, theta_names, n_treatments):
     family : Family
     theta_names : list of str
     n_treatments : int
+
+    Examples
+    --------
+    >>> from sklearn_dml.families import LogitFamily
+    >>> from sklearn_dml.targets import resolve_targets
+    >>> resolve_targets(["beta", "ame"], LogitFamily(), ["alpha", "beta"], 1)
+    [AverageParameter(param='beta'), AverageMarginalEffect(treatment=0, at=None)]
     """
     if target is None:
         specs = family.default_targets(n_treatments)

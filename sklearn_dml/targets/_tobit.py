@@ -27,6 +27,19 @@ class TobitMarginalEffect(Target):
     scale : {"latent", "observed", "probability"}, default="observed"
     at : float or array-like, optional
         Evaluation treatment t̃. None evaluates at each row's observed treatment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dml.families import TobitFamily
+    >>> from sklearn_dml.targets import TobitMarginalEffect
+    >>> family = TobitFamily()
+    >>> theta = np.array([[0.1, 0.3, 0.0], [-0.2, 0.5, np.log(2)]])  # (α, β, log σ)
+    >>> t = np.array([[0.0], [1.0]])
+    >>> TobitMarginalEffect(scale="latent").value(family, theta, t)  # β
+    array([0.3, 0.5])
+    >>> TobitMarginalEffect().value(family, theta, t).round(4)  # β·P(Y > 0 | x, t)
+    array([0.1619, 0.2798])
     """
 
     def __init__(self, treatment=0, scale="observed", at=None):
