@@ -32,6 +32,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._nets import member_to_module, predict_theta
+from ._progress import Stopwatch, log
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
 from ._validation import check_sample_weight, check_treatment_outcome, unpack_targets
@@ -137,7 +138,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
                            early_stopping=bool(self.early_stopping),
                            validation_fraction=float(self.validation_fraction),
                            n_iter_no_change=int(self.n_iter_no_change),
-                           device=resolve_device(self.device))
+                           device=resolve_device(self.device), verbose=int(self.verbose))
 
     def _standardize(self, X):
         return (X - self.x_mean_) / self.x_scale_
@@ -199,6 +200,9 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         Xs = self._standardize(X)
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
 
+        clock = Stopwatch()
+        log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
+            f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         rng = check_random_state(self.random_state)
         plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T, groups,
                               needs_aux=self.lambda_method_ == "regression", rng=rng)
@@ -218,7 +222,9 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         self.lambda_condition_ = self._reps[0]["condition"]
         self.lambda_regularized_ = self._reps[0]["raised"]
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1])
+        log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
+        log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
         self._warn_extreme_index(family)
         self._warn_influence_concentration()
         return self

@@ -28,6 +28,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._nets import predict_theta
+from ._progress import Stopwatch, log
 from ._training import train_ensemble
 from .families._index import IndexFamily, index
 
@@ -142,13 +143,21 @@ def _fold_group(plans, X, T, Y, weights, family, config, method, lambda_model, t
 def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_model,
                      treatment_law):
     X32 = X.astype(np.float32)
+    where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
+    clock = Stopwatch()
     main = _train_with_retry(X32, T, Y, weights, [p.train for p in plans],
                              [p.seed for p in plans], family, config, plans, "θ-network")
+    log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
+        f"{main['best_epoch'].tolist()})")
     aux = None
     if method == "regression":
         aux = _train_with_retry(X32, T, Y, weights, [p.aux_rows for p in plans],
-                                [p.aux_seed for p in plans], family, config, plans,
+                                [p.aux_seed for p in plans], family,
+                                dataclasses.replace(config, label="auxiliary θ-network"), plans,
                                 "auxiliary θ-network (for Λ)")
+        log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
+            f"{clock():.1f} s so far")
+    lambda_clock = Stopwatch()
     results = []
     for m, plan in enumerate(plans):
         theta_test = predict_theta(main["layers"], X32[plan.test], member=m)
@@ -175,6 +184,7 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
                         "theta": theta_test, "lambda": lam, "floored": floored,
                         "best_epoch": int(main["best_epoch"][m]),
                         "history": main["history"][:, m] if main["history"].size else None})
+    log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
     return main["layers"], results
 
 
@@ -227,7 +237,7 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
         groups.extend([rep_plans[c[0]:c[-1] + 1] for c in np.array_split(np.arange(k), n_chunks)])
     parallel = n_workers > 1 and len(groups) > 1
     threads = n_task_threads(torch_num_threads, parallel)
-    outputs = Parallel(n_jobs=n_jobs, prefer="processes", verbose=verbose)(
+    outputs = Parallel(n_jobs=n_jobs, prefer="processes", verbose=verbose if verbose >= 2 else 0)(
         delayed(_fold_group)(g, X, T, Y, weights, family, config, method, lambda_model,
                              treatment_law, threads)
         for g in groups

@@ -58,7 +58,9 @@ _SHARED_PARAMS = """
     random_state : int, RandomState instance or None, default=None
         Seeds the splits, initializations and mini-batches.
     verbose : int, default=0
-        joblib verbosity over fold tasks.
+        Progress messages on stderr: 1 reports each stage (fold-group training with
+        best epochs, Λ, inference) with timings; 2 adds the validation loss every
+        10 epochs and joblib's task messages.
 """
 
 _ATTRIBUTES = """

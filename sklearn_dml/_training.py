@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ._nets import EnsembleStructuralNet
+from ._progress import log
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class TrainConfig:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     device: str = "cpu"
+    verbose: int = 0
+    label: str = "θ-network"
 
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":
@@ -174,6 +177,9 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
             best_epoch[better] = epoch
         wait = np.where(improved, 0, wait + 1)
         active &= ~bad & (wait < config.n_iter_no_change)
+        if config.verbose >= 2 and (epoch % 10 == 0 or not active.any()):
+            log(config.verbose, 2, f"{config.label} epoch {epoch}: mean validation loss "
+                f"{np.nanmean(record):.5g}, {int(active.sum())}/{M} networks still training")
         if not active.any():
             break
 

@@ -73,3 +73,19 @@ def test_same_random_state_same_result_and_different_state_differs():
     c = StructuralDMLRegressor(random_state=2, **kw).fit(d.X, d.T, d.Y).inference_.estimate
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
+
+
+def test_verbose_reports_stages_and_epochs(capsys):
+    from sklearn_dml import StructuralDMLRegressor
+    from sklearn_dml.datasets import make_linear_confounded
+
+    d = make_linear_confounded(200, random_state=0)
+    StructuralDMLRegressor(hidden_dims=(4,), max_epochs=12, cv=2, verbose=2,
+                           random_state=0).fit(d.X, d.T, d.Y)
+    err = capsys.readouterr().err
+    assert "θ-networks trained in" in err and "best epochs" in err
+    assert "θ-network epoch 10: mean validation loss" in err
+    assert "Λ(x) (analytic)" in err and "fit took" in err
+    StructuralDMLRegressor(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0).fit(
+        d.X, d.T, d.Y)
+    assert capsys.readouterr().err == ""
