@@ -64,6 +64,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "cv": [Interval(Integral, 1, None, closed="left"), "cv_object"],
         "n_rep": [Interval(Integral, 1, None, closed="left")],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "lambda_method": [StrOptions(set(LAMBDA_METHODS))],
         "lambda_model": [None, object],
         "treatment_law": [None, StrOptions({"empirical"}), "array-like", tuple],
@@ -90,6 +91,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         n_iter_no_change=10,
         cv=5,
         n_rep=1,
+        n_networks=1,
         lambda_method="auto",
         lambda_model=None,
         treatment_law=None,
@@ -112,6 +114,7 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.cv = cv
         self.n_rep = n_rep
+        self.n_networks = n_networks
         self.lambda_method = lambda_method
         self.lambda_model = lambda_model
         self.treatment_law = treatment_law
@@ -138,7 +141,8 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
                            early_stopping=bool(self.early_stopping),
                            validation_fraction=float(self.validation_fraction),
                            n_iter_no_change=int(self.n_iter_no_change),
-                           device=resolve_device(self.device), verbose=int(self.verbose))
+                           device=resolve_device(self.device), verbose=int(self.verbose),
+                           n_networks=int(self.n_networks))
 
     def _standardize(self, X):
         return (X - self.x_mean_) / self.x_scale_
@@ -257,12 +261,13 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         if share[worst] > INFLUENCE_SHARE_WARN:
             warnings.warn(
                 f"One row carries {share[worst]:.0%} of the variance of the influence function "
-                f"of {self.inference_.names[worst]!r}: the debiasing correction is dominated by "
-                "a row where θ̂ and the data disagree sharply (typically an extrapolated θ̂ at "
-                "extreme covariates, with an exponential-tailed loss). The standard error "
-                "accounts for it but the normal approximation is unreliable. Consider more "
-                "weight_decay, n_rep > 1, or inspecting that row "
-                "(inference_.psi).", UserWarning, stacklevel=3)
+                f"of {self.inference_.names[worst]!r}. A single row dominating the debiasing "
+                "correction (an extreme residual, a near-singular Λ̂(x), or θ̂ extrapolated at "
+                "extreme covariates under an exponential link) makes the normal approximation "
+                "doubtful even though the standard error includes it. Inspect the row with "
+                "np.argmax(abs(est.inference_.psi - est.inference_.estimate), axis=0); more "
+                "data, more weight_decay or n_networks > 1 usually help.",
+                UserWarning, stacklevel=3)
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):
@@ -427,7 +432,23 @@ class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
         """Minus the mean structural loss (greater is better, as sklearn expects)."""
         return -self.structural_loss(X, T, Y, sample_weight=sample_weight)
 
-    def get_network(self, rep=0, fold=0):
-        """One fold's θ-network as a stand-alone :class:`~sklearn_dml.StructuralNet`."""
+    def get_network(self, rep=0, fold=0, member=0):
+        """One fold's θ-network as a stand-alone :class:`~sklearn_dml.StructuralNet`.
+
+        Parameters
+        ----------
+        rep : int, default=0
+            Cross-fitting repetition.
+        fold : int, default=0
+            Fold whose held-out rows the network predicts.
+        member : int, default=0
+            Which of the fold's ``n_networks`` networks.
+
+        Returns
+        -------
+        StructuralNet
+        """
         check_is_fitted(self)
-        return member_to_module(self.models_[rep], fold)
+        if not 0 <= member < self.n_networks:
+            raise ValueError(f"member must be in [0, {self.n_networks}); got {member}.")
+        return member_to_module(self.models_[rep], fold * self.n_networks + member)

@@ -33,6 +33,11 @@ from ._training import train_ensemble
 from .families._index import IndexFamily, index
 
 MAX_SEED = 2**31 - 1
+
+
+def member_seed(fold_seed, b):
+    """Seed of the b-th network of a fold; b = 0 keeps the fold's own seed."""
+    return int((fold_seed + 104729 * b) % MAX_SEED)
 MIN_TRAIN_ROWS = 4
 
 
@@ -145,22 +150,26 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
     X32 = X.astype(np.float32)
     where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
     clock = Stopwatch()
-    main = _train_with_retry(X32, T, Y, weights, [p.train for p in plans],
-                             [p.seed for p in plans], family, config, plans, "θ-network")
+    B = config.n_networks  # members m*B .. m*B+B-1 belong to fold plans[m]
+    main = _train_with_retry(X32, T, Y, weights, [p.train for p in plans for _ in range(B)],
+                             [member_seed(p.seed, b) for p in plans for b in range(B)], family,
+                             config, plans, "θ-network")
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main['best_epoch'].tolist()})")
     aux = None
     if method == "regression":
         aux = _train_with_retry(X32, T, Y, weights, [p.aux_rows for p in plans],
                                 [p.aux_seed for p in plans], family,
-                                dataclasses.replace(config, label="auxiliary θ-network"), plans,
+                                dataclasses.replace(config, label="auxiliary θ-network",
+                                                    n_networks=1), plans,
                                 "auxiliary θ-network (for Λ)")
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
     results = []
     for m, plan in enumerate(plans):
-        theta_test = predict_theta(main["layers"], X32[plan.test], member=m)
+        theta_test = np.mean([predict_theta(main["layers"], X32[plan.test], member=m * B + b)
+                              for b in range(B)], axis=0)
         floored = np.zeros(plan.test.size, dtype=bool)
         if method == "randomized":
             values, probs = treatment_support(treatment_law, T[plan.train],
@@ -182,8 +191,8 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
                 lam = regress_hessian(H, X[rows], X[plan.test], lambda_model)
         results.append({"rep": plan.rep, "fold": plan.fold, "test": plan.test,
                         "theta": theta_test, "lambda": lam, "floored": floored,
-                        "best_epoch": int(main["best_epoch"][m]),
-                        "history": main["history"][:, m] if main["history"].size else None})
+                        "best_epoch": float(np.mean(main["best_epoch"][m * B:(m + 1) * B])),
+                        "history": main["history"][:, m * B] if main["history"].size else None})
     log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
     return main["layers"], results
 
@@ -202,7 +211,9 @@ def _train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what
     warnings.warn(f"Training of the {what} diverged in repetition {plans[0].rep}; retrying "
                   f"with lr={slower.lr:g}.", RuntimeWarning, stacklevel=2)
     fit = train_ensemble(X, T, Y, weights, rows, seeds, family, slower)
-    bad = [p.fold for p, loss in zip(plans, fit["best_loss"]) if not np.isfinite(loss)]
+    per_plan = len(fit["best_loss"]) // len(plans)
+    bad = sorted({plans[i // per_plan].fold for i, loss in enumerate(fit["best_loss"])
+                  if not np.isfinite(loss)})
     if bad:
         raise FloatingPointError(
             f"Training of the {what} diverged (non-finite validation loss) in fold(s) {bad} of "

@@ -35,6 +35,7 @@ class TrainConfig:
     device: str = "cpu"
     verbose: int = 0
     label: str = "θ-network"
+    n_networks: int = 1
 
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":

@@ -1,6 +1,7 @@
 """The batched fold ensemble against the per-fold reference, and determinism."""
 
 import numpy as np
+import pytest
 import torch
 
 from sklearn_dml import StructuralDMLRegressor, StructuralNet
@@ -89,3 +90,27 @@ def test_verbose_reports_stages_and_epochs(capsys):
     StructuralDMLRegressor(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0).fit(
         d.X, d.T, d.Y)
     assert capsys.readouterr().err == ""
+
+
+def test_n_networks_averages_several_networks_per_fold():
+    from sklearn_dml import StructuralDMLRegressor
+    from sklearn_dml._nets import predict_theta
+    from sklearn_dml.datasets import make_linear_confounded
+
+    d = make_linear_confounded(300, random_state=1)
+    kw = dict(hidden_dims=(8,), max_epochs=15, cv=3, random_state=0)
+    one = StructuralDMLRegressor(**kw).fit(d.X, d.T, d.Y)
+    three = StructuralDMLRegressor(n_networks=3, **kw).fit(d.X, d.T, d.Y)
+    # member 0 of each fold keeps the fold's seed: the same first network as n_networks=1
+    assert three.models_[0][0][0].shape[0] == 9
+    np.testing.assert_allclose(three.get_network(fold=1, member=0).layers[0].weight.detach(),
+                               one.get_network(fold=1).layers[0].weight.detach())
+    # held-out θ̂ of a fold is the mean of its three members
+    Xs = three._standardize(d.X)
+    rows = three.folds_[0][2]
+    members = predict_theta(three.models_[0], Xs[rows].astype(np.float32))[6:9]
+    np.testing.assert_allclose(three._reps[0]["theta"][rows], members.mean(axis=0), rtol=1e-5,
+                               atol=1e-6)
+    assert not np.allclose(members[0], members[1])
+    with pytest.raises(ValueError, match="member must be in"):
+        three.get_network(member=3)
