@@ -25,6 +25,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._nets import member_to_module, predict_theta
+from ._post_estimation import _PostEstimationMixin
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
 from ._validation import check_sample_weight, check_treatment_outcome, unpack_targets
@@ -32,7 +33,7 @@ from .families import get_family
 from .targets import resolve_targets
 
 
-class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
+class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     """Shared machinery of the structural DML estimators. Not public.
 
     Subclasses set ``_family`` (a registry name) or take a ``family`` parameter.
