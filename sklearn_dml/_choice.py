@@ -103,7 +103,7 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
 
 
 class MultinomialLogitDML(_BaseStructuralDML):
-    __doc__ = f"""Conditional logit with heterogeneous preferences θ(w) and debiased market averages.
+    __doc__ = f"""Conditional logit with heterogeneous preferences θ(w), debiased market averages.
 
     Utility of alternative j for customer i: V_ij = α_j(w_i) + x_ij'β(w_i), with w the
     customer/context covariates (the network input, ``X``), x the alternative
@@ -123,9 +123,10 @@ class MultinomialLogitDML(_BaseStructuralDML):
     splitting). Declaring randomized attributes that are not breaks the estimate.
 
     The classical conditional logit (constant preferences) is the special case of
-    a constant covariate: ``fit(np.ones((n, 1)), T, Y)``; the debiased E[θ] is then
-    the one-step-corrected maximum-likelihood estimate and its standard errors the
-    sandwich ones.
+    a constant covariate, ``fit(np.ones((n, 1)), T, Y)``. With ``cv=1``,
+    ``batch_size=n``, ``early_stopping=False`` and a few hundred epochs the
+    debiased E[θ] is the (one-step-corrected) maximum-likelihood estimate, within
+    1e-4 in our tests, and its standard errors are the sandwich ones.
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ def _pyplot():
 
 
 class _PostEstimationMixin:
-    """get_coefficient / coef_frame / plot_coefficient_distribution / plot_coefficient_dependence."""
+    """get_coefficient, coef_frame, plot_coefficient_distribution, plot_coefficient_dependence."""
 
     def _coefficient_columns(self, name):
         names = list(self.theta_names_)
