@@ -327,3 +327,17 @@ def test_registry_builds_the_family_and_names_theta():
     fam = get_family("multinomial_logit")
     assert isinstance(fam, MultinomialLogitFamily)
     assert fam.theta_names(None) == ["alpha[1]", "beta[x0]"]
+
+
+def test_clone_and_pickle(fitted):
+    import pickle
+
+    from sklearn.base import clone
+
+    est, data = fitted
+    fresh = clone(est)
+    assert fresh.get_params() == est.get_params() and not hasattr(fresh, "theta_")
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(back.predict_proba(data.X[:3], data.attributes[:3]),
+                               est.predict_proba(data.X[:3], data.attributes[:3]))
+    assert str(back.summary()) == str(est.summary())
