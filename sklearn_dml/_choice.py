@@ -246,10 +246,8 @@ class MultinomialLogitDML(_BaseStructuralDML):
     def _pack(self, family, T, availability):
         T = np.asarray(T, dtype=float)
         J = self.n_alternatives
-        if T.ndim == 2 and T.shape[1] % J == 0 and T.shape[1] != family.n_packed:
-            T = T.reshape(T.shape[0], J, T.shape[1] // J)
-        if T.ndim == 2 and T.shape[1] == family.n_packed and availability is None:
-            return family.check_t(T)  # already packed
+        if T.ndim == 2 and T.shape[1] == J * family.n_attributes:  # alternative-major
+            T = T.reshape(T.shape[0], J, family.n_attributes)
         return family.pack(T, availability)
 
     def _n_attributes(self, T):

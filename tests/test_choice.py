@@ -341,3 +341,11 @@ def test_clone_and_pickle(fitted):
     np.testing.assert_allclose(back.predict_proba(data.X[:3], data.attributes[:3]),
                                est.predict_proba(data.X[:3], data.attributes[:3]))
     assert str(back.summary()) == str(est.summary())
+
+
+def test_flat_alternative_major_attributes_are_accepted(fitted):
+    est, data = fitted
+    flat = data.attributes.reshape(len(data.Y), -1)
+    np.testing.assert_allclose(est.predict_proba(data.X[:4], flat[:4], data.availability[:4]),
+                               est.predict_proba(data.X[:4], data.attributes[:4],
+                                                 data.availability[:4]))
