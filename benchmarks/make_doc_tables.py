@@ -15,14 +15,19 @@ DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
 COLUMNS = [("design", "design"), ("target", "target"), ("truth", "truth"), ("bias", "bias"),
            ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"), ("R", "R"),
-           ("cpu_s", "CPU s/fit")]
+           ("cpu_s", "CPU s/fit"), ("plugin_bias", "plug-in bias")]
 
 STUDIES = [
     ("coverage_core.json", "Core estimators (issue 2)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.9, 1.1]."),
     ("coverage_families.json", "Family catalogue (issue 4)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
+    ("coverage_choice.json", "Discrete choice, MultinomialLogitDML (issue 6)",
+     "Target: coverage 93-97% for E[beta_price], a choice probability and an own-price "
+     "elasticity, randomized and observational prices."),
 ]
+CHOICE_DOC = os.path.join(HERE, os.pardir, "doc", "choice.rst")
+CHOICE_MARKER = "Monte Carlo\n-----------\n"
 
 
 def _fmt(value):
@@ -74,8 +79,31 @@ def performance():
         f.write(_rst("\n".join(out)))
 
 
+def choice_page():
+    """Replace the Monte Carlo section of doc/choice.rst with the current table."""
+    path = os.path.join(RESULTS, "coverage_choice.json")
+    if not os.path.exists(path) or not os.path.exists(CHOICE_DOC):
+        return
+    with open(path) as f:
+        study = json.load(f)
+    with open(CHOICE_DOC) as f:
+        text = f.read()
+    head = text[:text.index(CHOICE_MARKER) + len(CHOICE_MARKER)]
+    body = ["", "``benchmarks/coverage_choice.py``, rendered by ``benchmarks/make_doc_tables.py`` "
+            "from ``benchmarks/results/coverage_choice.json``. Truths from 2e6 draws of w; the "
+            "probability and elasticity are at the fixed menu ``make_choice(...).at``.", "",
+            f"Run: {study['meta']}", "",
+            list_table(study["rows"], [c for c in COLUMNS if c[0] in study["rows"][0]]), ""]
+    notes = study.get("notes")
+    if notes:
+        body += ["Notes:", ""] + [f"* {n}" for n in notes] + [""]
+    with open(CHOICE_DOC, "w") as f:
+        f.write(head + "\n".join(body))
+
+
 def main():
     performance()
+    choice_page()
     out = ["Coverage studies", "================", "",
            "Monte Carlo studies against simulated truth: bias, mean estimated standard error vs "
            "the Monte Carlo standard deviation of the estimates, and coverage of the nominal 95% "

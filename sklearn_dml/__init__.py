@@ -5,6 +5,7 @@ with influence-function debiasing for valid standard errors, as scikit-learn
 estimators.
 """
 
+from ._choice import MultinomialLogitDML, from_long
 from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
 from ._family_estimators import (
     BetaDML,
@@ -39,6 +40,8 @@ __all__ = [
     "HeteroskedasticDML",
     "BetaDML",
     "ZeroInflatedPoissonDML",
+    "MultinomialLogitDML",
+    "from_long",
     "StructuralNet",
     "EnsembleStructuralNet",
     "InferenceResults",

@@ -32,6 +32,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._nets import member_to_module, predict_theta
+from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
@@ -40,7 +41,7 @@ from .families import get_family
 from .targets import resolve_targets
 
 
-class _BaseStructuralDML(_EffectsMixin, BaseEstimator):
+class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     """Shared machinery of the structural DML estimators. Not public.
 
     Subclasses set ``_family`` (a registry name) or take a ``family`` parameter.

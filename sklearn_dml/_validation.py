@@ -112,7 +112,8 @@ def check_treatment_outcome(T, Y, n_rows, family, fitting=True):
                 f"X has {n_rows} rows but {name} has {arr.shape[0]}. Pass arrays of equal length.")
     names = p_names if p_names and len(p_names) == T.shape[1] else (
         ["T"] if T.shape[1] == 1 else [f"T{j}" for j in range(T.shape[1])])
-    for j in range(T.shape[1] if fitting else 0):
+    check_constant = fitting and getattr(family, "requires_varying_treatments", True)
+    for j in range(T.shape[1] if check_constant else 0):
         if np.ptp(T[:, j]) == 0:
             raise ValueError(
                 f"Treatment {names[j]!r} is constant ({T[0, j]:g}); its effect is not identified. "

@@ -9,6 +9,7 @@ from ._hetero import HeteroskedasticGaussianFamily
 from ._index import IndexFamily
 from ._linear import LinearFamily
 from ._logit import LogitFamily
+from ._multinomial import MultinomialLogitFamily
 from ._negbin import NegativeBinomialFamily
 from ._poisson import PoissonFamily
 from ._probit import ProbitFamily
@@ -36,4 +37,5 @@ __all__ = [
     "HeteroskedasticGaussianFamily",
     "BetaFamily",
     "ZeroInflatedPoissonFamily",
+    "MultinomialLogitFamily",
 ]

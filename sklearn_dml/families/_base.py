@@ -40,6 +40,9 @@ class Family:
     name = "custom"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    #: Whether a constant treatment column is an error (False for packed layouts,
+    #: e.g. an availability column that is always 1).
+    requires_varying_treatments = True
 
     # -- what a family must define -------------------------------------------------
     def theta_names(self, treatment_names):

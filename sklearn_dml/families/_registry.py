@@ -9,6 +9,7 @@ from ._gumbel import GumbelFamily
 from ._hetero import HeteroskedasticGaussianFamily
 from ._linear import LinearFamily
 from ._logit import LogitFamily
+from ._multinomial import MultinomialLogitFamily
 from ._negbin import NegativeBinomialFamily
 from ._poisson import PoissonFamily
 from ._probit import ProbitFamily
@@ -29,6 +30,7 @@ FAMILIES = {
     "heteroskedastic": HeteroskedasticGaussianFamily,
     "beta": BetaFamily,
     "zip": ZeroInflatedPoissonFamily,
+    "multinomial_logit": MultinomialLogitFamily,
 }
 
 

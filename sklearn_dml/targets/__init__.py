@@ -1,6 +1,14 @@
 """Targets: averages μ = E[H(X, θ(X); t̃)] to debias, with closed-form Jacobians."""
 
 from ._base import CustomTarget, Target, broadcast_t
+from ._choice import (
+    ChoiceElasticity,
+    ChoiceMarginalEffect,
+    ChoiceProbability,
+    ConsumerSurplus,
+    Revenue,
+    WillingnessToPay,
+)
 from ._distribution import ConditionalVariance, Elasticity, TailProbability
 from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
 from ._parameter import AverageParameter
@@ -18,6 +26,12 @@ __all__ = [
     "TailProbability",
     "ConditionalVariance",
     "TobitMarginalEffect",
+    "ChoiceProbability",
+    "ChoiceMarginalEffect",
+    "ChoiceElasticity",
+    "WillingnessToPay",
+    "ConsumerSurplus",
+    "Revenue",
     "broadcast_t",
     "resolve_targets",
 ]

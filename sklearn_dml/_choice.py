@@ -1,0 +1,410 @@
+"""Discrete choice: the conditional logit with preferences that vary with the customer."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseStructuralDML
+from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from ._inference import InferenceResults
+from ._sklearn_compat import Interval, validate_X
+from .families._multinomial import MultinomialLogitFamily
+from .targets._choice import WillingnessToPay
+
+
+def from_long(df, *, choice, alternative, attributes, covariates, case, alternatives=None):
+    """Reshape a long-format choice table (one row per case and available alternative).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per (choice situation, alternative offered). Alternatives absent
+        from a case are unavailable there.
+    choice : str
+        Column that is 1 (True) on the chosen row of each case and 0 elsewhere. A
+        case with no chosen row chose the outside option.
+    alternative : str
+        Column naming the alternative of each row.
+    attributes : list of str
+        Alternative attributes x_ij (e.g. ``["price", "quality"]``).
+    covariates : list of str
+        Customer / context covariates w_i (the network input); constant within a case.
+    case : str
+        Column identifying the choice situation.
+    alternatives : list, optional
+        Order of the alternatives (the first is the default reference); sorted
+        unique values of ``alternative`` when None.
+
+    Returns
+    -------
+    Bunch with ``X`` (n_cases, n_covariates) DataFrame, ``T`` attributes (n_cases, J, K),
+    ``Y`` choices (J codes the outside option), ``availability`` (n_cases, J),
+    ``alternative_names``, ``attribute_names``, ``cases`` and ``outside_chosen``
+    (whether any case has no chosen row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_dml import from_long
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 2], "item": ["a", "b", "a", "b", "c"],
+    ...                    "chosen": [0, 1, 1, 0, 0], "price": [1.0, 2.0, 1.5, 2.5, 0.5],
+    ...                    "income": [3.0, 3.0, 1.0, 1.0, 1.0]})
+    >>> data = from_long(df, choice="chosen", alternative="item", attributes=["price"],
+    ...                  covariates=["income"], case="id")
+    >>> data.Y, data.availability.tolist()
+    (array([1., 0.]), [[True, True, False], [True, True, True]])
+    """
+    import pandas as pd
+
+    missing = [c for c in [choice, alternative, case, *attributes, *covariates]
+               if c not in df.columns]
+    if missing:
+        raise ValueError(f"Columns {missing} are not in the DataFrame; it has {list(df.columns)}.")
+    names = list(pd.unique(df[alternative])) if alternatives is None else list(alternatives)
+    if alternatives is None:
+        try:
+            names = sorted(names)
+        except TypeError:
+            pass
+    alt_code = pd.Categorical(df[alternative], categories=names).codes
+    if np.any(alt_code < 0):
+        raise ValueError(f"Column {alternative!r} has alternatives outside {names}.")
+    cases, case_code = np.unique(df[case].to_numpy(), return_inverse=True)
+    n, J, K = cases.size, len(names), len(attributes)
+    if pd.DataFrame({"c": case_code, "a": alt_code}).duplicated().any():
+        raise ValueError(f"Some case lists an alternative twice; each ({case}, {alternative}) "
+                         "pair must appear at most once.")
+    T = np.zeros((n, J, K))
+    T[case_code, alt_code] = df[list(attributes)].to_numpy(dtype=float)
+    avail = np.zeros((n, J), dtype=bool)
+    avail[case_code, alt_code] = True
+    chosen = df[choice].to_numpy().astype(float)
+    if not np.all(np.isin(chosen, (0.0, 1.0))):
+        raise ValueError(f"Column {choice!r} must be 0/1 (or boolean): 1 on the chosen row.")
+    n_chosen = np.bincount(case_code, weights=chosen, minlength=n)
+    if np.any(n_chosen > 1):
+        raise ValueError(f"{int(np.sum(n_chosen > 1))} cases have more than one chosen row.")
+    Y = np.full(n, float(J))
+    rows = chosen == 1
+    Y[case_code[rows]] = alt_code[rows]
+    X = df.groupby(case_code, sort=True)[list(covariates)].first()
+    varies = df.groupby(case_code)[list(covariates)].nunique(dropna=False).max() > 1
+    if varies.any():
+        raise ValueError(f"Covariates {list(varies.index[varies])} vary within a case; alternative-"
+                         "specific variables belong in attributes.")
+    X.index = cases
+    return Bunch(X=X, T=T, Y=Y, availability=avail, alternative_names=[str(a) for a in names],
+                 attribute_names=list(attributes), cases=cases,
+                 outside_chosen=bool(np.any(n_chosen == 0)))
+
+
+class MultinomialLogitDML(_BaseStructuralDML):
+    __doc__ = f"""Conditional logit with heterogeneous preferences θ(w), debiased market averages.
+
+    Utility of alternative j for customer i: V_ij = α_j(w_i) + x_ij'β(w_i), with w the
+    customer/context covariates (the network input, ``X``), x the alternative
+    attributes (``T``, shape (n, J, K)), a per-row choice set (``availability``), an
+    optional outside option (utility 0) and a reference alternative (α = 0).
+    Targets are averages over customers: E[β_k], E[α_j], choice probabilities,
+    own/cross marginal effects and elasticities, willingness to pay, consumer
+    surplus and revenue at given attributes (:mod:`sklearn_dml.targets`), with the
+    closed-form score and Fisher information in the influence function.
+
+    Λ(w) = E[ℓ_θθ | W = w] depends on θ(w) and on the law of the attributes given w.
+    By default (``treatment_law=None``) it is regressed on w with an auxiliary θ-fit
+    (three-way splitting): valid when prices co-move with the customer. When the
+    attributes are randomized independently of w (a conjoint, randomized prices),
+    pass ``treatment_law="empirical"``: Λ̂(w) then averages the Fisher information
+    over up to 256 attribute rows resampled from the training fold (two-way
+    splitting). Declaring randomized attributes that are not breaks the estimate.
+
+    The classical conditional logit (constant preferences) is the special case of
+    a constant covariate, ``fit(np.ones((n, 1)), T, Y)``. With ``cv=1``,
+    ``batch_size=n``, ``early_stopping=False`` and a few hundred epochs the
+    debiased E[θ] is the (one-step-corrected) maximum-likelihood estimate, within
+    1e-4 in our tests, and its standard errors are the sandwich ones.
+
+    Parameters
+    ----------
+    n_alternatives : int
+        Number of (inside) alternatives J.
+    attribute_names : list of str, default=None
+        Names of the K attributes (``"beta[<name>]"`` in θ); ``x0, x1, ...`` when None.
+    alternative_names : list of str, default=None
+        Names of the J alternatives (``"alpha[<name>]"``); ``0, 1, ...`` when None.
+    reference : int, default=0
+        Alternative whose constant is 0 (ignored with an outside option).
+    outside_option : bool, default=False
+        Add an always-available outside good with utility 0, coded as choice J.
+    price : int or str, default=None
+        The price attribute, used by :meth:`willingness_to_pay` when none is named.
+    target : None, str, int, Target or list of these, default=None
+        What to estimate. None gives E[α_j(W)] and E[β_k(W)]; strings name θ
+        components (``"beta[price]"``); see :class:`~sklearn_dml.targets.ChoiceProbability`,
+        :class:`~sklearn_dml.targets.ChoiceElasticity` and the other choice targets.
+{_SHARED_PARAMS}
+{_ATTRIBUTES}
+    family_ : MultinomialLogitFamily
+        The fitted layout (J, K, names, outside option).
+
+    See Also
+    --------
+    LogitDML : binary outcomes (J = 2 with one attribute difference is the same model).
+    from_long : build the inputs from a long-format table.
+
+    References
+    ----------
+    McFadden (1974), "Conditional logit analysis of qualitative choice behavior".
+    Farrell, Liang and Misra (2025), "Deep Learning for Individual Heterogeneity".
+
+    Examples
+    --------
+    >>> from sklearn_dml import MultinomialLogitDML
+    >>> from sklearn_dml.datasets import make_choice
+    >>> data = make_choice(n_samples=500, random_state=0)
+    >>> est = MultinomialLogitDML(4, attribute_names=["price", "quality"], max_epochs=20,
+    ...                           random_state=0)
+    >>> est = est.fit(data.X, data.attributes, data.Y)
+    >>> est.inference_.names
+    ['E[alpha[1]]', 'E[alpha[2]]', 'E[alpha[3]]', 'E[beta[price]]', 'E[beta[quality]]']
+    """
+
+    _family = "multinomial_logit"
+
+    _parameter_constraints = {
+        **_BaseStructuralDML._parameter_constraints,
+        "n_alternatives": [Interval(Integral, 1, None, closed="left")],
+        "attribute_names": [None, list, tuple],
+        "alternative_names": [None, list, tuple],
+        "reference": [Interval(Integral, 0, None, closed="left")],
+        "outside_option": ["boolean"],
+        "price": [None, str, Integral],
+    }
+
+    def __init__(
+        self,
+        n_alternatives,
+        *,
+        attribute_names=None,
+        alternative_names=None,
+        reference=0,
+        outside_option=False,
+        price=None,
+        target=None,
+        hidden_dims=(64, 32),
+        dropout=0.0,
+        lr=0.01,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        cv=5,
+        n_rep=1,
+        lambda_method="auto",
+        lambda_model=None,
+        treatment_law=None,
+        lambda_floor=1e-2,
+        device="cpu",
+        n_jobs=None,
+        torch_num_threads="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_alternatives = n_alternatives
+        self.attribute_names = attribute_names
+        self.alternative_names = alternative_names
+        self.reference = reference
+        self.outside_option = outside_option
+        self.price = price
+        super().__init__(
+            target=target, hidden_dims=hidden_dims, dropout=dropout, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, lambda_method=lambda_method,
+            lambda_model=lambda_model, treatment_law=treatment_law, lambda_floor=lambda_floor,
+            device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
+            random_state=random_state, verbose=verbose)
+
+    # ------------------------------------------------------------------ layout
+    def _make_family(self, n_attributes, names=None):
+        names = names or {}
+        return MultinomialLogitFamily(
+            self.n_alternatives, n_attributes, reference=self.reference,
+            outside_option=self.outside_option,
+            alternative_names=self.alternative_names or names.get("alternatives"),
+            attribute_names=self.attribute_names or names.get("attributes"))
+
+    def _get_family(self):
+        return self._fit_family
+
+    def _pack(self, family, T, availability):
+        T = np.asarray(T, dtype=float)
+        J = self.n_alternatives
+        if T.ndim == 2 and T.shape[1] == J * family.n_attributes:  # alternative-major
+            T = T.reshape(T.shape[0], J, family.n_attributes)
+        return family.pack(T, availability)
+
+    def _n_attributes(self, T):
+        shape = np.shape(T)
+        J = self.n_alternatives
+        if len(shape) == 3 and shape[1] == J:
+            return shape[2]
+        if len(shape) == 2 and shape[1] % J == 0:
+            return shape[1] // J
+        raise ValueError(f"T must hold the attributes with shape (n_samples, {J}, n_attributes) "
+                         f"(or (n_samples, {J}·n_attributes), alternative-major); got {shape}.")
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, T, Y=None, *, availability=None, sample_weight=None, groups=None):
+        """Cross-fit θ(w), estimate Λ(w), and debias the targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Customer / context covariates w (the θ-network input).
+        T : array-like of shape (n_samples, n_alternatives, n_attributes)
+            Alternative attributes x_ij.
+        Y : array-like of shape (n_samples,)
+            The chosen alternative, 0..J−1 (J for the outside option).
+        availability : array-like of shape (n_samples, n_alternatives), default=None
+            True where the alternative is in the choice set; all available when None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative weights for the training loss and the averages.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (e.g. markets); an integer ``cv`` becomes a ``GroupKFold``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if T is None or Y is None:
+            raise ValueError("MultinomialLogitDML.fit needs the attributes T (n, J, K) and the "
+                             "choices Y.")
+        names = getattr(self, "_long_names", None)
+        family = self._make_family(self._n_attributes(T), names)
+        packed = self._pack(family, T, availability)
+        self._fit_family = family
+        try:
+            super().fit(X, packed, np.asarray(Y, dtype=float), sample_weight=sample_weight,
+                        groups=groups)
+        finally:
+            del self._fit_family
+        self.treatment_names_ = list(self.family_.attribute_names)
+        return self
+
+    def fit_long(self, df, *, choice, alternative, attributes, covariates, case,
+                 sample_weight=None):
+        """Fit from a long-format table (see :func:`from_long`).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        choice, alternative, attributes, covariates, case
+            As in :func:`from_long`.
+        sample_weight : array-like of shape (n_cases,), default=None
+            One weight per case, in sorted case order.
+
+        Returns
+        -------
+        self : object
+        """
+        data = from_long(df, choice=choice, alternative=alternative, attributes=attributes,
+                         covariates=covariates, case=case,
+                         alternatives=self.alternative_names)
+        if len(data.alternative_names) != self.n_alternatives:
+            raise ValueError(f"The table has {len(data.alternative_names)} alternatives "
+                             f"{data.alternative_names}; n_alternatives={self.n_alternatives}.")
+        if data.outside_chosen and not self.outside_option:
+            raise ValueError("Some cases have no chosen row; set outside_option=True if they "
+                             "chose the outside good, or drop them.")
+        self._long_names = {"alternatives": data.alternative_names,
+                            "attributes": data.attribute_names}
+        try:
+            return self.fit(data.X, data.T, data.Y, availability=data.availability,
+                            sample_weight=sample_weight)
+        finally:
+            del self._long_names
+
+    # ------------------------------------------------------------- prediction
+    def predict_proba(self, X, T, availability=None):
+        """Choice probabilities under θ̂(X) at attributes T.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        T : array-like of shape (n_samples, n_alternatives, n_attributes)
+        availability : array-like of shape (n_samples, n_alternatives), default=None
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_alternatives (+ 1 with an outside option))
+        """
+        theta = self.predict(X)
+        return self.family_.probabilities(self._pack(self.family_, T, availability), theta)
+
+    def structural_loss(self, X, T, Y=None, sample_weight=None, availability=None):
+        """Mean negative log-likelihood of the choices under θ̂; lower is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        T : array-like of shape (n_samples, n_alternatives, n_attributes)
+        Y : array-like of shape (n_samples,)
+        sample_weight : array-like, default=None
+        availability : array-like of shape (n_samples, n_alternatives), default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        validate_X(self, X, reset=False)
+        return super().structural_loss(X, self._pack(self.family_, T, availability), Y,
+                                       sample_weight=sample_weight)
+
+    def score(self, X, T, Y=None, sample_weight=None, availability=None):
+        """Minus the mean negative log-likelihood (greater is better)."""
+        return -self.structural_loss(X, T, Y, sample_weight=sample_weight,
+                                     availability=availability)
+
+    # --------------------------------------------------------------- targets
+    def willingness_to_pay(self, attribute, price=None, kind="ratio_of_averages"):
+        """Debiased willingness to pay for an attribute, in units of the price.
+
+        Parameters
+        ----------
+        attribute : int or str
+            The attribute k.
+        price : int or str, default=None
+            The price attribute; the estimator's ``price`` when None.
+        kind : {"ratio_of_averages", "average_ratio"}, default="ratio_of_averages"
+            ``"ratio_of_averages"``: −E[β_k]/E[β_price] by the delta method on the two
+            debiased means (robust when β_price(w) comes near 0 for some customers).
+            ``"average_ratio"``: E[−β_k(W)/β_price(W)], heavy-tailed in that case.
+
+        Returns
+        -------
+        InferenceResults
+        """
+        check_is_fitted(self)
+        price = self.price if price is None else price
+        if price is None:
+            raise ValueError("Name the price attribute: willingness_to_pay(attr, price=...) or "
+                             "MultinomialLogitDML(price=...).")
+        fam = self.family_
+        if kind == "average_ratio":
+            return self.inference(WillingnessToPay(attribute, price))
+        if kind != "ratio_of_averages":
+            raise ValueError(f"kind must be 'ratio_of_averages' or 'average_ratio'; got {kind!r}.")
+        names = [self.theta_names_[fam.beta_index(a)] for a in (attribute, price)]
+        res = self.inference(names)
+        ratio = res.ratio(0, 1)
+        label = f"-E[{names[0]}] / E[{names[1]}]"
+        return InferenceResults([label], -ratio.estimate, ratio.cov, None, res.diagnostics)
