@@ -210,7 +210,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         rng = check_random_state(self.random_state)
         plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T, groups,
-                              needs_aux=self.lambda_method_ == "regression", rng=rng)
+                              needs_aux=self.lambda_method_ == "regression", rng=rng,
+                              check_treatment=getattr(family, "requires_varying_treatments",
+                                                      True))
         reps = run_crossfit(plans, Xs, T, Y, weights, family, config, self.lambda_method_,
                             self.lambda_model, self.treatment_law, self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)

@@ -100,7 +100,18 @@ def _check_partition(splits, n):
             )
 
 
-def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng):
+def _check_treatment_variation(T, rows, where):
+    """A treatment constant on the rows that estimate Λ(x) leaves Λ̂ singular: refuse."""
+    for j in range(T.shape[1]):
+        if rows.size and np.ptp(T[rows, j]) == 0:
+            raise ValueError(
+                f"Treatment column {j} is constant ({T[rows[0], j]:g}) on the {where}, so Λ(x) "
+                "is not identified there and the estimate would be arbitrary. Use a splitter "
+                "stratified on T (cv=StratifiedKFold(5, shuffle=True) stratifies on the first "
+                "treatment column), fewer folds, or more data.")
+
+
+def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True):
     """Draw every split and seed up front.
 
     Returns
@@ -118,10 +129,16 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng):
         for k, (train, test) in enumerate(splits):
             plan = FoldPlan(rep, k, train, test, int(seeds[k, 0]), aux_seed=int(seeds[k, 1]),
                             law_seed=int(seeds[k, 2]))
+            where = f"training rows of fold {k} (repetition {rep})"
+            if check_treatment:
+                _check_treatment_variation(T, train, where)
             if needs_aux:
                 order = np.random.RandomState(seeds[k, 3]).permutation(train)
                 half = order.size // 2
                 plan.aux_rows, plan.lambda_rows = np.sort(order[:half]), np.sort(order[half:])
+                if check_treatment:
+                    _check_treatment_variation(T, plan.lambda_rows,
+                                               f"half of the {where} used for Λ")
             rep_plans.append(plan)
         plans.append(rep_plans)
     return plans

@@ -164,3 +164,12 @@ def test_one_dominant_row_warns_with_its_share(data):
         est = StructuralDMLRegressor(**FAST).fit(data.X, data.T, Y)
     assert max(est.inference_.diagnostics["influence_max_share"]) > 0.5
     assert "influence_max_share" in str(est.summary())
+
+
+def test_treatment_constant_on_a_folds_training_rows(data):
+    T = (data.T > 0).astype(float)
+    T[:100] = 0.0  # the second fold trains on rows 0-99 only: T never varies there
+    splits = [(np.arange(100, 200), np.arange(100)), (np.arange(100), np.arange(100, 200))]
+    with pytest.raises(ValueError, match="constant .* on the training rows of fold 1"):
+        StructuralDMLRegressor(cv=splits, **FAST).fit(data.X, T, data.Y)
+
