@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._adam import Adam
 from ._nets import EnsembleStructuralNet
 from ._progress import log
 
@@ -129,7 +130,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
     # starts at the constant-θ fit, toward θ = 0 (measured: probit E[β] bias 0.45 SE)
-    optimizer = torch.optim.Adam([
+    optimizer = Adam([
         {"params": list(net.weights), "weight_decay": config.weight_decay},
         {"params": list(net.biases), "weight_decay": 0.0}], lr=config.lr)
     n_train_max = max(len(r) for r in train_rows)
@@ -157,7 +158,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         for step in range(n_steps):
             idx = order[:, step * batch:(step + 1) * batch]
             loss = member_losses(idx, ones).sum()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
 

@@ -114,3 +114,26 @@ def test_n_networks_averages_several_networks_per_fold():
     assert not np.allclose(members[0], members[1])
     with pytest.raises(ValueError, match="member must be in"):
         three.get_network(member=3)
+
+
+def test_own_adam_matches_torch_optim_adam():
+    from sklearn_dml._adam import Adam
+
+    gen = torch.Generator().manual_seed(0)
+    A = torch.randn(40, 5, generator=gen)
+    y = torch.randn(40, generator=gen)
+    start = [torch.randn(5, generator=gen), torch.randn(1, generator=gen)]
+    ours = [p.clone().requires_grad_() for p in start]
+    ref = [p.clone().requires_grad_() for p in start]
+    opt_ours = Adam([{"params": [ours[0]], "weight_decay": 0.05},
+                     {"params": [ours[1]], "weight_decay": 0.0}], lr=0.03)
+    opt_ref = torch.optim.Adam([{"params": [ref[0]], "weight_decay": 0.05},
+                                {"params": [ref[1]], "weight_decay": 0.0}], lr=0.03)
+    for _ in range(25):
+        for (w, b), opt in (((ours[0], ours[1]), opt_ours), ((ref[0], ref[1]), opt_ref)):
+            opt.zero_grad()
+            ((A @ w + b - y) ** 2).mean().backward()
+            opt.step()
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert not torch.allclose(ours[0], start[0])
