@@ -5,6 +5,7 @@ with influence-function debiasing for valid standard errors, as scikit-learn
 estimators.
 """
 
+from ._combinatorial import CombinatorialDML
 from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
 from ._family_estimators import (
     BetaDML,
@@ -39,6 +40,7 @@ __all__ = [
     "HeteroskedasticDML",
     "BetaDML",
     "ZeroInflatedPoissonDML",
+    "CombinatorialDML",
     "StructuralNet",
     "EnsembleStructuralNet",
     "InferenceResults",

@@ -2,6 +2,7 @@
 
 from ._base import CustomFamily, Family
 from ._beta import BetaFamily
+from ._combinatorial import CombinatorialFamily
 from ._extended import ExtendedIndexFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
@@ -36,4 +37,5 @@ __all__ = [
     "HeteroskedasticGaussianFamily",
     "BetaFamily",
     "ZeroInflatedPoissonFamily",
+    "CombinatorialFamily",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._base import Family
 from ._beta import BetaFamily
+from ._combinatorial import CombinatorialFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
 from ._hetero import HeteroskedasticGaussianFamily
@@ -29,6 +30,7 @@ FAMILIES = {
     "heteroskedastic": HeteroskedasticGaussianFamily,
     "beta": BetaFamily,
     "zip": ZeroInflatedPoissonFamily,
+    "combinatorial": CombinatorialFamily,
 }
 
 

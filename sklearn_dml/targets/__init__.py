@@ -1,6 +1,7 @@
 """Targets: averages μ = E[H(X, θ(X); t̃)] to debias, with closed-form Jacobians."""
 
 from ._base import CustomTarget, Target, broadcast_t
+from ._combinatorial import BestCombinationATE, MultiTreatmentATE
 from ._distribution import ConditionalVariance, Elasticity, TailProbability
 from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
 from ._parameter import AverageParameter
@@ -18,6 +19,8 @@ __all__ = [
     "TailProbability",
     "ConditionalVariance",
     "TobitMarginalEffect",
+    "MultiTreatmentATE",
+    "BestCombinationATE",
     "broadcast_t",
     "resolve_targets",
 ]
