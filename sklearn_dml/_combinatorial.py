@@ -71,12 +71,15 @@ _PARAMS = _replace_param(_SHARED_PARAMS, "max_epochs", """    max_epochs : int, 
 _PARAMS = _replace_param(_PARAMS, "n_iter_no_change", """    n_iter_no_change : int, default=20
         Patience of early stopping, in epochs.
 """)
-_PARAMS = _replace_param(_PARAMS, "lambda_method", """    lambda_method : {"randomized", "regression"}, default="randomized"
+_PARAMS = _replace_param(_PARAMS, "lambda_method", """\
+    lambda_method : {"randomized", "regression"}, default="randomized"
         "randomized": Λ(x) = 2 Σ_t ν(t) G_θG_θ' summed exactly over the design
         cells (two-way cross-fitting). "regression" (three-way splitting) only if the
         assignment depends on X.
 """)
-_PARAMS = _replace_param(_PARAMS, "treatment_law", """    treatment_law : None, "empirical", array-like or (values, probabilities), default=None
+_PARAMS = _replace_param(_PARAMS, "treatment_law", """\
+    treatment_law : None, "empirical", array-like or (values, probabilities), \
+default=None
         The randomization law ν. None / "empirical": the cell frequencies of each
         training fold, enumerated exactly (a random sample of 256 rows only when
         more than 256 distinct cells occur). Pass ``(cells, probabilities)`` for a
@@ -110,8 +113,9 @@ class CombinatorialDML(_BaseStructuralDML):
     ----------
     n_treatments : int, default=None
         m, the number of binary treatments (columns of T); None takes it from T.
-    link : {{"gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid", "multiplicative"}}, default="gen_sigmoid_ii"
-        The outcome model G; see :class:`~sklearn_dml.families.CombinatorialFamily`.
+    link : str, default="gen_sigmoid_ii"
+        "gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid" or "multiplicative": the outcome
+        model G; see :class:`~sklearn_dml.families.CombinatorialFamily`.
         "gen_sigmoid_ii" (θ_{{m+1}}σ(θ₀ + θ't), m + 2 parameters) approximates any
         effect surface; the others have m + 1 parameters.
     a : float, default=1.0

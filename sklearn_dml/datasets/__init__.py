@@ -4,4 +4,5 @@ from ._combinatorial import make_combinatorial
 from ._families import FAMILY_DATASETS, make_family_data
 from ._simulate import make_linear_confounded, make_logit
 
-__all__ = ["make_combinatorial", "make_linear_confounded", "make_logit", "make_family_data", "FAMILY_DATASETS"]
+__all__ = ["make_combinatorial", "make_linear_confounded", "make_logit", "make_family_data",
+           "FAMILY_DATASETS"]

@@ -86,7 +86,8 @@ def make_combinatorial(n_samples=3000, n_treatments=3, link="gen_sigmoid_ii", de
     n_samples : int, default=3000
     n_treatments : int, default=3
         m, at least 1 and at most 10.
-    link : {"gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid", "multiplicative"}, default="gen_sigmoid_ii"
+    link : str, default="gen_sigmoid_ii"
+        One of "gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid", "multiplicative".
         The true outcome model (``"sigmoid"`` with a = 1, b = 0).
     design : {"m+2", "m+1", "full"} or array of shape (n_cells, m), default="m+2"
         Observed cells: control and the singles ("m+1"), plus all-on ("m+2"),

@@ -191,7 +191,8 @@ class CombinatorialFamily(Family):
 
     Parameters
     ----------
-    link : {"gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid", "multiplicative"}, default="gen_sigmoid_ii"
+    link : str, default="gen_sigmoid_ii"
+        One of "gen_sigmoid_ii", "gen_sigmoid_i", "sigmoid", "multiplicative".
         The outcome model G (Ye et al. 2025, Assumption 1):
 
         - ``"gen_sigmoid_ii"``: θ_{m+1}·σ(θ₀ + θ't); θ = (alpha, beta[...], scale);
