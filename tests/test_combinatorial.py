@@ -119,7 +119,7 @@ def test_multi_treatment_targets_match_autodiff(rng):
     for target in (MultiTreatmentATE([1, 0, 1]), MultiTreatmentATE([1, 1, 0], [0, 1, 1])):
         np.testing.assert_allclose(
             target.jacobian(fam, theta, t),
-            target_jacobian(lambda th, tt: target.torch_value(fam, th, tt), theta, t),
+            target_jacobian(lambda th, tt, tg=target: tg.torch_value(fam, th, tt), theta, t),
             rtol=1e-10, atol=1e-13)
     target = MultiTreatmentATE([1, 1, 0], baseline=[1, 0, 0])
     direct = fam.mean_numpy(np.tile([1.0, 1, 0], (40, 1)), theta) - fam.mean_numpy(
