@@ -131,15 +131,19 @@ def main():
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--only", default=None, help="comma-separated link:m, e.g. sigmoid:3")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--render", action="store_true",
+                    help="only rewrite the tables (md, doc include) from the JSON")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "coverage_combinatorial.json")
     store = {"pooled": [], "cells": [], "raw": {}, "failed": {}, "wall_s": {}}
-    if args.resume and os.path.exists(path):
+    if (args.resume or args.render) and os.path.exists(path):
         with open(path) as f:
             store = json.load(f)
+    if args.render:
+        return _write(store, args, path, meta=store["meta"])
     designs = DESIGNS if args.only is None else [
         (s.split(":")[0], int(s.split(":")[1])) for s in args.only.split(",")]
     for link, m in designs:
@@ -167,8 +171,8 @@ def main():
         _write(store, args, path)
 
 
-def _write(store, args, path):
-    store["meta"] = (f"n={args.n}, K=5, R={args.reps} per design, m+2 observed cells; one "
+def _write(store, args, path, meta=None):
+    store["meta"] = meta or (f"n={args.n}, K=5, R={args.reps} per design, m+2 observed cells; one "
                      f"process, one thread; {platform.processor() or platform.machine()}, "
                      f"{os.cpu_count()} cores; wall {sum(store['wall_s'].values()):.0f} s")
     with open(path, "w") as f:
@@ -181,6 +185,22 @@ def _write(store, args, path):
                 "regression with treatment-covariate interactions.\n\n")
         f.write(markdown_table(store["pooled"], COLUMNS) + "\n\n")
         f.write("Per cell:\n\n" + markdown_table(store["cells"], COLUMNS[:-1]) + "\n")
+    _write_doc(store)
+
+
+def _write_doc(store):
+    """The pooled table for doc/combinatorial.rst, as doc/_combinatorial_coverage.inc."""
+    from make_doc_tables import list_table
+
+    cols = [("link", "link"), ("m", "m"), ("cells", "cells"), ("coverage", "coverage"),
+            ("se_sd", "SE/SD"), ("bias_se", "|bias|/SE"), ("rmse", "RMSE DeDL"),
+            ("sdl_rmse", "RMSE plug-in"), ("lr_coverage", "LR coverage"),
+            ("lr_rmse", "RMSE LR"), ("R", "R"), ("failed", "failed"), ("cpu_s", "CPU s/fit"),
+            ("in_band", "in band")]
+    doc = os.path.join(os.path.dirname(__file__), os.pardir, "doc",
+                       "_combinatorial_coverage.inc")
+    with open(doc, "w") as f:
+        f.write(f"Run: {store['meta']}\n\n" + list_table(store["pooled"], cols) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from ._base import _BaseStructuralDML
 from ._crossfit import n_task_threads
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from ._inference import InferenceResults
+from ._lambda import regularize, solve
 from ._nets import predict_theta
 from ._sklearn_compat import Interval, StrOptions
 from ._training import train_ensemble
@@ -86,10 +87,11 @@ default=None
         known design.
 """)
 _PARAMS = _replace_param(_PARAMS, "lambda_floor", """    lambda_floor : float, default=1e-4
-        Eigenvalue floor for Λ̂ before inversion, relative to the larger of the row's
-        own largest eigenvalue and the median over rows of that eigenvalue. Rows
-        raised are flagged in ``lambda_regularized_`` and counted in
-        ``lambda_report_``.
+        Eigenvalue floor for Λ̂ before inversion, applied to the Jacobi-scaled
+        D^{-1/2}Λ̂D^{-1/2} (D = diag Λ̂, so free of the units of Y and θ), relative to
+        the larger of the row's own largest eigenvalue and the median over rows of
+        that eigenvalue. Rows raised are flagged in ``lambda_regularized_`` and
+        counted in ``lambda_report_``.
 """)
 
 
@@ -132,10 +134,10 @@ class CombinatorialDML(_BaseStructuralDML):
         second training run.
 {_PARAMS}
 {_ATTRIBUTES}    lambda_report_ : dict
-        Conditioning of the unregularized Λ̂(x_i): condition-number quantiles,
-        smallest eigenvalue and the share of rows raised by ``lambda_floor``.
+        Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i): condition-number
+        quantiles, smallest eigenvalue and the share of rows raised by ``lambda_floor``.
     lambda_condition_raw_ : ndarray of shape (n_samples,)
-        Condition number of each row's Λ̂ before regularization.
+        Condition number of each row's Jacobi-scaled Λ̂ before regularization.
     structure_check_ : dict or None
         Held-out mean squared errors of the structured and the cell-means model,
         the relative excess and its z statistic.
@@ -246,18 +248,40 @@ class CombinatorialDML(_BaseStructuralDML):
         return self
 
     # ------------------------------------------------------------------ diagnostics
+    def _cache_rep(self, rep, family, T, Y):
+        """The base's per-row cache, with the eigenvalue floor on the Jacobi-scaled Λ.
+
+        Λ̃ = D^{-1/2} Λ D^{-1/2} with D = diag(Λ) is free of the units of each θ
+        component, so rescaling Y (and with it the scale parameter) does not change
+        which rows are floored: on the raw Λ the condition number grows with the
+        squared outcome scale. Λ⁻¹ℓ_θ = D^{-1/2} Λ̃⁻¹ D^{-1/2} ℓ_θ is unchanged where
+        no floor binds.
+        """
+        lam = 0.5 * (rep["lambda"] + np.swapaxes(rep["lambda"], 1, 2))
+        root = np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
+        eigval, eigvec, raised, raw_min = regularize(
+            lam / root[:, :, None] / root[:, None, :], self.lambda_floor)
+        grad = family.gradient(Y, T, rep["theta"])
+        scaled = np.einsum("nij,nj,nkj->nik", eigvec, eigval, eigvec)
+        with np.errstate(divide="ignore"):
+            raw_cond = np.where(raw_min > 0, eigval[:, -1] / np.where(raw_min > 0, raw_min, 1),
+                                np.inf)
+        return {"theta": rep["theta"], "fold_id": rep["fold_id"],
+                "lambda": root[:, :, None] * scaled * root[:, None, :],
+                "correction": solve(eigval, eigvec, grad / root) / root,
+                "raised": raised | rep["floored"], "raw_min_eig": raw_min,
+                "condition": eigval[:, -1] / eigval[:, 0], "raw_condition": raw_cond,
+                "best_epoch": rep["best_epoch"]}
+
     def _report_lambda(self):
         rep = self._reps[0]
-        top = np.linalg.eigvalsh(rep["lambda"])[:, -1]
-        raw_min = rep["raw_min_eig"]
-        with np.errstate(divide="ignore"):
-            cond = np.where(raw_min > 0, top / np.where(raw_min > 0, raw_min, 1.0), np.inf)
+        cond = rep["raw_condition"]
         self.lambda_condition_raw_ = cond
         share = float(np.mean(rep["raised"]))
         q = np.quantile(np.where(np.isfinite(cond), cond, np.finfo(float).max), [0.5, 0.9, 0.99])
         self.lambda_report_ = {"condition_median": float(q[0]), "condition_q90": float(q[1]),
                                "condition_q99": float(q[2]), "condition_max": float(cond.max()),
-                               "min_eigenvalue": float(raw_min.min()),
+                               "min_eigenvalue": float(rep["raw_min_eig"].min()),
                                "share_near_singular": share}
         if share > NEAR_SINGULAR_WARN_SHARE:
             hint = (" Under gen_sigmoid_ii this happens where effects vanish or cancel "
@@ -265,10 +289,10 @@ class CombinatorialDML(_BaseStructuralDML):
                     "whose overlapping cell carries large effects identifies the scale better."
                     if self.link == "gen_sigmoid_ii" else "")
             warnings.warn(
-                f"{share:.1%} of rows have a near-singular Λ̂(x) (condition number above "
-                f"{1 / self.lambda_floor:.0e}; median {q[0]:.3g}, 99th percentile {q[2]:.3g}); "
-                f"their correction was regularized and may be biased.{hint}",
-                UserWarning, stacklevel=3)
+                f"{share:.1%} of rows have a near-singular Λ̂(x) (condition number of the "
+                f"Jacobi-scaled Λ̂ above {1 / self.lambda_floor:.0e}; median {q[0]:.3g}, 99th "
+                f"percentile {q[2]:.3g}); their correction was regularized and may be "
+                f"biased.{hint}", UserWarning, stacklevel=3)
 
     def _check_structure(self):
         """Held-out fit of the structured model against one free mean per observed cell."""

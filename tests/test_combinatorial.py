@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from sklearn_dml import CombinatorialDML
 from sklearn_dml._autodiff import loss_gradient, loss_hessian, target_jacobian
@@ -163,6 +164,7 @@ def test_fit_recovers_observed_and_unobserved_cells(fitted):
     assert est.lambda_report_["share_near_singular"] == 0.0
     assert 10 < est.lambda_report_["condition_median"] < 1e4
     assert abs(est.structure_check_["relative_excess"]) < 0.05
+    assert clone(est).get_params() == est.get_params()
 
 
 def test_all_effects_and_best_combination(fitted):
@@ -188,6 +190,29 @@ def test_misspecified_link_warns():
         est = CombinatorialDML(link="sigmoid", random_state=0, **SMALL).fit(
             data.X, data.T, data.Y)
     assert est.structure_check_["relative_excess"] > 0.5
+
+
+def test_vanishing_effects_are_flagged_as_near_singular():
+    """gen_sigmoid_ii with all effects zero sits on its singular set: rows are flagged."""
+    data = make_combinatorial(n_samples=1200, n_treatments=3, random_state=3)
+    y = 0.8 / (1 + np.exp(0.5 - data.X[:, 0])) + 0.1 * np.random.RandomState(0).normal(
+        size=1200)
+    with pytest.warns(UserWarning, match="near-singular"):
+        est = CombinatorialDML(random_state=0, structure_check=False, **SMALL).fit(
+            data.X, data.T, y)
+    assert est.lambda_report_["share_near_singular"] > 0.5
+    assert np.mean(est.lambda_regularized_) == est.lambda_report_["share_near_singular"]
+    assert est.lambda_report_["condition_q90"] > 1e4
+
+
+def test_outcome_scale_does_not_change_the_floor(fitted):
+    """The floor acts on the Jacobi-scaled Λ̂: Y × 10 flags the same (no) rows."""
+    data, est = fitted
+    big = CombinatorialDML(random_state=0, structure_check=False, **SMALL).fit(
+        data.X, data.T, 10 * data.Y)
+    assert big.lambda_report_["share_near_singular"] == 0.0
+    truth = 10 * np.array([data.truth[n] for n in big.inference_.names])
+    assert np.all(np.abs(big.inference_.estimate - truth) < 4 * big.inference_.stderr)
 
 
 def test_make_combinatorial_designs():
