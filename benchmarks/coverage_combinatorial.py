@@ -175,6 +175,12 @@ def main():
         _write(store, args, path)
 
 
+def _display(rows):
+    """RMSEs are about 0.005: show them with four decimals."""
+    keys = ("rmse", "sdl_rmse", "lr_rmse")
+    return [{k: (f"{v:.4f}" if k in keys else v) for k, v in r.items()} for r in rows]
+
+
 def _write(store, args, path, meta=None):
     store["meta"] = meta or (f"n={args.n}, K=5, R={args.reps} per design, m+2 observed cells; one "
                      f"process, one thread; {platform.processor() or platform.machine()}, "
@@ -187,8 +193,9 @@ def _write(store, args, path, meta=None):
                 "observed and over the unobserved cells. se_sd and bias_se are means over "
                 "cells; rmse is DeDL, sdl_rmse the plug-in structured net, lr_* linear "
                 "regression with treatment-covariate interactions.\n\n")
-        f.write(markdown_table(store["pooled"], COLUMNS) + "\n\n")
-        f.write("Per cell:\n\n" + markdown_table(store["cells"], COLUMNS[:-1]) + "\n")
+        f.write(markdown_table(_display(store["pooled"]), COLUMNS) + "\n\n")
+        f.write("".join(f"* {note}\n" for note in store.get("notes", [])) + "\n")
+        f.write("Per cell:\n\n" + markdown_table(_display(store["cells"]), COLUMNS[:-1]) + "\n")
     _write_doc(store)
 
 
@@ -203,8 +210,14 @@ def _write_doc(store):
             ("in_band", "in band")]
     doc = os.path.join(os.path.dirname(__file__), os.pardir, "doc",
                        "_combinatorial_coverage.inc")
+    def rst(text):  # |x| would be read as a substitution
+        return text.replace("|bias|", r"\|bias\|")
+
     with open(doc, "w") as f:
-        f.write(f"Run: {store['meta']}\n\n" + list_table(store["pooled"], cols) + "\n")
+        f.write(rst(f"Run: {store['meta']}\n\n" + list_table(_display(store["pooled"]), cols))
+                + "\n")
+    with open(doc.replace("_coverage.inc", "_notes.inc"), "w") as f:
+        f.write(rst("".join(f"* {note}\n" for note in store.get("notes", []))))
 
 
 if __name__ == "__main__":
