@@ -95,7 +95,8 @@ def one_rep(link, m, n, seed, n_rep=1):
 def summarize(link, m, raw, n_failed):
     """Per cell, and pooled over observed / unobserved cells."""
     est, se = np.array([r["estimate"] for r in raw]), np.array([r["stderr"] for r in raw])
-    plug, truth = np.array([r["plugin"] for r in raw]), np.array([r["truth"] for r in raw])
+    plug = np.array([r["plugin"] for r in raw])
+    truth = np.tile(raw[0]["truth"], (len(raw), 1))  # the same in every replication
     lr, lr_se = np.array([r["lr_estimate"] for r in raw]), np.array([r["lr_stderr"] for r in raw])
     obs = np.array(raw[0]["observed"])
     names = raw[0]["names"]
@@ -175,6 +176,24 @@ def main():
         _write(store, args, path)
 
 
+def _slim(store):
+    """Names, truth and observed flags are the same in every replication: keep the first."""
+    same = ("names", "truth", "observed")
+    raw = {key: reps[:1] + [{k: v for k, v in r.items() if k not in same} for r in reps[1:]]
+           for key, reps in store["raw"].items()}
+    return {**store, "raw": raw}
+
+
+def _rounded(obj):
+    if isinstance(obj, float):
+        return float(f"{obj:.7g}")
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
 def _display(rows):
     """RMSEs are about 0.005: show them with four decimals."""
     keys = ("rmse", "sdl_rmse", "lr_rmse")
@@ -185,8 +204,8 @@ def _write(store, args, path, meta=None):
     store["meta"] = meta or (f"n={args.n}, K=5, R={args.reps} per design, m+2 observed cells; one "
                      f"process, one thread; {platform.processor() or platform.machine()}, "
                      f"{os.cpu_count()} cores; wall {sum(store['wall_s'].values()):.0f} s")
-    with open(path, "w") as f:
-        json.dump(store, f, indent=1)
+    with open(path, "w") as f:  # compact: R x cells raw values for every design
+        json.dump(_rounded(_slim(store)), f, separators=(",", ":"))
     with open(os.path.join(args.out, "coverage_combinatorial.md"), "w") as f:
         f.write(f"Coverage study, CombinatorialDML ({store['meta']})\n\n")
         f.write(f"Band: coverage {BAND[0]:.0%}-{BAND[1]:.0%} of nominal 95%, pooled over the "
