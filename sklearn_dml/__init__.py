@@ -6,6 +6,7 @@ estimators.
 """
 
 from ._choice import MultinomialLogitDML, from_long
+from ._combinatorial import CombinatorialDML
 from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
 from ._family_estimators import (
     BetaDML,
@@ -42,6 +43,7 @@ __all__ = [
     "ZeroInflatedPoissonDML",
     "MultinomialLogitDML",
     "from_long",
+    "CombinatorialDML",
     "StructuralNet",
     "EnsembleStructuralNet",
     "InferenceResults",

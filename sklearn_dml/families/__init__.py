@@ -2,6 +2,7 @@
 
 from ._base import CustomFamily, Family
 from ._beta import BetaFamily
+from ._combinatorial import CombinatorialFamily
 from ._extended import ExtendedIndexFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
@@ -38,4 +39,5 @@ __all__ = [
     "BetaFamily",
     "ZeroInflatedPoissonFamily",
     "MultinomialLogitFamily",
+    "CombinatorialFamily",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._base import Family
 from ._beta import BetaFamily
+from ._combinatorial import CombinatorialFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
 from ._hetero import HeteroskedasticGaussianFamily
@@ -31,6 +32,7 @@ FAMILIES = {
     "beta": BetaFamily,
     "zip": ZeroInflatedPoissonFamily,
     "multinomial_logit": MultinomialLogitFamily,
+    "combinatorial": CombinatorialFamily,
 }
 
 

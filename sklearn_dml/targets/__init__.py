@@ -9,6 +9,7 @@ from ._choice import (
     Revenue,
     WillingnessToPay,
 )
+from ._combinatorial import BestCombinationATE, MultiTreatmentATE
 from ._distribution import ConditionalVariance, Elasticity, TailProbability
 from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
 from ._parameter import AverageParameter
@@ -32,6 +33,8 @@ __all__ = [
     "WillingnessToPay",
     "ConsumerSurplus",
     "Revenue",
+    "MultiTreatmentATE",
+    "BestCombinationATE",
     "broadcast_t",
     "resolve_targets",
 ]

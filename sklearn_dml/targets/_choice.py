@@ -161,6 +161,12 @@ class ChoiceMarginalEffect(_ChoiceTarget):
         Alternative l whose attribute moves; j when None (own effect).
     at, availability, name
         As in :class:`ChoiceProbability`.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import ChoiceMarginalEffect
+    >>> own = ChoiceMarginalEffect(1, "price", at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
+    >>> cross = ChoiceMarginalEffect(1, "price", of=2, at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
     """
 
     def __init__(self, alternative, attribute, of=None, at=None, availability=None, name=None):
@@ -212,6 +218,12 @@ class ChoiceElasticity(_ChoiceTarget):
         Alternative l whose attribute moves; j when None (own elasticity).
     at, availability, name
         As in :class:`ChoiceProbability`.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import ChoiceElasticity
+    >>> own = ChoiceElasticity(1, "price", at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
+    >>> cross = ChoiceElasticity(1, "price", of=2, at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
     """
 
     def __init__(self, alternative, attribute, of=None, at=None, availability=None, name=None):
@@ -263,6 +275,11 @@ class WillingnessToPay(Target):
         The price attribute.
     name : str, optional
         Label for tables.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import WillingnessToPay
+    >>> wtp = WillingnessToPay("quality", price="price")
     """
 
     def __init__(self, attribute, price, name=None):
@@ -304,6 +321,13 @@ class ConsumerSurplus(_ChoiceTarget):
         The price attribute (its coefficient converts utility to money).
     at, availability, baseline, baseline_availability, name
         As in :class:`ChoiceProbability`.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import ConsumerSurplus
+    >>> now = [[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]]
+    >>> cheaper = [[0.9, 0.0], [1.2, 0.5], [0.9, -0.5]]
+    >>> delta_cs = ConsumerSurplus("price", at=cheaper, baseline=now)
     """
 
     def __init__(self, price, at=None, availability=None, baseline=None,
@@ -342,6 +366,11 @@ class Revenue(_ChoiceTarget):
         The price attribute; its column of ``at`` gives the prices.
     at, availability, baseline, baseline_availability, name
         As in :class:`ChoiceProbability`.
+
+    Examples
+    --------
+    >>> from sklearn_dml.targets import Revenue
+    >>> revenue = Revenue("price", at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
     """
 
     def __init__(self, price, at=None, availability=None, baseline=None,
