@@ -43,7 +43,7 @@ def _rst(text):
 
 def list_table(rows, columns):
     lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines.append("   * - " + "\n     - ".join(label for _, label in columns))
+    lines.append("   * - " + "\n     - ".join(_rst(label) for _, label in columns))
     for row in rows:
         lines.append("   * - " + "\n     - ".join(_fmt(row.get(key, "")) for key, _ in columns))
     return "\n".join(lines)
