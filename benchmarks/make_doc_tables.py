@@ -43,7 +43,7 @@ def _rst(text):
 
 def list_table(rows, columns):
     lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines.append("   * - " + "\n     - ".join(_rst(label) for _, label in columns))
+    lines.append("   * - " + "\n     - ".join(label for _, label in columns))
     for row in rows:
         lines.append("   * - " + "\n     - ".join(_fmt(row.get(key, "")) for key, _ in columns))
     return "\n".join(lines)
@@ -101,7 +101,7 @@ def choice_page():
     if notes:
         body += ["Notes:", ""] + [f"* {n}" for n in notes] + [""]
     with open(CHOICE_DOC, "w") as f:
-        f.write(head + "\n".join(body))
+        f.write(head + _rst("\n".join(body)))
 
 
 def main():
