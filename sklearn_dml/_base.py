@@ -236,15 +236,32 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self._warn_influence_concentration()
         return self
 
+    def _lambda_scale(self, lam):
+        """Per-row scales s (n, d) with the floor applied to Λ / (s sᵀ), or None (no scaling).
+
+        Subclasses whose θ components have unrelated units return sqrt(diag Λ), so that
+        which rows get floored does not depend on the units.
+        """
+        return None
+
     def _cache_rep(self, rep, family, T, Y):
         """Per-row cache: θ̂_i, Λ̂_i (regularized) and Λ̂_i⁻¹ ℓ_θ,i."""
-        eigval, eigvec, raised, raw_min = regularize(rep["lambda"], self.lambda_floor)
-        grad = family.gradient(Y, T, rep["theta"])
+        lam, grad = rep["lambda"], family.gradient(Y, T, rep["theta"])
+        scale = self._lambda_scale(lam)
+        if scale is not None:  # Λ = S Λ̃ S with S = diag(scale): Λ⁻¹ℓ_θ = S⁻¹ Λ̃⁻¹ S⁻¹ ℓ_θ
+            lam, grad = lam / scale[:, :, None] / scale[:, None, :], grad / scale
+        eigval, eigvec, raised, raw_min = regularize(lam, self.lambda_floor)
         lam = np.einsum("nij,nj,nkj->nik", eigvec, eigval, eigvec)
+        correction = solve(eigval, eigvec, grad)
+        if scale is not None:
+            lam, correction = scale[:, :, None] * lam * scale[:, None, :], correction / scale
+        with np.errstate(divide="ignore"):
+            raw_condition = np.where(raw_min > 0,
+                                     eigval[:, -1] / np.where(raw_min > 0, raw_min, 1), np.inf)
         return {"theta": rep["theta"], "fold_id": rep["fold_id"], "lambda": lam,
-                "correction": solve(eigval, eigvec, grad), "raised": raised | rep["floored"],
+                "correction": correction, "raised": raised | rep["floored"],
                 "raw_min_eig": raw_min, "condition": eigval[:, -1] / eigval[:, 0],
-                "best_epoch": rep["best_epoch"]}
+                "raw_condition": raw_condition, "best_epoch": rep["best_epoch"]}
 
     def _warn_extreme_index(self, family):
         if family.name != "logit":

@@ -16,7 +16,6 @@ from ._base import _BaseStructuralDML
 from ._crossfit import n_task_threads
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from ._inference import InferenceResults
-from ._lambda import regularize, solve
 from ._nets import predict_theta
 from ._sklearn_compat import Interval, StrOptions
 from ._training import train_ensemble
@@ -255,30 +254,15 @@ class CombinatorialDML(_BaseStructuralDML):
         return self
 
     # ------------------------------------------------------------------ diagnostics
-    def _cache_rep(self, rep, family, T, Y):
-        """The base's per-row cache, with the eigenvalue floor on the Jacobi-scaled Λ.
+    def _lambda_scale(self, lam):
+        """Floor the Jacobi-scaled Λ̃ = D^{-1/2} Λ D^{-1/2}, D = diag(Λ).
 
-        Λ̃ = D^{-1/2} Λ D^{-1/2} with D = diag(Λ) is free of the units of each θ
-        component, so rescaling Y (and with it the scale parameter) does not change
-        which rows are floored: on the raw Λ the condition number grows with the
-        squared outcome scale. Λ⁻¹ℓ_θ = D^{-1/2} Λ̃⁻¹ D^{-1/2} ℓ_θ is unchanged where
-        no floor binds.
+        Λ̃ is free of the units of each θ component, so rescaling Y (and with it the
+        scale parameter) does not change which rows are floored: on the raw Λ the
+        condition number grows with the squared outcome scale. Λ⁻¹ℓ_θ is unchanged
+        where no floor binds.
         """
-        lam = 0.5 * (rep["lambda"] + np.swapaxes(rep["lambda"], 1, 2))
-        root = np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
-        eigval, eigvec, raised, raw_min = regularize(
-            lam / root[:, :, None] / root[:, None, :], self.lambda_floor)
-        grad = family.gradient(Y, T, rep["theta"])
-        scaled = np.einsum("nij,nj,nkj->nik", eigvec, eigval, eigvec)
-        with np.errstate(divide="ignore"):
-            raw_cond = np.where(raw_min > 0, eigval[:, -1] / np.where(raw_min > 0, raw_min, 1),
-                                np.inf)
-        return {"theta": rep["theta"], "fold_id": rep["fold_id"],
-                "lambda": root[:, :, None] * scaled * root[:, None, :],
-                "correction": solve(eigval, eigvec, grad / root) / root,
-                "raised": raised | rep["floored"], "raw_min_eig": raw_min,
-                "condition": eigval[:, -1] / eigval[:, 0], "raw_condition": raw_cond,
-                "best_epoch": rep["best_epoch"]}
+        return np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
 
     def _report_lambda(self):
         rep = self._reps[0]
