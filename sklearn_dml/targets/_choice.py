@@ -146,7 +146,34 @@ class ChoiceProbability(_ChoiceTarget):
         return torch.exp(family.log_probabilities(t, theta)[:, j])
 
 
-class ChoiceMarginalEffect(_ChoiceTarget):
+class _AttributeResponse(_ChoiceTarget):
+    """Response of P_j to alternative l's attribute k; subclasses give the measure."""
+
+    prefix = ""
+
+    def __init__(self, alternative, attribute, of=None, at=None, availability=None, name=None):
+        self.alternative = alternative
+        self.attribute = attribute
+        self.of = of
+        self.at = at
+        self.availability = availability
+        self.label = name
+
+    def name(self, theta_names, treatment_names):
+        of = self.alternative if self.of is None else self.of
+        attr = _beta_name(theta_names, self.attribute)
+        return _label(self.label,
+                      f"{self.prefix}[P[{self.alternative}] / {attr}[{of}]]{self._suffix()}")
+
+    def _indices(self, family):
+        j = family.alternative_index(self.alternative)
+        l_ = j if self.of is None else family.alternative_index(self.of)
+        if l_ >= family.n_alternatives:
+            raise ValueError("The outside option has no attributes to move.")
+        return j, l_, family.attribute_index(self.attribute)
+
+
+class ChoiceMarginalEffect(_AttributeResponse):
     """μ = E[∂P_j/∂x_lk]: effect of alternative l's attribute k on the probability of j.
 
     ∂P_j/∂x_lk = β_k P_j (1{j=l} − P_l): own effect for l = j, cross effect otherwise.
@@ -169,25 +196,7 @@ class ChoiceMarginalEffect(_ChoiceTarget):
     >>> cross = ChoiceMarginalEffect(1, "price", of=2, at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
     """
 
-    def __init__(self, alternative, attribute, of=None, at=None, availability=None, name=None):
-        self.alternative = alternative
-        self.attribute = attribute
-        self.of = of
-        self.at = at
-        self.availability = availability
-        self.label = name
-
-    def name(self, theta_names, treatment_names):
-        of = self.alternative if self.of is None else self.of
-        attr = _beta_name(theta_names, self.attribute)
-        return _label(self.label, f"ME[P[{self.alternative}] / {attr}[{of}]]{self._suffix()}")
-
-    def _indices(self, family):
-        j = family.alternative_index(self.alternative)
-        l_ = j if self.of is None else family.alternative_index(self.of)
-        if l_ >= family.n_alternatives:
-            raise ValueError("The outside option has no attributes to move.")
-        return j, l_, family.attribute_index(self.attribute)
+    prefix = "ME"
 
     def _h(self, family, theta, t):
         j, l_, k = self._indices(family)
@@ -205,7 +214,7 @@ class ChoiceMarginalEffect(_ChoiceTarget):
         return theta[:, family.n_alpha + k] * P[:, j] * (float(j == l_) - P[:, l_])
 
 
-class ChoiceElasticity(_ChoiceTarget):
+class ChoiceElasticity(_AttributeResponse):
     """μ = E[∂ log P_j / ∂ log x_lk] = E[β_k x_lk (1{j=l} − P_l)]: own or cross elasticity.
 
     Parameters
@@ -226,21 +235,7 @@ class ChoiceElasticity(_ChoiceTarget):
     >>> cross = ChoiceElasticity(1, "price", of=2, at=[[1.0, 0.0], [1.2, 0.5], [0.9, -0.5]])
     """
 
-    def __init__(self, alternative, attribute, of=None, at=None, availability=None, name=None):
-        self.alternative = alternative
-        self.attribute = attribute
-        self.of = of
-        self.at = at
-        self.availability = availability
-        self.label = name
-
-    _indices = ChoiceMarginalEffect._indices
-
-    def name(self, theta_names, treatment_names):
-        of = self.alternative if self.of is None else self.of
-        attr = _beta_name(theta_names, self.attribute)
-        return _label(self.label,
-                      f"Elasticity[P[{self.alternative}] / {attr}[{of}]]{self._suffix()}")
+    prefix = "Elasticity"
 
     def _h(self, family, theta, t):
         j, l_, k = self._indices(family)
