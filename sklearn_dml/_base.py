@@ -221,6 +221,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             self._law = treatment_support(self.treatment_law, T, np.random.RandomState(0))
         self._reps = [self._cache_rep(rep, family, T, Y) for rep in reps]
         self.n_folds_ = len(plans[0])
+        self.device_ = config.device
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
         self.models_ = [rep["layers"] for rep in reps]
         self.history_ = [rep["history"] for rep in reps]

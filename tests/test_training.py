@@ -137,3 +137,11 @@ def test_own_adam_matches_torch_optim_adam():
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
     assert not torch.allclose(ours[0], start[0])
+
+
+def test_auto_batch_size_keeps_about_a_hundred_steps_per_epoch_on_large_data():
+    from sklearn_dml._training import TrainConfig
+
+    size = TrainConfig().resolved_batch_size
+    assert [size(n) for n in (40, 500, 4000, 80_000, 102_400)] == [40, 64, 500, 1024, 1024]
+    assert size(800_000) == 8000 and size(5_000_000) == 8192
