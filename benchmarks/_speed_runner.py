@@ -47,8 +47,10 @@ def fit_econml(X, T, Y, seed, mlp=False):
     if mlp:
         from sklearn.neural_network import MLPRegressor
 
-        kw = dict(model_y=MLPRegressor((64, 32), random_state=seed, early_stopping=True),
-                  model_t=MLPRegressor((64, 32), random_state=seed, early_stopping=True))
+        kw = dict(model_y=MLPRegressor(hidden_layer_sizes=(64, 32), random_state=seed,
+                                     early_stopping=True),
+                  model_t=MLPRegressor(hidden_layer_sizes=(64, 32), random_state=seed,
+                                     early_stopping=True))
     est = LinearDML(random_state=seed, cv=5, **kw).fit(Y, T, X=X)
     inf = est.ate_inference(X)
     return float(np.ravel(inf.mean_point)[0]), float(np.ravel(inf.stderr_mean)[0]), {}
