@@ -96,8 +96,8 @@ def main():
             for line in f:
                 if line.startswith('{"peer"'):
                     row = json.loads(line)
-                    if row.get("status") != "skipped (n)":
-                        done[(row["peer"], row["n"])] = row
+                    if row.get("status") == "ok":
+                        done[(row["peer"], row["n"])] = {**row, "status": "ok (earlier run)"}
 
     pythons = {"sklearn_dml": sys.executable}
     for peer in args.peers:
@@ -119,7 +119,7 @@ def main():
                                                  args.timeout)
             if peer == "sklearn_dml":
                 ours = row
-            if ours and ours.get("status") == "ok" and row.get("status") == "ok":
+            if ours and ours.get("status") == "ok" and row.get("status", "").startswith("ok"):
                 row["cpu_ratio_vs_ours"] = row["cpu_s"] / ours["cpu_s"]
             rows.append(row)
             print(json.dumps(row), flush=True)
