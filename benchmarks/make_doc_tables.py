@@ -76,6 +76,7 @@ def performance():
         out.append(f"* n = {fl['n']}: training {fl['train_gflop']:.1f} GFLOP; at the measured "
                    f"matmul rate that is {fl['floor_s']:.2f} s; the whole fit took "
                    f"{fl['wall_s']:.1f} s.")
+    out += [""] + [f"* {note}" for note in study.get("notes", [])]
     out += ["", "Scaling out: ``with joblib.parallel_config(backend='dask'):`` around ``fit`` runs "
             "the fold groups on a dask cluster's workers (pass ``n_jobs`` = number of workers); "
             "results are identical to ``n_jobs=1`` for the same ``random_state`` "
@@ -107,9 +108,12 @@ def gpu_section():
     rows = []
     for r in study["rows"]:
         stages = _stage_seconds(r.get("stages", ""))
-        rows.append({**r, "params": ", ".join(f"{k}={v}" for k, v in r["params"].items())
-                     or "defaults", "training_s": stages.get("training"),
-                     "lambda_s": stages.get("lambda")})
+        row = {**r, "params": ", ".join(f"{k}={v}" for k, v in r["params"].items())
+               or "defaults", "training_s": stages.get("training"),
+               "lambda_s": stages.get("lambda")}
+        if r["params"].get("n_jobs", 1) != 1:  # the workers' CPU time and GPU memory are theirs
+            row.update(cpu_s=None, peak_gpu_mb=None)
+        rows.append(row)
     cols = [("model", "model"), ("n", "n"), ("params", "settings"), ("wall_s", "fit wall s"),
             ("training_s", "θ-network training s"), ("lambda_s", "Λ stage s"),
             ("cpu_s", "CPU s"), ("peak_gpu_mb", "peak GPU MB"), ("peak_rss_mb", "peak RSS MB"),
@@ -117,11 +121,12 @@ def gpu_section():
     return ["", "On a GPU", "--------", "",
             "``device='cuda'`` (or ``'auto'``) trains the θ-networks on the GPU; the Λ nuisance "
             "regressions (scikit-learn gradient boosting) run on the CPU cores, and are what "
-            "remains: at n = 10⁶ they take most of the fit. With ``n_jobs=5`` the five fold "
+            "remains: about half of the fit at n = 10⁶. With ``n_jobs=5`` the five fold "
             "groups run in parallel, sharing the GPU and dividing the cores. Generated from "
             "``benchmarks/results/gpu.json`` (``python benchmarks/gpu.py`` on the GPU machine; "
             "d = 20; the linear design of the table above, and ``make_logit``). Training and Λ "
-            "seconds are those of the slowest fold group.", "",
+            "seconds are those of the slowest fold group; with ``n_jobs=5`` the CPU time and GPU "
+            "memory of the worker processes are not counted, so they are left blank.", "",
             f"Machine: {study['header']}", "", list_table(rows, cols), ""]
 
 
