@@ -26,6 +26,24 @@ def simulate(n, d, seed):
     return X, T, Y  # true E[beta] = 1.25
 
 
+def simulate_logit(n, d, seed):
+    """P(Y=1 | x, t) = σ(α(x) + β(x)t), the design of ``sklearn_dml.datasets.make_logit``."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d))
+    alpha = -0.3 + 0.5 * X[:, 0] + 0.3 * np.sin(X[:, 1])
+    beta = 0.8 + 0.4 * X[:, 1] - 0.2 * X[:, 0] ** 2
+    T = 0.5 * X[:, 0] + 0.3 * X[:, 2] + rng.standard_normal(n)
+    Y = rng.binomial(1, 1 / (1 + np.exp(-(alpha + beta * T)))).astype(float)
+    return X, T, Y  # true E[beta] = 0.6
+
+
+def fit_ours_logit(X, T, Y, seed):
+    from sklearn_dml import LogitDML
+
+    est = LogitDML(target="beta", random_state=seed).fit(X, T, Y)
+    return est.inference_.estimate[0], est.inference_.stderr[0], {}
+
+
 def fit_ours(X, T, Y, seed):
     from sklearn_dml import StructuralDMLRegressor
 
@@ -68,13 +86,13 @@ def fit_doubleml(X, T, Y, seed):
     return float(model.coef[0]), float(model.se[0]), {}
 
 
-def fit_deep_inference(X, T, Y, seed, k_matched=False):
+def fit_deep_inference(X, T, Y, seed, k_matched=False, family="linear"):
     import torch
     from deep_inference import structural_dml
 
     torch.manual_seed(seed)
     kw = {"n_folds": 5} if k_matched else {}
-    res = structural_dml(Y=Y, T=T, X=X, family="linear", **kw)
+    res = structural_dml(Y=Y, T=T, X=X, family=family, **kw)
     return float(res.mu_hat), float(res.se), {}
 
 
@@ -85,6 +103,9 @@ PEERS = {
     "doubleml_plr_rf": fit_doubleml,
     "deep_inference_defaults": fit_deep_inference,
     "deep_inference_k5": lambda X, T, Y, s: fit_deep_inference(X, T, Y, s, k_matched=True),
+    "sklearn_dml_logit": fit_ours_logit,
+    "deep_inference_logit_defaults": lambda X, T, Y, s: fit_deep_inference(X, T, Y, s,
+                                                                           family="logit"),
 }
 
 
@@ -97,6 +118,8 @@ IMPORTS = {
     "doubleml_plr_rf": ["doubleml", "sklearn.ensemble"],
     "deep_inference_defaults": ["torch", "deep_inference"],
     "deep_inference_k5": ["torch", "deep_inference"],
+    "sklearn_dml_logit": ["sklearn_dml"],
+    "deep_inference_logit_defaults": ["torch", "deep_inference"],
 }
 
 
@@ -104,7 +127,7 @@ def main():
     import importlib
 
     peer, n, d, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    X, T, Y = simulate(n, d, seed)
+    X, T, Y = (simulate_logit if "logit" in peer else simulate)(n, d, seed)
     t_cpu = time.process_time()
     for module in IMPORTS[peer]:
         importlib.import_module(module)

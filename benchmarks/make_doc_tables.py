@@ -58,10 +58,11 @@ def performance():
         return
     with open(path) as f:
         study = json.load(f)
-    cols = [("peer", "estimator"), ("n", "n"), ("d", "d"), ("cpu_s", "fit CPU s"),
-            ("import_cpu_s", "import CPU s"),
+    cols = [("peer", "estimator"), ("design", "design"), ("n", "n"), ("d", "d"),
+            ("cpu_s", "fit CPU s"), ("import_cpu_s", "import CPU s"),
             ("wall_s", "wall s"), ("peak_rss_mb", "peak RSS MB"),
-            ("cpu_ratio_vs_ours", "CPU ratio vs ours"), ("estimate", "E[beta] (truth 1.25)"),
+            ("cpu_ratio_vs_ours", "CPU ratio vs ours"),
+            ("estimate", "E[beta] (truth: linear 1.25, logit 0.6)"),
             ("stderr", "SE"), ("status", "status")]
     out = ["Performance", "===========", "",
            "Every fit runs in a fresh interpreter, one after another, on identical simulated "

@@ -1,12 +1,13 @@
 """Speed benchmark: sklearn_dml vs deep-inference, EconML and DoubleML on the same data.
 
 Every fit runs in a fresh interpreter (peers may live in other virtual environments),
-sequentially, on identical simulated data (Y = α(x) + β(x)T + ε, d covariates). Reports
+sequentially, on identical simulated data: the linear design Y = α(x) + β(x)T + ε
+(truth E[β] = 1.25) for every peer, and the logit design of ``make_logit`` (truth 0.6)
+for ours and deep-inference (peers whose name contains "logit"); d covariates. Reports
 CPU and wall seconds of the fit (after the peer's imports, whose CPU time is reported
 apart: importing torch and scikit-learn costs every peer about 2.5 s), peak RSS, ratio of
-fit CPU time vs ours, estimate and SE of E[β]
-(truth 1.25); the log-log slope of our time in n; and our training time against the
-FLOP floor of the epochs actually run.
+fit CPU time vs ours on the same design, estimate and SE of E[β]; the log-log slope of
+our time in n; and our training time against the FLOP floor of the epochs actually run.
 
 Usage::
 
@@ -61,7 +62,7 @@ def run_one(python, peer, n, d, seed, timeout):
 
 
 def markdown(rows):
-    cols = ["peer", "n", "d", "cpu_s", "import_cpu_s", "wall_s", "peak_rss_mb",
+    cols = ["peer", "design", "n", "d", "cpu_s", "import_cpu_s", "wall_s", "peak_rss_mb",
             "cpu_ratio_vs_ours", "estimate",
             "stderr", "status"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -81,7 +82,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--peers", nargs="+", default=[
         "sklearn_dml", "deep_inference_defaults", "deep_inference_k5", "econml_lineardml",
-        "econml_lineardml_mlp", "doubleml_plr_rf"])
+        "econml_lineardml_mlp", "doubleml_plr_rf", "sklearn_dml_logit",
+        "deep_inference_logit_defaults"])
     ap.add_argument("--peer-python", default=None, help="interpreter with econml and doubleml")
     ap.add_argument("--di-python", default=None, help="interpreter with deep-inference")
     ap.add_argument("--timeout", type=int, default=1200)
@@ -99,28 +101,33 @@ def main():
                     if row.get("status") == "ok":
                         done[(row["peer"], row["n"])] = {**row, "status": "ok (earlier run)"}
 
-    pythons = {"sklearn_dml": sys.executable}
+    pythons = {}
     for peer in args.peers:
         if peer.startswith("deep_inference"):
             pythons[peer] = args.di_python
-        elif peer != "sklearn_dml":
+        elif peer.startswith("sklearn_dml"):
+            pythons[peer] = sys.executable
+        else:
             pythons[peer] = args.peer_python
     rows = []
     for n in args.n:
-        ours = None
+        ours = {}  # the design (linear or logit) -> our row, the yardstick of its peers
         for peer in args.peers:
+            design = "logit" if "logit" in peer else "linear"
             python = pythons[peer]
             if python is None:
                 continue
-            if peer != "sklearn_dml" and n > args.max_peer_n:
+            if not peer.startswith("sklearn_dml") and n > args.max_peer_n:
                 rows.append({"peer": peer, "n": n, "d": args.d, "status": "skipped (n)"})
                 continue
             row = done.get((peer, n)) or run_one(python, peer, n, args.d, args.seed,
                                                  args.timeout)
-            if peer == "sklearn_dml":
-                ours = row
-            if ours and ours.get("status") == "ok" and row.get("status", "").startswith("ok"):
-                row["cpu_ratio_vs_ours"] = row["cpu_s"] / ours["cpu_s"]
+            row["design"] = design
+            if peer.startswith("sklearn_dml"):
+                ours[design] = row
+            mine = ours.get(design)
+            if mine and mine.get("status") == "ok" and row.get("status", "").startswith("ok"):
+                row["cpu_ratio_vs_ours"] = row["cpu_s"] / mine["cpu_s"]
             rows.append(row)
             print(json.dumps(row), flush=True)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, cross_val_predict
 
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "regression")
 MAX_LAW_POINTS = 256
@@ -34,6 +34,11 @@ def default_lambda_model():
     than 200 fixed boosting rounds, in half the time. Learning rate 0.1 with 10
     rounds of patience (rather than 0.05 and 20) cost 1-2% RMSE on E[T | x] and
     Var(T | x) at 1600-20,000 rows, d = 20, and 40% of the time.
+
+    Test-row predictions come from a fit on all the fitting rows, not from averaging
+    the two half-sample models that give the out-of-fold residuals: that average,
+    though as accurate in RMSE, shifted the linear coverage design's estimates by
+    -0.08 SE, consistently (paired over 80 replications).
     """
     return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1, max_leaf_nodes=8,
                                          min_samples_leaf=30, early_stopping=True,
@@ -46,17 +51,9 @@ def _fit_predict(model, X_fit, y, X_pred):
     return reg.fit(X_fit, y).predict(X_pred)
 
 
-def _oof_and_predict(model, X_fit, y, X_pred, n_splits=2):
-    """Out-of-fold predictions on the fitting rows, and the average of the same split models
-    at ``X_pred``: one set of fits serves both (the averaged half-sample models had the RMSE
-    of one model on all rows, 0.130 vs 0.129 on E[T | x] at 4000 rows, d = 20)."""
-    oof, pred = np.empty(len(y)), np.zeros(X_pred.shape[0])
-    for fit_rows, held_out in KFold(n_splits, shuffle=True, random_state=0).split(X_fit):
-        reg = clone(model if model is not None else default_lambda_model())
-        reg.fit(X_fit[fit_rows], y[fit_rows])
-        oof[held_out] = reg.predict(X_fit[held_out])
-        pred += reg.predict(X_pred) / n_splits
-    return oof, pred
+def _oof_predict(model, X, y, n_splits=2):
+    reg = clone(model if model is not None else default_lambda_model())
+    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=0))
 
 
 def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
@@ -88,16 +85,14 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
     if constant_w:
         a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
     else:
-        a_oof, a = _oof_and_predict(model, X_fit, d2, X_pred)
-        a, a_oof = (np.maximum(v, OVERLAP_FLOOR * d2.mean()) for v in (a, a_oof))
+        a = np.maximum(_fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
+        a_oof = np.maximum(_oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
     m = np.empty((n_pred, p))
     resid = np.empty_like(T_fit)
     for j in range(p):
-        if binary:
-            m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
-        else:
-            oof, pred = _oof_and_predict(model, X_fit, wT[:, j], X_pred)
-            m[:, j], resid[:, j] = pred / a, T_fit[:, j] - oof / a_oof
+        m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
+        if not binary:
+            resid[:, j] = T_fit[:, j] - _oof_predict(model, X_fit, wT[:, j]) / a_oof
     pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=d2))
     clipped = np.zeros(n_pred, dtype=bool)
     if binary:
