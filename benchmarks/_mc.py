@@ -51,15 +51,18 @@ def summarize(results, alpha=0.05):
     return rows
 
 
-def markdown_table(rows, columns):
+def markdown_table(rows, columns, number="{:.3f}"):
+    """A markdown table of ``rows`` (dicts); floats formatted by ``number``, missing or None
+    cells left blank."""
     head = "| " + " | ".join(columns) + " |"
     rule = "|" + "|".join("---" for _ in columns) + "|"
     body = []
     for r in rows:
         cells = []
         for c in columns:
-            v = r[c]
-            cells.append(f"{v:.3f}" if isinstance(v, float) else str(v))
+            v = r.get(c)
+            cells.append(number.format(v) if isinstance(v, float) else "" if v is None
+                         else str(v))
         body.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *body])
 

@@ -24,6 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from _mc import markdown_table  # noqa: E402
 
 # (model, n, extra estimator parameters)
 CONFIGS = [
@@ -88,17 +89,12 @@ def run(model, n, d, device, params, timeout):
     return row
 
 
+COLUMNS = ["model", "n", "params", "device", "wall_s", "cpu_s", "peak_gpu_mb", "peak_rss_mb",
+           "estimate", "stderr", "truth", "epochs", "status"]
+
+
 def markdown(rows, header):
-    cols = ["model", "n", "params", "device", "wall_s", "cpu_s", "peak_gpu_mb", "peak_rss_mb",
-            "estimate", "stderr", "truth", "epochs", "status"]
-    lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c, "")
-            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v if v is not None else ""))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+    lines = [header, "", markdown_table(rows, COLUMNS, number="{:.4g}"), ""]
     for r in rows:
         stages = [ln for ln in r.get("stages", "").splitlines() if "[sklearn_dml]" in ln]
         if stages:

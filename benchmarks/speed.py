@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from _mc import markdown_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "_speed_runner.py")
@@ -61,18 +62,8 @@ def run_one(python, peer, n, d, seed, timeout):
     return {**json.loads(lines[-1]), "status": "ok"}
 
 
-def markdown(rows):
-    cols = ["peer", "design", "n", "d", "cpu_s", "import_cpu_s", "wall_s", "peak_rss_mb",
-            "cpu_ratio_vs_ours", "estimate",
-            "stderr", "status"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c, "")
-            cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+COLUMNS = ["peer", "design", "n", "d", "cpu_s", "import_cpu_s", "wall_s", "peak_rss_mb",
+           "cpu_ratio_vs_ours", "estimate", "stderr", "status"]
 
 
 def main():
@@ -144,7 +135,7 @@ def main():
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "speed.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "slope": slope, "flop_floor": floor}, f, indent=1)
-    text = [f"Speed benchmark ({meta})", "", markdown(rows), ""]
+    text = [f"Speed benchmark ({meta})", "", markdown_table(rows, COLUMNS, number="{:.3g}"), ""]
     if slope is not None:
         text.append(f"log-log slope of our wall time in n: {slope:.2f}")
     for fl in floor:
