@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from threadpoolctl import threadpool_limits
 
 from ._lambda import (
+    conditional_law,
     index_moment_lambda,
     integrate_hessian,
     lambda_hessians,
@@ -201,6 +202,11 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
         values, probs = treatment_support(treatment_law, T[plan.train],
                                           np.random.RandomState(plan.law_seed))
         lam = integrate_hessian(family, theta_test, values, probs)
+    elif method == "conditional":
+        values, probs, floored = conditional_law(T[plan.train], X[plan.train], X[plan.test],
+                                                 lambda_model,
+                                                 np.random.RandomState(plan.law_seed))
+        lam = integrate_hessian(family, theta_test, values, probs)
     else:
         if method == "analytic":
             rows = plan.train
@@ -209,7 +215,8 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
             rows = plan.lambda_rows
             theta_rows = predict_theta(aux["layers"], X32[rows], member=m)
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
-            d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows))
+            d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows),
+                                      secant=method == "regression")
             lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                lambda_model)
         else:

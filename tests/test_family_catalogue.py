@@ -324,7 +324,9 @@ def test_tobit_target_and_family_errors():
 
 def test_expected_hessian_opens_regime_a_and_feeds_regime_c(rng):
     assert choose_lambda_method("auto", ProbitFamily(), "empirical") == "randomized"
-    assert choose_lambda_method("auto", TobitFamily(), None) == "regression"
+    assert choose_lambda_method("auto", GammaFamily(), None) == "regression"
+    assert choose_lambda_method("auto", HeteroskedasticGaussianFamily(), None) == "conditional"
+    assert choose_lambda_method("auto", NegativeBinomialFamily(), None) == "conditional"
     loss = NegativeBinomialFamily().loss
     with pytest.raises(ValueError, match="no expected_hessian"):
         choose_lambda_method("randomized", CustomFamily(loss, ["a", "b", "c"]), "empirical")
@@ -363,7 +365,7 @@ def test_fast_fit_runs_and_reports_the_default_targets(name):
         res = est.fit(data.X, data.T, data.Y).inference_
     assert res.names == list(data.truth)
     assert np.all(np.isfinite(res.estimate)) and np.all(res.stderr > 0)
-    assert est.lambda_method_ == "regression"
+    assert est.lambda_method_ == est.family_.observational_lambda
 
 
 @pytest.mark.parametrize("name", ["probit", "tobit"])

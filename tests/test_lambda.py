@@ -91,3 +91,135 @@ def test_generic_hessian_regression_stays_psd(rng):
     # and it tracks the x-dependence of E[A A'] = (1 + 0.5 x1)^2 I
     truth = (1 + 0.5 * X[:200, 0]) ** 2
     assert np.corrcoef(lam[:, 0, 0], truth)[0, 1] > 0.7
+
+
+INDEX_FAMILIES = ("logit", "probit", "gumbel", "poisson")
+
+
+def _expected_curvature_torch(family, eta):
+    """E[∂²ℓ/∂η² | η] by autodiff of the torch loss, for the test oracle."""
+    import torch
+
+    eta = eta.clone().requires_grad_(True)
+    if family.name == "poisson":  # ℓ'' = e^η, free of y
+        ys = [(torch.zeros_like(eta), torch.ones_like(eta))]
+    else:  # binary: average ℓ'' over y ∈ {0, 1} with P(Y = 1 | η)
+        p = family.mean_eta(eta)
+        ys = [(torch.zeros_like(eta), 1 - p), (torch.ones_like(eta), p)]
+    total = 0.0
+    for y, prob in ys:
+        (g,) = torch.autograd.grad(family.loss_eta(y, eta).sum(), eta, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), eta, create_graph=True)
+        total = total + prob * h
+    return eta, total
+
+
+@pytest.mark.parametrize("name", INDEX_FAMILIES)
+def test_curvature_log_slope_matches_autodiff(name):
+    import torch
+
+    from sklearn_dml.families import get_family
+
+    family = get_family(name)
+    eta0 = torch.linspace(-4, 3, 29, dtype=torch.float64)
+    eta, c = _expected_curvature_torch(family, eta0)
+    (slope,) = torch.autograd.grad(torch.log(c).sum(), eta)
+    np.testing.assert_allclose(family.curvature(eta0.numpy()), c.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(family.curvature_log_slope(eta0.numpy()), slope.numpy(),
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", INDEX_FAMILIES)
+def test_secant_weights_track_the_secant_slope(name):
+    """E[w | x, t] under the true law of Y equals the secant slope of E[ℓ' | η] between
+    the true η and η̂ = η + Δ up to O(Δ²); the curvature at η̂ misses it by O(Δ)."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import get_family
+
+    family = get_family(name)
+    eta_true = np.linspace(-2.5, 1.5, 9)  # P(Y = 1) up to 0.99 (gumbel), 0.93 (probit)
+    if name == "poisson":  # the weights are linear in y: plug in E[Y] = e^η
+        ys, probs = [np.exp(eta_true)], [np.ones_like(eta_true)]
+    else:
+        p = family.mean_eta(eta_true)
+        ys, probs = [np.zeros_like(p), np.ones_like(p)], [1 - p, p]
+
+    def errors(delta):
+        eta_hat = eta_true + delta
+
+        def expect(fn):
+            return sum(q * fn(y) for y, q in zip(ys, probs))
+
+        secant = expect(lambda y: family.d1(y, eta_hat)) / delta  # E[ℓ'(Y, η̂)] / Δ
+        plain = expect(lambda y: lambda_index_weights(family, y, eta_hat))
+        corrected = expect(lambda y: lambda_index_weights(family, y, eta_hat, secant=True))
+        return np.abs(plain - secant) / secant, np.abs(corrected - secant) / secant
+
+    for delta in (0.2, -0.2):
+        plain_err, secant_err = errors(delta)
+        # (where c'(η̂) = 0 the plain weights are accurate to O(Δ²) too: compare on average)
+        assert secant_err.mean() < 0.35 * plain_err.mean(), (delta, secant_err, plain_err)
+    # convergence order in Δ: about 2 for the secant weights, 1 for the plain curvature
+    (plain_1, secant_1), (plain_2, secant_2) = errors(0.1), errors(0.05)
+    order_secant = np.log2(secant_1 / secant_2)
+    order_plain = np.log2(plain_1 / plain_2)
+    assert np.all(order_secant > 1.7), order_secant
+    assert np.median(order_plain) < 1.3, order_plain
+
+
+def test_conditional_law_binary_treatment_is_bernoulli_propensity(rng):
+    from sklearn_dml._lambda import conditional_law
+
+    n = 4000
+    X = rng.normal(size=(n, 3))
+    e = sigmoid(0.8 * X[:, 0])
+    T = rng.binomial(1, e).astype(float)[:, None]
+    values, probs, floored = conditional_law(T, X, X[:500], None, np.random.RandomState(0))
+    assert values.shape == (500, 2, 1) and probs.shape == (500, 2)
+    np.testing.assert_array_equal(values[0, :, 0], [0.0, 1.0])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert np.abs(probs[:, 1] - e[:500]).mean() < 0.05
+    assert probs.min() >= 0.01 and floored.dtype == bool
+
+
+def test_conditional_law_carries_location_scale_and_shape(rng):
+    """T = m(x) + s(x)·ε with a skewed ε: each row's points have the estimated mean and
+    variance exactly, follow m and s, and keep ε's skewness (2 for an exponential)."""
+    from sklearn_dml._lambda import conditional_law
+
+    n = 6000
+    X = rng.normal(size=(n, 3))
+    m, s = 0.6 * X[:, 0], np.exp(0.3 * X[:, 1])
+    T = (m + s * (rng.exponential(size=n) - 1.0))[:, None]
+    values, probs, _ = conditional_law(T, X, X[:800], None, np.random.RandomState(0))
+    mean = (probs[:, :, None] * values).sum(axis=1)[:, 0]
+    var = (probs * (values[:, :, 0] - mean[:, None]) ** 2).sum(axis=1)
+    assert np.corrcoef(mean, m[:800])[0, 1] > 0.9
+    assert np.corrcoef(np.sqrt(var), s[:800])[0, 1] > 0.6
+    np.testing.assert_allclose(var.mean(), (s[:800] ** 2).mean(), rtol=0.2)
+    u = (values[0, :, 0] - mean[0]) / np.sqrt(var[0])
+    assert 1.2 < (probs[0] * u ** 3).sum() < 2.5  # a Gaussian law would give 0
+
+
+def test_conditional_law_two_treatments_has_their_covariance(rng):
+    from sklearn_dml._lambda import conditional_law
+
+    n = 4000
+    X = rng.normal(size=(n, 3))
+    noise = rng.normal(size=(n, 2)) @ np.array([[1.0, 0.0], [0.6, 0.8]]).T  # corr 0.6
+    T = np.column_stack([0.5 * X[:, 0], -0.4 * X[:, 1]]) + noise
+    values, probs, _ = conditional_law(T, X, X[:300], None, np.random.RandomState(0))
+    assert values.shape == (300, 32, 2)
+    centred = values - (probs[:, :, None] * values).sum(axis=1, keepdims=True)
+    cov = np.einsum("ns,nsi,nsj->nij", probs, centred, centred).mean(axis=0)
+    np.testing.assert_allclose(cov, [[1.0, 0.6], [0.6, 1.0]], atol=0.15)
+
+
+def test_integrate_hessian_with_a_law_per_row(rng):
+    theta = rng.normal(size=(7, 2))
+    values = rng.normal(size=(7, 5, 1))
+    probs = rng.dirichlet(np.ones(5), size=7)
+    lam = integrate_hessian(LogitFamily(), theta, values, probs, chunk_rows=3)
+    for i in range(7):
+        one = integrate_hessian(LogitFamily(), theta[i:i + 1], values[i], probs[i])
+        np.testing.assert_allclose(lam[i], one[0])

@@ -26,6 +26,10 @@ class Family:
     hessian_depends_on_y : bool
         Whether ℓ_θθ varies with y. A y-free Hessian can be integrated over a
         known treatment law (regime A).
+    observational_lambda : {"regression", "conditional"}
+        How ``lambda_method="auto"`` estimates Λ(x) when T is observational and
+        ℓ_θθ depends on θ: by the three-way Hessian regression, or by integrating
+        the expected Hessian at θ̂(x) over an estimated law of T given X.
 
     Examples
     --------
@@ -40,6 +44,7 @@ class Family:
     name = "custom"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    observational_lambda = "regression"
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).
     requires_varying_treatments = True

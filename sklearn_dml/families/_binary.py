@@ -26,6 +26,20 @@ class BinaryIndexFamily(IndexFamily):
         """η such that F(η) = p (numpy)."""
         raise NotImplementedError
 
+    def secant_coefficient(self, eta, step=1e-4):
+        """κ/c of :meth:`IndexFamily.secant_coefficient`; with ℓ'' depending on y, by central
+        differences of ℓ''(y, ·) for y = 0, 1, weighted by P(Y = 1 | η)."""
+        if not self.hessian_depends_on_y:
+            return super().secant_coefficient(eta)
+        eta = np.asarray(eta, dtype=float)
+        p = self.mean_eta(eta)
+        d3 = [(self.d2(np.full_like(eta, y), eta + step)
+               - self.d2(np.full_like(eta, y), eta - step)) / (2.0 * step) for y in (0.0, 1.0)]
+        c = self.curvature(eta)
+        tiny = c < 1e-300
+        excess = 0.5 * ((1 - p) * d3[0] + p * d3[1]) / np.where(tiny, 1.0, c)
+        return np.where(tiny, 0.0, self.curvature_log_slope(eta) - excess)
+
     def sf(self, c, t, theta):
         return binary_sf(c, self.mean(t, theta))
 

@@ -81,6 +81,38 @@ class IndexFamily(Family):
     def has_expected_hessian(self):
         return type(self).expected_d2 is not IndexFamily.expected_d2
 
+    def curvature(self, eta):
+        """E[ℓ''(Y, η) | η] (numpy): ``expected_d2`` where ℓ'' depends on y, else ℓ'' itself.
+
+        Returns None for a family whose ℓ'' depends on y and gives no expected_d2.
+        """
+        if self.hessian_depends_on_y:
+            return self.expected_d2(eta)
+        return self.d2(np.zeros_like(eta), eta)
+
+    def secant_coefficient(self, eta):
+        """κ(η)/c(η) in the secant weights c(η) − (κ/c)·ℓ'(y, η) of regime C.
+
+        κ = c'(η) − ½·E_η[∂ℓ''(Y, η)/∂η], the excess slope of the curvature at η̂ over
+        the secant of E[ℓ' | x, t] between η and η̂, per unit Δη. Where ℓ'' is free of y,
+        E_η[∂ℓ''/∂η] = c'(η) and the coefficient is ½·∂ log c/∂η. Families whose ℓ''
+        depends on y override this (binary families do); None means "not available".
+        """
+        if self.hessian_depends_on_y:
+            return None
+        return 0.5 * self.curvature_log_slope(eta)
+
+    def curvature_log_slope(self, eta, step=1e-4):
+        """∂ log E[ℓ'' | η] / ∂η (numpy), used by the secant Λ of regime C.
+
+        A central difference of log :meth:`curvature` (error of order step², about
+        1e-8 here) unless a subclass gives the closed form (logit: 1 − 2p; Poisson: 1).
+        """
+        eta = np.asarray(eta, dtype=float)
+        up = np.log(np.maximum(self.curvature(eta + step), 1e-300))
+        down = np.log(np.maximum(self.curvature(eta - step), 1e-300))
+        return (up - down) / (2.0 * step)
+
     def expected_hessian(self, t, theta):
         w = self.expected_d2(index(t, theta))
         if w is None:

@@ -42,6 +42,9 @@ class LogitFamily(BinaryIndexFamily):
         p = sigmoid(eta)
         return p * (1.0 - p)
 
+    def curvature_log_slope(self, eta):
+        return 1.0 - 2.0 * sigmoid(eta)
+
     def mean_eta(self, eta):
         return sigmoid(eta)
 

@@ -51,6 +51,9 @@ class PoissonFamily(IndexFamily):
     def d2(self, y, eta):
         return np.exp(eta)
 
+    def curvature_log_slope(self, eta):
+        return np.ones_like(np.asarray(eta, dtype=float))
+
     def mean_eta(self, eta):
         return torch.exp(eta) if is_torch(eta) else np.exp(eta)
 
