@@ -216,7 +216,7 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
             theta_rows = predict_theta(aux["layers"], X32[rows], member=m)
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
             d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows),
-                                      secant=method == "regression")
+                                      secant=method == "regression" and family.secant_lambda)
             lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                lambda_model)
         else:

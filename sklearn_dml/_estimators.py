@@ -41,10 +41,13 @@ _SHARED_PARAMS = """
         rows is their average. Averaging lowers the variance of θ̂ and with it the
         second-order remainder of the debiased estimate (its bias at small n), at
         ``n_networks`` times the training cost.
-    lambda_method : {"auto", "analytic", "randomized", "regression"}, default="auto"
+    lambda_method : {"auto", "analytic", "randomized", "conditional", "regression"}, \
+default="auto"
         How Λ(x) = E[ℓ_θθ | X = x] is estimated. "auto" picks "randomized" when
         ``treatment_law`` is given, "analytic" when ℓ_θθ is free of θ and y, and
-        "regression" (three-way splitting) otherwise.
+        otherwise the family's ``observational_lambda``: "regression" (three-way
+        splitting, Hessians at an auxiliary fit regressed on X) or "conditional" (the
+        expected Hessian at θ̂(x) integrated over an estimated law of T given X).
     lambda_model : sklearn regressor, default=None
         Model for the regressions of Hessian entries on X; None uses a
         ``HistGradientBoostingRegressor``.

@@ -11,9 +11,9 @@
   location-scale otherwise; :func:`conditional_law`). No auxiliary network.
 - ``"regression"`` (regime C): ℓ_θθ depends on θ; an auxiliary θ-network is
   fit on one half of the training part, and the Hessians at its predictions on
-  the other half are regressed on X (for single-index families, with the secant
-  weights of :func:`lambda_index_weights`, which remove the second-order
-  remainder that Λ at an estimated θ leaves).
+  the other half are regressed on X (for the logit, with the secant weights of
+  :func:`lambda_index_weights`, which halve the second-order remainder that Λ at
+  an estimated θ leaves).
 """
 
 from __future__ import annotations
@@ -212,11 +212,12 @@ def lambda_index_weights(family, y, eta, secant=False):
 
     Why: evaluated at θ̂, Λ leaves a second-order remainder of +½·E[c'(η)Δη² z] in
     the debiased estimate. In the logit coverage design (confounded T, n = 2000) it was
-    −0.37 SE; the secant weights moved every replication's estimate by +0.29 SE on
-    average (paired, 40 replications, s.e. 0.05) with the same SD (0.051 vs 0.053) and
-    standard error. Weights equal to the squared score, (y − p)² for the logit
-    (the outer product of scores, ≈ Λ at θ), overshot by as much again and raised
-    the SD by 50%.
+    −0.45 SE; with the secant weights, −0.21 SE (R = 200; paired over 40 replications
+    the shift was +0.29 SE, s.e. 0.05), coverage 0.965 instead of 0.93, but an SD 15%
+    larger: the y-term makes Λ̂ noisier. For the probit the noise won (SD +24%,
+    coverage 0.89), so families opt in with ``secant_lambda``; only the logit does.
+    Weights equal to the squared score, (y − p)² for the logit (the outer product of
+    scores, ≈ Λ at θ), overshot by as much again and raised the SD by 50%.
 
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).

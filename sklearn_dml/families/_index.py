@@ -37,6 +37,11 @@ class IndexFamily(Family):
     ['alpha', 'beta[price]', 'beta[ad]']
     """
 
+    #: Whether the regime-C Hessian regression uses the secant weights of
+    #: :func:`sklearn_dml._lambda.lambda_index_weights`: less bias, more noise in Λ̂. On
+    #: only where a coverage study showed the trade paying off (the logit).
+    secant_lambda = False
+
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:
             return ["alpha", "beta"]

@@ -31,6 +31,9 @@ class LogitFamily(BinaryIndexFamily):
     name = "logit"
     hessian_depends_on_theta = True
     hessian_depends_on_y = False
+    # Secant weights in the regime-C Hessian regression: E[β] bias 0.45 → 0.21 SE, AME 0.43 →
+    # 0.20 SE, coverage 0.93 → 0.965, at an SD 15% larger (confounded design, R = 200).
+    secant_lambda = True
 
     def loss_eta(self, y, eta):
         return F.softplus(eta) - y * eta

@@ -30,6 +30,9 @@ class ProbitFamily(BinaryIndexFamily):
     name = "probit"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    # Secant weights halved the E[β] bias (0.40 → 0.19 SE) but their Mills-ratio terms made
+    # Λ̂ noisy: SD +24% (robust), two replications off by 4-6 SE, coverage 0.89 (R = 100).
+    secant_lambda = False
 
     def loss_eta(self, y, eta):
         return -y * torch.special.log_ndtr(eta) - (1 - y) * torch.special.log_ndtr(-eta)
