@@ -5,7 +5,7 @@
 - ``"randomized"`` (regime A): T is independent of X with a known or
   resampleable law ν; Λ(x) = Σ_t ν(t) ℓ_θθ(t, θ̂(x)), by exact enumeration
   (with the expected Hessian E[ℓ_θθ | x, t] where ℓ_θθ depends on y).
-- ``"conditional"`` (regime C, default for families with auxiliary parameters):
+- ``"conditional"`` (regime C, the heteroskedastic family's default):
   Λ(x) = E[ℓ_θθ(T, θ̂(x)) | X = x], integrating the expected Hessian at the
   cross-fitted θ̂(x) over an estimated law of T given X (Bernoulli for a binary T,
   location-scale otherwise; :func:`conditional_law`). No auxiliary network.

@@ -326,7 +326,8 @@ def test_expected_hessian_opens_regime_a_and_feeds_regime_c(rng):
     assert choose_lambda_method("auto", ProbitFamily(), "empirical") == "randomized"
     assert choose_lambda_method("auto", GammaFamily(), None) == "regression"
     assert choose_lambda_method("auto", HeteroskedasticGaussianFamily(), None) == "conditional"
-    assert choose_lambda_method("auto", NegativeBinomialFamily(), None) == "conditional"
+    assert choose_lambda_method("auto", NegativeBinomialFamily(), None) == "regression"
+    assert choose_lambda_method("conditional", NegativeBinomialFamily(), None) == "conditional"
     loss = NegativeBinomialFamily().loss
     with pytest.raises(ValueError, match="no expected_hessian"):
         choose_lambda_method("randomized", CustomFamily(loss, ["a", "b", "c"]), "empirical")
