@@ -222,13 +222,11 @@ def lambda_index_weights(family, y, eta, secant=False):
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
-    w = family.expected_d2(eta) if uses_expected_hessian(family) else family.d2(y, eta)
-    if not secant or (family.hessian_depends_on_y and not family.has_expected_hessian):
-        return w
-    coefficient = family.secant_coefficient(eta)
-    if coefficient is None:
-        return w
-    return w - coefficient * family.d1(y, eta)
+    w = family.curvature(eta)
+    if w is None:  # ℓ'' depends on y and the family gives no expectation
+        w = family.d2(y, eta)
+    coefficient = family.secant_coefficient(eta) if secant else None
+    return w if coefficient is None else w - coefficient * family.d1(y, eta)
 
 
 def choose_lambda_method(method, family, treatment_law):
@@ -239,7 +237,7 @@ def choose_lambda_method(method, family, treatment_law):
         elif not family.hessian_depends_on_theta and not family.hessian_depends_on_y:
             method = "analytic"
         else:
-            method = getattr(family, "observational_lambda", "regression")
+            method = family.observational_lambda
     if (method in ("randomized", "conditional") and family.hessian_depends_on_y
             and not family.has_expected_hessian):
         raise ValueError(

@@ -331,6 +331,8 @@ def test_expected_hessian_opens_regime_a_and_feeds_regime_c(rng):
     loss = NegativeBinomialFamily().loss
     with pytest.raises(ValueError, match="no expected_hessian"):
         choose_lambda_method("randomized", CustomFamily(loss, ["a", "b", "c"]), "empirical")
+    with pytest.raises(ValueError, match="no expected_hessian"):
+        choose_lambda_method("conditional", CustomFamily(loss, ["a", "b", "c"]), None)
     fam = CustomFamily(loss, ["a", "b", "c"],
                        expected_hessian=NegativeBinomialFamily().expected_hessian)
     assert choose_lambda_method("randomized", fam, "empirical") == "randomized"

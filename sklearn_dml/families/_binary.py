@@ -31,6 +31,8 @@ class BinaryIndexFamily(IndexFamily):
         differences of ℓ''(y, ·) for y = 0, 1, weighted by P(Y = 1 | η)."""
         if not self.hessian_depends_on_y:
             return super().secant_coefficient(eta)
+        if not self.has_expected_hessian:  # no y-free curvature to take the slope of
+            return None
         eta = np.asarray(eta, dtype=float)
         p = self.mean_eta(eta)
         d3 = [(self.d2(np.full_like(eta, y), eta + step)
