@@ -29,7 +29,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._nets import predict_theta
-from ._progress import Stopwatch, log
+from ._progress import Stopwatch, log, progress_bar
 from ._training import train_ensemble
 from .families._index import IndexFamily, index
 
@@ -298,11 +298,23 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     threads = n_task_threads(torch_num_threads, parallel)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
                                       else 1, X.shape[0])
-    outputs = Parallel(n_jobs=n_jobs, prefer="processes", verbose=verbose if verbose >= 2 else 0)(
+    # progress bars (verbose >= 1, tqdm installed): over epochs where the folds train in this
+    # process, over fold groups where they train in workers
+    config = dataclasses.replace(config, progress=verbose >= 1 and not parallel)
+    group_bar = verbose >= 1 and parallel
+    tasks = Parallel(n_jobs=n_jobs, prefer="processes",
+                     return_as="generator" if group_bar else "list",
+                     verbose=verbose if verbose >= 2 else 0)(
         delayed(_fold_group)(g, X, T, Y, weights, family, config, method, lambda_model,
                              treatment_law, threads, lambda_threads)
         for g in groups
     )
+    bar = progress_bar(group_bar, len(groups), "fold groups", "group", delay=0.0)
+    outputs = []
+    for output in tasks:
+        outputs.append(output)
+        bar.update()
+    bar.close()
     n, d = X.shape[0], family.theta_dim(T.shape[1])
     reps = []
     for rep in range(len(plans)):

@@ -71,8 +71,10 @@ default="auto"
         Seeds the splits, initializations and mini-batches.
     verbose : int, default=0
         Progress messages on stderr: 1 reports each stage (fold-group training with
-        best epochs, Λ, inference) with timings; 2 adds the validation loss every
-        10 epochs and joblib's task messages.
+        best epochs, Λ, inference) with timings, and, where tqdm is installed, shows a
+        progress bar over the training epochs (over the fold groups when ``n_jobs``
+        runs them in workers) once a stage takes more than two seconds; 2 adds the
+        validation loss every 10 epochs and joblib's task messages.
 """
 
 _ATTRIBUTES = """

@@ -16,7 +16,7 @@ import torch
 
 from ._adam import Adam
 from ._nets import EnsembleStructuralNet
-from ._progress import log
+from ._progress import log, progress_bar
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class TrainConfig:
     verbose: int = 0
     label: str = "θ-network"
     n_networks: int = 1
+    progress: bool = False  # a tqdm bar over epochs (set where the training runs in-process)
 
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":
@@ -152,6 +153,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     diverged = np.zeros(M, dtype=bool)
     best_state = [p_.detach().clone() for p_ in net.parameters()]
     history = []
+    bar = progress_bar(config.progress, config.max_epochs, f"{config.label}s ({M})", "epoch")
 
     for epoch in range(config.max_epochs):
         net.train()
@@ -165,6 +167,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
             loss.backward()
             optimizer.step()
 
+        bar.update()
         if not config.early_stopping:
             continue
         net.eval()
@@ -189,8 +192,10 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         if config.verbose >= 2 and (epoch % 10 == 0 or not active.any()):
             log(config.verbose, 2, f"{config.label} epoch {epoch}: mean validation loss "
                 f"{np.nanmean(record):.5g}, {int(active.sum())}/{M} networks still training")
+        bar.set_postfix_str(f"{int(active.sum())}/{M} still training", refresh=False)
         if not active.any():
             break
+    bar.close()
 
     if config.early_stopping:
         with torch.no_grad():

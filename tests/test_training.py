@@ -145,3 +145,47 @@ def test_auto_batch_size_keeps_about_a_hundred_steps_per_epoch_on_large_data():
     size = TrainConfig().resolved_batch_size
     assert [size(n) for n in (40, 500, 4000, 80_000, 102_400)] == [40, 64, 500, 1024, 1024]
     assert size(800_000) == 8000 and size(5_000_000) == 8192
+
+
+def test_progress_bar_is_quiet_unless_asked(capsys):
+    from sklearn_dml._progress import progress_bar
+
+    bar = progress_bar(False, 3, "θ-networks", "epoch", delay=0.0)
+    bar.update()
+    bar.set_postfix_str("1/1 still training", refresh=False)
+    bar.close()
+    assert capsys.readouterr().err == ""
+    pytest.importorskip("tqdm")
+    bar = progress_bar(True, 3, "θ-networks", "epoch", delay=0.0)
+    bar.update()
+    bar.close()
+    assert "[sklearn_dml] θ-networks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_jobs, epoch_bar, group_bar", [(1, True, False), (2, False, True)])
+def test_verbose_shows_epoch_bar_in_process_and_group_bar_with_workers(monkeypatch, n_jobs,
+                                                                       epoch_bar, group_bar):
+    import sklearn_dml._crossfit as crossfit
+    import sklearn_dml._training as training
+    from sklearn_dml import StructuralDMLRegressor
+    from sklearn_dml._progress import progress_bar
+    from sklearn_dml.datasets import make_linear_confounded
+
+    shown = []
+
+    def recording(show, total, desc, unit, delay=2.0):
+        shown.append((unit, show))
+        return progress_bar(False, total, desc, unit)
+
+    monkeypatch.setattr(training, "progress_bar", recording)
+    monkeypatch.setattr(crossfit, "progress_bar", recording)
+    d = make_linear_confounded(200, random_state=0)
+    StructuralDMLRegressor(hidden_dims=(4,), max_epochs=3, cv=2, verbose=1, n_jobs=n_jobs,
+                           random_state=0).fit(d.X, d.T, d.Y)
+    # the epoch bars of worker processes are not recorded here; in-process ones are
+    assert ("epoch", True) in shown if epoch_bar else ("epoch", True) not in shown
+    assert ("group", group_bar) in shown
+    shown.clear()
+    StructuralDMLRegressor(hidden_dims=(4,), max_epochs=3, cv=2, n_jobs=n_jobs,
+                           random_state=0).fit(d.X, d.T, d.Y)
+    assert not any(show for _, show in shown)
