@@ -5,7 +5,9 @@ confounded T, logit with confounded T (regime C), logit with randomized T
 (regime A). Reports bias, mean SE / SD, 95% coverage of E[beta] (and the AME
 for logit). Writes benchmarks/results/coverage_core.{md,json}.
 
-Usage: python benchmarks/coverage_core.py [--reps 200] [--n 2000] [--jobs 1]
+Usage: python benchmarks/coverage_core.py [--reps 200] [--n 2000] [--jobs 1] [--only NAME]
+
+The JSON keeps every replication's estimates and standard errors (``raw``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import os
 import platform
 import sys
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _mc import markdown_table, run_study, summarize  # noqa: E402
@@ -52,12 +56,15 @@ def main():
     ap.add_argument("--only", default=None, help="substring of a design name")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
-    rows = []
+    rows, raw = [], {}
     t0 = time.time()
     for name, (make_data, make_est) in designs(args.n).items():
         if args.only and args.only not in name:
             continue
         res = run_study(make_data, make_est, args.reps, n_jobs=args.jobs)
+        raw[name] = [{"seed": seed, "estimate": np.asarray(r["estimate"]).tolist(),
+                      "stderr": np.asarray(r["stderr"]).tolist(),
+                      "truth": np.asarray(r["truth"]).tolist()} for seed, r in enumerate(res)]
         for r in summarize(res):
             rows.append({"design": name, **r})
             print(json.dumps(rows[-1]), flush=True)
@@ -66,7 +73,7 @@ def main():
     meta = (f"n={args.n}, K=5, R={args.reps}; {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores; wall {time.time() - t0:.0f} s")
     with open(os.path.join(args.out, f"coverage_core{suffix}.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+        json.dump({"meta": meta, "rows": rows, "raw": raw}, f, indent=1)
     with open(os.path.join(args.out, f"coverage_core{suffix}.md"), "w") as f:
         f.write(f"Coverage study, core estimators ({meta})\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
