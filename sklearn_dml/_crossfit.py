@@ -175,9 +175,11 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main['best_epoch'].tolist()})")
     aux = None
-    if method == "regression":
-        aux = _train_with_retry(X32, T, Y, weights, [p.aux_rows for p in plans],
-                                [p.aux_seed for p in plans], family,
+    if method == "regression":  # two per fold, each predicting the half the other trained on
+        aux = _train_with_retry(X32, T, Y, weights,
+                                [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
+                                [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
+                                family,
                                 dataclasses.replace(config, label="auxiliary θ-network",
                                                     n_networks=1), plans,
                                 "auxiliary θ-network (for Λ)")
@@ -211,9 +213,11 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
         if method == "analytic":
             rows = plan.train
             theta_rows = np.zeros((rows.size, theta_test.shape[1]))
-        else:  # regression: Hessians at an auxiliary fit on the other half
-            rows = plan.lambda_rows
-            theta_rows = predict_theta(aux["layers"], X32[rows], member=m)
+        else:  # regression: Hessians at auxiliary fits, each row predicted from the other half
+            rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
+            theta_rows = np.concatenate([
+                predict_theta(aux["layers"], X32[plan.lambda_rows], member=2 * m),
+                predict_theta(aux["layers"], X32[plan.aux_rows], member=2 * m + 1)])
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
             d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows),
                                       secant=method == "regression" and family.secant_lambda)
