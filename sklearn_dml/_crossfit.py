@@ -51,8 +51,10 @@ class FoldPlan:
     train: np.ndarray
     test: np.ndarray
     seed: int
-    aux_rows: np.ndarray | None = None  # regime C: θ-fit half of the training part
-    lambda_rows: np.ndarray | None = None  # regime C: Hessian-regression half
+    # regime C: the two halves of the training part; an auxiliary θ-network trains on each
+    # and gives the Hessians of the other half
+    aux_rows: np.ndarray | None = None
+    lambda_rows: np.ndarray | None = None
     aux_seed: int = 0
     law_seed: int = 0
 
@@ -138,8 +140,10 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
                 half = order.size // 2
                 plan.aux_rows, plan.lambda_rows = np.sort(order[:half]), np.sort(order[half:])
                 if check_treatment:
-                    _check_treatment_variation(T, plan.lambda_rows,
-                                               f"half of the {where} used for Λ")
+                    for rows in (plan.aux_rows, plan.lambda_rows):
+                        _check_treatment_variation(
+                            T, rows, f"half of the {where} on which an auxiliary θ-network "
+                            "trains")
             rep_plans.append(plan)
         plans.append(rep_plans)
     return plans

@@ -173,3 +173,14 @@ def test_treatment_constant_on_a_folds_training_rows(data):
     with pytest.raises(ValueError, match="constant .* on the training rows of fold 1"):
         StructuralDMLRegressor(cv=splits, **FAST).fit(data.X, T, data.Y)
 
+
+
+def test_treatment_constant_on_half_of_a_regime_c_training_part(data):
+    # each training part has a single treated row, so one of the halves on which the two
+    # auxiliary θ-networks train never sees T vary, whichever way the halves are drawn
+    T = np.zeros(200)
+    T[[0, 100]] = 1.0
+    Y = (data.Y > np.median(data.Y)).astype(float)
+    splits = [(np.arange(100, 200), np.arange(100)), (np.arange(100), np.arange(100, 200))]
+    with pytest.raises(ValueError, match="constant .* on which an auxiliary θ-network trains"):
+        LogitDML(cv=splits, **FAST).fit(data.X, T, Y)

@@ -183,7 +183,7 @@ def test_verbose_shows_epoch_bar_in_process_and_group_bar_with_workers(monkeypat
     StructuralDMLRegressor(hidden_dims=(4,), max_epochs=3, cv=2, verbose=1, n_jobs=n_jobs,
                            random_state=0).fit(d.X, d.T, d.Y)
     # the epoch bars of worker processes are not recorded here; in-process ones are
-    assert ("epoch", True) in shown if epoch_bar else ("epoch", True) not in shown
+    assert (("epoch", True) in shown) == epoch_bar
     assert ("group", group_bar) in shown
     shown.clear()
     StructuralDMLRegressor(hidden_dims=(4,), max_epochs=3, cv=2, n_jobs=n_jobs,
