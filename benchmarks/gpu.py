@@ -71,7 +71,7 @@ def child(model, n, d, device, params):
 
 def run(model, n, d, device, params, timeout):
     cmd = [sys.executable, __file__, "--child", model, str(n), str(d), device, json.dumps(params)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TQDM_DISABLE="1")  # stage lines, no bars
     start = time.perf_counter()
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

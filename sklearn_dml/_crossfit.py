@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.model_selection import GroupKFold, KFold
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from ._lambda import (
     conditional_law,
@@ -190,12 +191,41 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
-    with threadpool_limits(limits=lambda_threads):
-        results = [_evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method,
-                                  lambda_model, treatment_law, B)
-                   for m, plan in enumerate(plans)]
+    results = map_folds(lambda m: _evaluate_fold(m, plans[m], main, aux, X, X32, T, Y, family,
+                                                 method, lambda_model, treatment_law, B),
+                        range(len(plans)), lambda_threads)
     log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
     return main["layers"], results
+
+
+def map_folds(function, items, n_threads):
+    """``[function(item) for item in items]`` on ``n_threads`` OpenMP/BLAS threads in all.
+
+    With several threads and several folds, the folds run concurrently in Python threads,
+    each with an equal share of the OpenMP threads. The Λ nuisance fits (small-tree gradient
+    boosting) use many threads poorly. Measured, the Λ stage of five folds one after another
+    on all cores vs side by side: logit at 10⁶ rows on an H100 machine's 16 cores, 64 s vs
+    49 s (linear, 27 s vs 18 s); logit at 10⁵ rows on 2 cores, 11.3 s vs 8.8 s. The Python
+    parts of the boosting loop hold the GIL, so threads gain less than ``n_jobs`` processes
+    (22 s per fold, side by side, at 10⁶ rows). OpenMP's thread count is per calling thread,
+    so each Python thread sets its own; the BLAS pools are process-wide and get the
+    per-thread share for the whole section.
+    """
+    items = list(items)
+    n_concurrent = min(len(items), n_threads)
+    if n_concurrent <= 1:
+        with threadpool_limits(limits=n_threads):
+            return [function(item) for item in items]
+    per_thread = max(1, n_threads // n_concurrent)
+    controller = ThreadpoolController()
+
+    def run(item):
+        with controller.limit(limits=per_thread, user_api="openmp"):
+            return function(item)
+
+    with controller.limit(limits=per_thread, user_api="blas"), \
+            ThreadPoolExecutor(n_concurrent, thread_name_prefix="sklearn_dml-fold") as pool:
+        return list(pool.map(run, items))
 
 
 def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_model,

@@ -38,3 +38,39 @@ def test_dask_backend_matches_sequential(data, reference):
     assert len(workers) == 2
     np.testing.assert_allclose(est.theta_, reference.theta_, atol=1e-5)
     np.testing.assert_allclose(est.inference_.estimate, reference.inference_.estimate, atol=1e-6)
+
+
+def _openmp_threads_here():
+    from threadpoolctl import ThreadpoolController
+
+    libs = ThreadpoolController().select(user_api="openmp").lib_controllers
+    return [lib.num_threads for lib in libs]
+
+
+@pytest.mark.parametrize("n_threads, n_items, per_thread", [(4, 2, 2), (6, 3, 2), (2, 5, 1)])
+def test_map_folds_gives_each_thread_its_share_of_openmp(n_threads, n_items, per_thread):
+    from sklearn_dml._crossfit import map_folds
+
+    if not _openmp_threads_here():
+        pytest.skip("no OpenMP runtime loaded")
+    before = _openmp_threads_here()
+    seen = map_folds(lambda i: (i, _openmp_threads_here()), range(n_items), n_threads)
+    assert [i for i, _ in seen] == list(range(n_items))  # in order
+    assert all(threads == [per_thread] * len(threads) for _, threads in seen)
+    assert _openmp_threads_here() == before  # the calling thread's setting is untouched
+
+
+def test_concurrent_lambda_stage_matches_sequential(monkeypatch):
+    """The folds' Λ fits side by side in threads give the numbers they give one by one."""
+    import sklearn_dml._crossfit as crossfit
+
+    data = make_linear_confounded(crossfit.LAMBDA_THREADS_MIN_ROWS + 500, random_state=2)
+    kw = dict(hidden_dims=(8,), max_epochs=2, cv=3, random_state=0)
+    real_map_folds = crossfit.map_folds
+    fits = {}
+    for n_threads in (2, 1):
+        monkeypatch.setattr(crossfit, "map_folds",
+                            lambda f, items, _, n=n_threads: real_map_folds(f, items, n))
+        fits[n_threads] = StructuralDMLRegressor(**kw).fit(data.X, data.T, data.Y).inference_
+    for attr in ("estimate", "stderr"):
+        np.testing.assert_allclose(getattr(fits[2], attr), getattr(fits[1], attr), rtol=1e-10)
