@@ -122,13 +122,15 @@ def gpu_section():
     return ["", "On a GPU", "--------", "",
             "``device='cuda'`` (or ``'auto'``) trains the θ-networks on the GPU; the Λ nuisance "
             "regressions (scikit-learn gradient boosting) run on the CPU cores, and are what "
-            "remains: about half of the fit at n = 10⁶. With ``n_jobs=5`` the five fold "
+            "remains: half to two thirds of the fit at n = 10⁶. With ``n_jobs=5`` the five fold "
             "groups run in parallel, sharing the GPU and dividing the cores. Generated from "
             "``benchmarks/results/gpu.json`` (``python benchmarks/gpu.py`` on the GPU machine; "
             "d = 20; the linear design of the table above, and ``make_logit``). Training and Λ "
             "seconds are those of the slowest fold group; with ``n_jobs=5`` the CPU time and GPU "
             "memory of the worker processes are not counted, so they are left blank.", "",
-            f"Machine: {study['header']}", "", list_table(rows, cols), ""]
+            f"Machine: {study['header']}", "", list_table(rows, cols), ""] + (
+        ["Notes:", ""] + [f"* {note}" for note in study["notes"]] + [""]
+        if study.get("notes") else [])
 
 
 def choice_page():
