@@ -253,7 +253,8 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
                 predict_theta(aux["layers"], X32[plan.aux_rows], member=2 * m + 1)])
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
             d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows),
-                                      secant=method == "regression" and family.secant_lambda)
+                                      secant=method == "regression" and family.secant_lambda,
+                                      observed=method == "regression" and family.observed_lambda)
             lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                lambda_model)
         else:

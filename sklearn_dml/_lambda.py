@@ -14,7 +14,8 @@
   training row at the prediction of the network that did not see it are
   regressed on X (for the logit, with the secant weights of
   :func:`lambda_index_weights`, which remove most of the second-order remainder
-  that Λ at an estimated θ leaves).
+  that Λ at an estimated θ leaves; for the probit, with the observed ℓ'' rather
+  than its expectation, which removes part of it).
 """
 
 from __future__ import annotations
@@ -197,10 +198,22 @@ def lambda_hessians(family, y, t, theta):
     return family.hessian(y, t, theta)
 
 
-def lambda_index_weights(family, y, eta, secant=False):
+def lambda_index_weights(family, y, eta, secant=False, observed=False):
     """Per-row weights w whose mean given X is the index curvature in Λ(x) = E[w z z' | x].
 
     By default ℓ''(y, η), or its expectation given η where ℓ'' depends on y.
+
+    With ``observed=True`` (regime C, η̃ from the auxiliary θ-fit) the weights are the
+    observed ℓ''(y, η̃) even where ℓ'' depends on y. Write g(η*, η) for E[ℓ''(Y, η)] when
+    Y follows η*; the one-step estimator needs the secant g(η, η) + ½·∂₂g·Δη. The expected
+    curvature at η̃, g(η̃, η̃), misses it by (∂₁g + ½·∂₂g)·Δη; the observed ℓ''(y, η̃), whose
+    Y follows the true η, by ½·∂₂g·Δη only. For the probit ∂₁g is 0.2-0.6 times ∂₂g for η
+    in [−2, 2], so the miss is 30-50% smaller, and ℓ'' stays bounded in (0, 1): in the
+    coverage design the E[β] bias fell from 0.40 to 0.22 SE at 13% more SD (robust SD
+    unchanged), where the secant weights' Mills-ratio terms had cost 24-50%. For the
+    gumbel the observed miss is the smaller only where P(Y = 1) is above about 0.7, and its
+    study moved by 1.8 Monte Carlo s.e. (0.46 to 0.28 SE, SD +13%), so it keeps the
+    expected curvature. Families opt in with ``observed_lambda`` (the probit).
 
     With ``secant=True`` (regime C, η from the auxiliary θ-fit) the weights are
     w = c(η) − (κ(η)/c(η))·ℓ'(y, η), with c the curvature E[ℓ'' | η] and κ from
@@ -227,7 +240,7 @@ def lambda_index_weights(family, y, eta, secant=False):
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
-    w = family.curvature(eta)
+    w = family.d2(y, eta) if observed else family.curvature(eta)
     if w is None:  # ℓ'' depends on y and the family gives no expectation
         w = family.d2(y, eta)
     coefficient = family.secant_coefficient(eta) if secant else None

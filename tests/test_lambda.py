@@ -223,3 +223,50 @@ def test_integrate_hessian_with_a_law_per_row(rng):
     for i in range(7):
         one = integrate_hessian(LogitFamily(), theta[i:i + 1], values[i], probs[i])
         np.testing.assert_allclose(lam[i], one[0])
+
+
+@pytest.mark.parametrize("name", ["probit"])
+def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvature(name):
+    """At η̂ = η + Δ, E[ℓ''(Y, η̂)] with Y from the true η is closer to the secant slope of
+    E[ℓ' | η] between η and η̂ than the expected curvature at η̂ is (the families that opt
+    in with ``observed_lambda``)."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import get_family
+
+    family = get_family(name)
+    assert family.observed_lambda
+    eta_true = np.linspace(-2.0, 1.0, 13)
+    p = family.mean_eta(eta_true)
+
+    def expect(weight, eta_hat):  # mean over Y ~ Bernoulli(p) of the true η
+        return (1 - p) * weight(np.zeros_like(p), eta_hat) + p * weight(np.ones_like(p), eta_hat)
+
+    for delta in (0.2, -0.2, 0.05):
+        eta_hat = eta_true + delta
+        secant = expect(family.d1, eta_hat) / delta
+        expected = lambda_index_weights(family, np.zeros_like(p), eta_hat)  # free of y
+        observed = expect(lambda y, e: lambda_index_weights(family, y, e, observed=True), eta_hat)
+        miss_expected = np.abs(expected - secant).mean()
+        miss_observed = np.abs(observed - secant).mean()
+        assert miss_observed < 0.8 * miss_expected, (delta, miss_observed, miss_expected)
+
+
+def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
+    """The probit's Hessian regression uses the observed ℓ'', the logit's the secant weights,
+    the gumbel's the expected curvature."""
+    import sklearn_dml._crossfit as crossfit
+    from sklearn_dml import GumbelDML, LogitDML, ProbitDML
+    from sklearn_dml.datasets import make_family_data
+
+    seen = []
+    real = crossfit.lambda_index_weights
+    monkeypatch.setattr(crossfit, "lambda_index_weights", lambda family, y, eta, **kw:
+                        seen.append((family.name, kw)) or real(family, y, eta, **kw))
+    kw = dict(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0)
+    for estimator, name in ((ProbitDML, "probit"), (LogitDML, "probit"), (GumbelDML, "gumbel")):
+        data = make_family_data(name, 300, random_state=0)
+        estimator(**kw).fit(data.X, data.T, data.Y)
+    flags = {family: kw for family, kw in seen}
+    assert flags == {"probit": {"secant": False, "observed": True},
+                     "logit": {"secant": True, "observed": False},
+                     "gumbel": {"secant": False, "observed": False}}

@@ -41,6 +41,10 @@ class IndexFamily(Family):
     #: :func:`sklearn_dml._lambda.lambda_index_weights`: less bias, more noise in Λ̂. On
     #: only where a coverage study showed the trade paying off (the logit).
     secant_lambda = False
+    #: Whether the regime-C Hessian regression uses the observed ℓ''(y, η̃) at the auxiliary
+    #: fit rather than its expectation E[ℓ'' | η̃] (see
+    #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
+    observed_lambda = False
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:
