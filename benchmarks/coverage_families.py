@@ -82,6 +82,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--seed0", type=int, default=0, help="seeds seed0, ..., seed0 + reps - 1")
     ap.add_argument("--only", default=None, help="comma-separated family names")
     ap.add_argument("--jobs", type=int, default=1,
                     help="replications at once, each in its own single-threaded process")
@@ -100,7 +101,8 @@ def main():
         if name in store["raw"]:
             continue
         t0 = time.time()
-        results, failed = run_family(name, args.n, args.reps, n_jobs=args.jobs)
+        results, failed = run_family(name, args.n, args.reps, seed0=args.seed0,
+                                     n_jobs=args.jobs)
         store["wall_s"][name] = time.time() - t0
         store["rows"] = [r for r in store["rows"] if r["family"] != name]
         for row in summarize(results):
@@ -115,8 +117,8 @@ def main():
 
 
 def _write(store, args, path):
-    store["meta"] = (f"n={args.n}, K=5, R={args.reps} per family; {args.jobs} process(es) of one "
-                     "thread; "
+    store["meta"] = (f"n={args.n}, K=5, R={args.reps} per family (seeds from {args.seed0}); "
+                     f"{args.jobs} process(es) of one thread; "
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
                      f"wall {sum(store['wall_s'].values()):.0f} s")
     with open(path, "w") as f:
