@@ -23,6 +23,8 @@ STUDIES = [
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.9, 1.1]."),
     ("coverage_families.json", "Family catalogue (issue 4)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
+    ("coverage_families_n8000.json", "Binary families at n = 8000 (issue 4)",
+     "Same design as the family catalogue with four times the rows: does the bias shrink?"),
     ("coverage_choice.json", "Discrete choice, MultinomialLogitDML (issue 6)",
      "Target: coverage 93-97% for E[beta_price], a choice probability and an own-price "
      "elasticity, randomized and observational prices."),

@@ -35,7 +35,8 @@ class ProbitFamily(BinaryIndexFamily):
     secant_lambda = False
     # The observed ℓ'' (bounded in (0, 1)) instead: E[β] bias 0.40 → 0.22 SE on the same 100
     # seeds (paired shift +0.17 SE, s.e. 0.04), SD +13% (robust SD unchanged); 0.25 SE,
-    # SE/SD 0.97, coverage 0.927 at R = 300.
+    # SE/SD 0.97, coverage 0.927 at R = 300. At n = 8000: 0.04 SE against 0.28 with the
+    # expected curvature, at the same SD.
     observed_lambda = True
 
     def loss_eta(self, y, eta):
