@@ -102,6 +102,12 @@ def _stage_seconds(stages):
     return found
 
 
+def _notes(study):
+    """A study's notes as an rst "Notes:" list (nothing when it has none)."""
+    notes = study.get("notes")
+    return ["Notes:", ""] + [f"* {note}" for note in notes] + [""] if notes else []
+
+
 def gpu_section():
     path = os.path.join(RESULTS, "gpu.json")
     if not os.path.exists(path):
@@ -130,9 +136,7 @@ def gpu_section():
             "d = 20; the linear design of the table above, and ``make_logit``). Training and Λ "
             "seconds are those of the slowest fold group; with ``n_jobs=5`` the CPU time and GPU "
             "memory of the worker processes are not counted, so they are left blank.", "",
-            f"Machine: {study['header']}", "", list_table(rows, cols), ""] + (
-        ["Notes:", ""] + [f"* {note}" for note in study["notes"]] + [""]
-        if study.get("notes") else [])
+            f"Machine: {study['header']}", "", list_table(rows, cols), ""] + _notes(study)
 
 
 def choice_page():
@@ -150,9 +154,7 @@ def choice_page():
             "probability and elasticity are at the fixed menu ``make_choice(...).at``.", "",
             f"Run: {study['meta']}", "",
             list_table(study["rows"], [c for c in COLUMNS if c[0] in study["rows"][0]]), ""]
-    notes = study.get("notes")
-    if notes:
-        body += ["Notes:", ""] + [f"* {n}" for n in notes] + [""]
+    body += _notes(study)
     with open(CHOICE_DOC, "w") as f:
         f.write(head + _rst("\n".join(body)))
 
@@ -173,9 +175,7 @@ def main():
             study = json.load(f)
         out += [title, "-" * len(title), "", band, "", f"Run: {study['meta']}", "",
                 list_table(study["rows"], [c for c in COLUMNS if c[0] in study["rows"][0]]), ""]
-        notes = study.get("notes")
-        if notes:
-            out += ["Notes:", ""] + [f"* {n}" for n in notes] + [""]
+        out += _notes(study)
     with open(DOC, "w") as f:
         f.write(_rst("\n".join(out)))
     print(f"wrote {os.path.normpath(DOC)}")
