@@ -174,7 +174,6 @@ def test_treatment_constant_on_a_folds_training_rows(data):
         StructuralDMLRegressor(cv=splits, **FAST).fit(data.X, T, data.Y)
 
 
-
 def test_treatment_constant_on_half_of_a_regime_c_training_part(data):
     # each training part has a single treated row, so one of the halves on which the two
     # auxiliary θ-networks train never sees T vary, whichever way the halves are drawn
