@@ -6,6 +6,10 @@ confounded T, logit with confounded T (regime C), logit with randomized T
 for logit). Writes benchmarks/results/coverage_core.{md,json}.
 
 Usage: python benchmarks/coverage_core.py [--reps 200] [--n 2000] [--jobs 1] [--only NAME]
+                                         [--set PARAM=VALUE ...]
+
+``--set solver=lbfgs`` (repeatable) sets an estimator parameter in every design; the
+results then go to ``coverage_core_<param>-<value>...{md,json}``.
 
 The JSON keeps every replication's estimates and standard errors (``raw``).
 """
@@ -13,6 +17,7 @@ The JSON keeps every replication's estimates and standard errors (``raw``).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -48,19 +53,45 @@ def designs(n):
     }
 
 
+def _parse_setting(text):
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise SystemExit(f"--set takes PARAM=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+class _with_params:
+    """A design's estimator factory with parameters overridden (picklable for --jobs)."""
+
+    def __init__(self, make_est, params):
+        self.make_est, self.params = make_est, params
+
+    def __call__(self, data, seed):
+        return self.make_est(data, seed).set_params(**self.params)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--only", default=None, help="substring of a design name")
+    ap.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                    help="an estimator parameter for every design (a Python literal or a "
+                         "string), e.g. solver=lbfgs")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
+    overrides = dict(_parse_setting(text) for text in args.set)
     rows, raw = [], {}
     t0 = time.time()
     for name, (make_data, make_est) in designs(args.n).items():
         if args.only and args.only not in name:
             continue
+        if overrides:
+            make_est = _with_params(make_est, overrides)
         res = run_study(make_data, make_est, args.reps, n_jobs=args.jobs)
         raw[name] = [{"seed": seed, "estimate": np.asarray(r["estimate"]).tolist(),
                       "stderr": np.asarray(r["stderr"]).tolist(),
@@ -70,7 +101,10 @@ def main():
             print(json.dumps(rows[-1]), flush=True)
     os.makedirs(args.out, exist_ok=True)
     suffix = "" if args.only is None else "_" + args.only.replace(" ", "_")
-    meta = (f"n={args.n}, K=5, R={args.reps}; {platform.processor() or platform.machine()}, "
+    suffix += "".join(f"_{key}-{value}" for key, value in overrides.items())
+    settings = "".join(f", {key}={value!r}" for key, value in overrides.items())
+    meta = (f"n={args.n}, K=5, R={args.reps}{settings}; "
+            f"{platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores; wall {time.time() - t0:.0f} s")
     with open(os.path.join(args.out, f"coverage_core{suffix}.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "raw": raw}, f, indent=1)

@@ -56,6 +56,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         "target": [None, str, Integral, list, tuple, object],
         "hidden_dims": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({"adam", "lbfgs"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -83,6 +84,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         target=None,
         hidden_dims=(64, 32),
         dropout=0.0,
+        solver="adam",
         lr=0.01,
         weight_decay=1e-2,
         batch_size="auto",
@@ -106,6 +108,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.target = target
         self.hidden_dims = hidden_dims
         self.dropout = dropout
+        self.solver = solver
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -136,7 +139,13 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             raise ValueError(
                 f"hidden_dims must be a non-empty sequence of positive layer sizes, e.g. (64, 32); "
                 f"got {self.hidden_dims!r}.")
-        return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), lr=float(self.lr),
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError(
+                f"solver='lbfgs' takes full-batch steps with a line search, which random dropout "
+                f"masks would break; got dropout={self.dropout!r}. Use dropout=0 with 'lbfgs', "
+                f"or solver='adam'.")
+        return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), solver=self.solver,
+                           lr=float(self.lr),
                            weight_decay=float(self.weight_decay), batch_size=self.batch_size,
                            max_epochs=int(self.max_epochs),
                            early_stopping=bool(self.early_stopping),

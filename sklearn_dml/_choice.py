@@ -197,6 +197,7 @@ class MultinomialLogitDML(_BaseStructuralDML):
         target=None,
         hidden_dims=(64, 32),
         dropout=0.0,
+        solver="adam",
         lr=0.01,
         weight_decay=1e-2,
         batch_size="auto",
@@ -224,7 +225,7 @@ class MultinomialLogitDML(_BaseStructuralDML):
         self.outside_option = outside_option
         self.price = price
         super().__init__(
-            target=target, hidden_dims=hidden_dims, dropout=dropout, lr=lr,
+            target=target, hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,

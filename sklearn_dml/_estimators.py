@@ -9,13 +9,22 @@ _SHARED_PARAMS = """
         Hidden layer sizes of the θ-network.
     dropout : float, default=0.0
         Dropout rate after each hidden layer during training.
+    solver : {"adam", "lbfgs"}, default="adam"
+        Optimizer of the θ-networks. "adam": mini-batch Adam. "lbfgs": full-batch
+        L-BFGS with a backtracking line search, each fold's network on its own (one
+        iteration counts as an epoch for ``max_epochs`` and early stopping;
+        ``lr`` and ``batch_size`` are unused). Meant for small samples: at 1,000 to
+        20,000 rows on a CPU it trained in about the time of Adam, to the same
+        estimates; every iteration evaluates all training rows, so memory grows with n.
+        No dropout.
     lr : float, default=0.01
         Adam learning rate.
     weight_decay : float, default=1e-2
-        L2 penalty (Adam's weight decay). The default of 1e-2 (rather than a
-        near-zero penalty) cut the RMSE of θ̂(x) by 10-30% in the simulated designs
-        of every family and tamed extrapolation at extreme covariates, which
-        otherwise produced rare huge debiasing corrections under exponential links.
+        L2 penalty on the weights (Adam's weight decay; for "lbfgs", ``weight_decay / 2``
+        times their squared norm is added to the loss, the same objective). The default
+        of 1e-2 (rather than a near-zero penalty) cut the RMSE of θ̂(x) by 10-30% in the
+        simulated designs of every family and tamed extrapolation at extreme covariates,
+        which otherwise produced rare huge debiasing corrections under exponential links.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" uses about an eighth of the training rows, in [64, 1024],
         and beyond 102,400 training rows a hundredth of them, up to 8192.
@@ -211,6 +220,7 @@ class StructuralDML(_BaseStructuralDML):
         target=None,
         hidden_dims=(64, 32),
         dropout=0.0,
+        solver="adam",
         lr=0.01,
         weight_decay=1e-2,
         batch_size="auto",
@@ -233,7 +243,7 @@ class StructuralDML(_BaseStructuralDML):
     ):
         self.family = family
         super().__init__(
-            target=target, hidden_dims=hidden_dims, dropout=dropout, lr=lr,
+            target=target, hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ._adam import Adam
+from ._lbfgs import EnsembleLBFGS
 from ._nets import EnsembleStructuralNet
 from ._progress import log, progress_bar
 
@@ -33,6 +34,7 @@ class TrainConfig:
     validation_fraction: float = 0.1
     n_iter_no_change: int = 10
     tol: float = 1e-4
+    solver: str = "adam"
     device: str = "cpu"
     verbose: int = 0
     label: str = "θ-network"
@@ -134,13 +136,11 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
     # starts at the constant-θ fit, toward θ = 0 (measured: probit E[β] bias 0.45 SE)
-    optimizer = Adam([
-        {"params": list(net.weights), "weight_decay": config.weight_decay},
-        {"params": list(net.biases), "weight_decay": 0.0}], lr=config.lr)
-    n_train_max = max(len(r) for r in train_rows)
-    batch = config.resolved_batch_size(min(len(r) for r in train_rows))
-    n_steps = -(-n_train_max // batch)
-    ones = torch.ones((M, batch), device=device)
+    if config.solver == "lbfgs":
+        train_epoch = _lbfgs_iteration(net, member_losses, train_rows, config.weight_decay,
+                                       device)
+    else:
+        train_epoch = _adam_epoch(net, member_losses, train_rows, gens, config, device)
 
     if config.early_stopping:
         vidx, vmask = _padded(val_rows)
@@ -157,18 +157,11 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
 
     for epoch in range(config.max_epochs):
         net.train()
-        order = np.stack([np.resize(r[torch.randperm(len(r), generator=g).numpy()],
-                                    n_steps * batch) for r, g in zip(train_rows, gens)])
-        order = torch.as_tensor(order, device=device)
-        for step in range(n_steps):
-            idx = order[:, step * batch:(step + 1) * batch]
-            loss = member_losses(idx, ones).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
+        moving = train_epoch(active)
         bar.update()
         if not config.early_stopping:
+            if not moving:
+                break
             continue
         net.eval()
         with torch.no_grad():
@@ -193,7 +186,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
             log(config.verbose, 2, f"{config.label} epoch {epoch}: mean validation loss "
                 f"{np.nanmean(record):.5g}, {int(active.sum())}/{M} networks still training")
         bar.set_postfix_str(f"{int(active.sum())}/{M} still training", refresh=False)
-        if not active.any():
+        if not (active.any() and moving):
             break
     bar.close()
 
@@ -202,7 +195,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
             for saved, param in zip(best_state, net.parameters()):
                 param.copy_(saved)
     else:
-        best_epoch[:] = config.max_epochs - 1
+        best_epoch[:] = epoch
     return {
         "layers": net.state_arrays(),
         "history": np.array(history) if history else np.zeros((0, M)),
@@ -210,3 +203,51 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         "best_loss": best_loss,
         "diverged": diverged,
     }
+
+
+def _adam_epoch(net, member_losses, train_rows, gens, config, device):
+    """One pass of mini-batch Adam over each member's own shuffled training rows."""
+    optimizer = Adam([
+        {"params": list(net.weights), "weight_decay": config.weight_decay},
+        {"params": list(net.biases), "weight_decay": 0.0}], lr=config.lr)
+    n_train_max = max(len(r) for r in train_rows)
+    batch = config.resolved_batch_size(min(len(r) for r in train_rows))
+    n_steps = -(-n_train_max // batch)
+    ones = torch.ones((len(train_rows), batch), device=device)
+
+    def epoch(active):  # stopped members keep training; their best weights are kept aside
+        order = np.stack([np.resize(r[torch.randperm(len(r), generator=g).numpy()],
+                                    n_steps * batch) for r, g in zip(train_rows, gens)])
+        order = torch.as_tensor(order, device=device)
+        for step in range(n_steps):
+            idx = order[:, step * batch:(step + 1) * batch]
+            loss = member_losses(idx, ones).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return True
+
+    return epoch
+
+
+def _lbfgs_iteration(net, member_losses, train_rows, weight_decay, device):
+    """One full-batch L-BFGS iteration per call, for the members still training.
+
+    The objective is Adam's: the weighted mean loss of the member's training rows plus
+    ``weight_decay / 2`` times the squared norm of its weights (not its biases).
+    """
+    tidx, tmask = _padded(train_rows)
+    tidx = torch.as_tensor(tidx, device=device)
+    tmask = torch.as_tensor(tmask, device=device)
+
+    def objective():
+        penalty = sum((w * w).sum(dim=(1, 2)) for w in net.weights)
+        return member_losses(tidx, tmask) + 0.5 * weight_decay * penalty
+
+    optimizer = EnsembleLBFGS(list(net.parameters()), objective)
+
+    def iteration(active):  # False once no member can move (all stalled)
+        optimizer.step(torch.as_tensor(active, device=device))
+        return not bool(optimizer.stalled.all())
+
+    return iteration

@@ -1,0 +1,129 @@
+"""Full-batch L-BFGS (``solver="lbfgs"``): per-member optimization, and the estimators."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_dml import LogitDML, StructuralDMLRegressor
+from sklearn_dml._lbfgs import EnsembleLBFGS
+from sklearn_dml._nets import predict_theta
+from sklearn_dml._training import TrainConfig, train_ensemble
+from sklearn_dml.datasets import make_linear_confounded, make_logit
+from sklearn_dml.families import LinearFamily
+
+CONFIG = TrainConfig(hidden_dims=(16, 8), max_epochs=40, solver="lbfgs")
+
+
+def _least_squares(n_members, n_rows=50, dim=4, seed=0):
+    rng = np.random.RandomState(seed)
+    # different conditioning per member, so a shared step or curvature would show
+    A = rng.standard_normal((n_members, n_rows, dim)) * np.logspace(0, 1.5, dim)
+    b = rng.standard_normal((n_members, n_rows))
+    return torch.tensor(A), torch.tensor(b)
+
+
+def test_lbfgs_reaches_each_members_least_squares_solution():
+    A, b = _least_squares(3)
+    w = torch.zeros(3, 4, dtype=torch.float64, requires_grad=True)
+    opt = EnsembleLBFGS([w], lambda: ((torch.einsum("mnd,md->mn", A, w) - b) ** 2).mean(1))
+    for _ in range(40):
+        opt.step()
+    for m in range(3):
+        exact = np.linalg.lstsq(A[m].numpy(), b[m].numpy(), rcond=None)[0]
+        np.testing.assert_allclose(w[m].detach().numpy(), exact, rtol=1e-6, atol=1e-8)
+
+
+def test_lbfgs_member_is_unaffected_by_the_others():
+    """Member 0 takes the same steps alone as next to a badly scaled member."""
+    A, b = _least_squares(2, seed=1)
+    A[1] *= 1e3
+    runs = []
+    for members in ([0, 1], [0]):
+        w = torch.zeros(len(members), 4, dtype=torch.float64, requires_grad=True)
+        Am, bm = A[members], b[members]
+        opt = EnsembleLBFGS([w], lambda: ((torch.einsum("mnd,md->mn", Am, w) - bm) ** 2).mean(1))
+        path = []
+        for _ in range(6):  # before convergence, where the paths would differ
+            opt.step()
+            path.append(w[0].detach().clone())
+        runs.append(torch.stack(path))
+    torch.testing.assert_close(runs[0], runs[1], rtol=1e-10, atol=1e-12)
+
+
+def test_lbfgs_skips_inactive_members():
+    A, b = _least_squares(2)
+    w = torch.zeros(2, 4, dtype=torch.float64, requires_grad=True)
+    opt = EnsembleLBFGS([w], lambda: ((torch.einsum("mnd,md->mn", A, w) - b) ** 2).mean(1))
+    opt.step(torch.tensor([True, False]))
+    assert torch.count_nonzero(w[0]) > 0
+    assert torch.count_nonzero(w[1]) == 0
+
+
+def _data():
+    d = make_linear_confounded(600, random_state=3)
+    X = ((d.X - d.X.mean(0)) / d.X.std(0)).astype(np.float32)
+    return X, d.T[:, None], d.Y, np.ones(600)
+
+
+def test_lbfgs_ensemble_equals_per_fold_loop():
+    X, T, Y, w = _data()
+    folds = np.array_split(np.random.RandomState(0).permutation(600), 3)
+    rows = [np.setdiff1d(np.arange(600), f) for f in folds]
+    rows[2] = rows[2][:350]  # unequal row counts: padded rows must not count
+    seeds = [5, 6, 7]
+    batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), CONFIG)
+    theta_b = predict_theta(batched["layers"], X)
+    for m in range(3):
+        alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), CONFIG)
+        np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0],
+                                   rtol=1e-3, atol=1e-3)
+        assert batched["best_epoch"][m] == alone["best_epoch"][0]
+
+
+def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
+    """100 L-BFGS iterations (about 110 full-batch evaluations) reach a lower penalized
+    training loss than 100 Adam epochs (800 mini-batch steps): measured 0.965 vs 0.996."""
+    X, T, Y, w = _data()
+    rows = [np.arange(600)]
+    losses = {}
+    for solver in ("adam", "lbfgs"):
+        config = dataclasses.replace(CONFIG, solver=solver, max_epochs=100,
+                                     early_stopping=False)
+        out = train_ensemble(X, T, Y, w, rows, [0], LinearFamily(), config)
+        theta = torch.tensor(predict_theta(out["layers"], X)[0])
+        loss = LinearFamily().loss(torch.tensor(Y), torch.tensor(T), theta).mean().item()
+        penalty = sum(float((W.astype(np.float64) ** 2).sum()) for W, _ in out["layers"])
+        losses[solver] = loss + 0.5 * config.weight_decay * penalty
+        assert out["best_epoch"][0] == 99
+    assert losses["lbfgs"] < losses["adam"]
+
+
+@pytest.mark.parametrize("design", ["linear", "logit"])
+def test_lbfgs_estimates_agree_with_adam_and_the_truth(design):
+    if design == "linear":
+        d = make_linear_confounded(2000, random_state=0)
+        make = StructuralDMLRegressor
+    else:
+        d = make_logit(2000, random_state=0)
+        make = LogitDML
+    fits = {s: make(target="beta", solver=s, random_state=0).fit(d.X, d.T, d.Y)
+            for s in ("adam", "lbfgs")}
+    est = {s: f.inference_.estimate[0] for s, f in fits.items()}
+    se = fits["lbfgs"].inference_.stderr[0]
+    assert abs(est["lbfgs"] - est["adam"]) < 1.0 * se
+    assert abs(est["lbfgs"] - d.truth["E[beta]"]) < 3 * se
+    assert 0.8 < se / fits["adam"].inference_.stderr[0] < 1.25
+
+
+def test_lbfgs_rejects_dropout():
+    d = make_linear_confounded(200, random_state=0)
+    with pytest.raises(ValueError, match="dropout=0 with 'lbfgs'"):
+        StructuralDMLRegressor(solver="lbfgs", dropout=0.2).fit(d.X, d.T, d.Y)
+
+
+def test_unknown_solver_is_rejected():
+    d = make_linear_confounded(200, random_state=0)
+    with pytest.raises(ValueError, match="solver"):
+        StructuralDMLRegressor(solver="sgd").fit(d.X, d.T, d.Y)
