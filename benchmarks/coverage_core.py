@@ -6,10 +6,11 @@ confounded T, logit with confounded T (regime C), logit with randomized T
 for logit). Writes benchmarks/results/coverage_core.{md,json}.
 
 Usage: python benchmarks/coverage_core.py [--reps 200] [--n 2000] [--jobs 1] [--only NAME]
-                                         [--set PARAM=VALUE ...]
+                                         [--set PARAM=VALUE ...] [--name NAME]
 
 ``--set solver=lbfgs`` (repeatable) sets an estimator parameter in every design; the
-results then go to ``coverage_core_<param>-<value>...{md,json}``.
+results then go to ``coverage_core_<param>-<value>...{md,json}`` unless ``--name`` says.
+``--only`` takes comma-separated substrings of design names.
 
 The JSON keeps every replication's estimates and standard errors (``raw``).
 """
@@ -78,7 +79,9 @@ def main():
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--only", default=None, help="substring of a design name")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated substrings of design names")
+    ap.add_argument("--name", default=None, help="output file name, without extension")
     ap.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                     help="an estimator parameter for every design (a Python literal or a "
                          "string), e.g. solver=lbfgs")
@@ -88,7 +91,7 @@ def main():
     rows, raw = [], {}
     t0 = time.time()
     for name, (make_data, make_est) in designs(args.n).items():
-        if args.only and args.only not in name:
+        if args.only and not any(part in name for part in args.only.split(",")):
             continue
         if overrides:
             make_est = _with_params(make_est, overrides)
@@ -100,15 +103,16 @@ def main():
             rows.append({"design": name, **r})
             print(json.dumps(rows[-1]), flush=True)
     os.makedirs(args.out, exist_ok=True)
-    suffix = "" if args.only is None else "_" + args.only.replace(" ", "_")
+    suffix = "" if args.only is None else "_" + args.only.replace(" ", "_").replace(",", "_")
     suffix += "".join(f"_{key}-{value}" for key, value in overrides.items())
+    stem = args.name or f"coverage_core{suffix}"
     settings = "".join(f", {key}={value!r}" for key, value in overrides.items())
     meta = (f"n={args.n}, K=5, R={args.reps}{settings}; "
             f"{platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores; wall {time.time() - t0:.0f} s")
-    with open(os.path.join(args.out, f"coverage_core{suffix}.json"), "w") as f:
+    with open(os.path.join(args.out, f"{stem}.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "raw": raw}, f, indent=1)
-    with open(os.path.join(args.out, f"coverage_core{suffix}.md"), "w") as f:
+    with open(os.path.join(args.out, f"{stem}.md"), "w") as f:
         f.write(f"Coverage study, core estimators ({meta})\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
     print(markdown_table(rows, COLUMNS))

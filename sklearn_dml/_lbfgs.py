@@ -28,14 +28,20 @@ class EnsembleLBFGS:
         parameters, differentiable in them; members must not interact.
     history_size : int, default=10
         Curvature pairs kept per member.
+    ftol : float or None, default=None
+        A member has converged when an iteration lowers its objective by no more than
+        ``ftol`` times max(|f|, 1) (scipy's L-BFGS-B rule). None: the machine epsilon of
+        the parameters' dtype; below it, iterations only spend line-search evaluations
+        (measured in float32: 6-8 evaluations per iteration once there).
 
     Notes
     -----
     Each :meth:`step` takes the quasi-Newton direction and a backtracking (Armijo)
     line search, all members at once: a trial evaluates every member, and a member
     keeps the first step length that decreases its objective enough. A member whose
-    direction is not a descent direction restarts from the gradient; one that finds
-    no acceptable step in ``MAX_HALVINGS`` halvings stalls (:attr:`stalled`).
+    direction is not a descent direction restarts from the gradient. A member is done
+    (:attr:`done`) once an iteration lowers its objective by no more than ``ftol``
+    relative to max(|f|, 1), or finds no acceptable step in ``MAX_HALVINGS`` halvings.
 
     Examples
     --------
@@ -49,14 +55,15 @@ class EnsembleLBFGS:
     True
     """
 
-    def __init__(self, params, objective, history_size=10):
+    def __init__(self, params, objective, history_size=10, ftol=None):
         self.params = list(params)
+        self.ftol = torch.finfo(self.params[0].dtype).eps if ftol is None else float(ftol)
         self.objective = objective
         self.history_size = int(history_size)
         self.n_members = self.params[0].shape[0]
         self.sizes = [p[0].numel() for p in self.params]
         self.s_hist, self.y_hist, self.rho_hist = [], [], []
-        self.stalled = torch.zeros(self.n_members, dtype=torch.bool,
+        self.done = torch.zeros(self.n_members, dtype=torch.bool,
                                    device=self.params[0].device)
         self.gamma = torch.ones(self.n_members, device=self.params[0].device)  # H0 = gamma I
         self.loss, self.grad = self._evaluate()
@@ -107,7 +114,7 @@ class EnsembleLBFGS:
         M = self.n_members
         if active is None:
             active = torch.ones(M, dtype=torch.bool, device=device)
-        moving = active & ~self.stalled
+        moving = active & ~self.done
         x, loss, grad = self._flat(), self.loss, self.grad
         direction = self._direction(grad)
         slope = (grad * direction).sum(1)
@@ -134,7 +141,8 @@ class EnsembleLBFGS:
             new_x[ok], new_loss[ok], new_grad[ok] = trial[ok], f[ok], g[ok]
             pending = pending & ~ok
             t = torch.where(pending, t * 0.5, t)
-        self.stalled |= pending
+        scale = torch.maximum(torch.maximum(loss.abs(), new_loss.abs()), torch.ones_like(loss))
+        self.done |= moving & ((loss - new_loss) <= self.ftol * scale)  # includes no step found
         self._assign(new_x)
         s, y = new_x - x, new_grad - grad
         sy = (s * y).sum(1)

@@ -246,8 +246,8 @@ def _lbfgs_iteration(net, member_losses, train_rows, weight_decay, device):
 
     optimizer = EnsembleLBFGS(list(net.parameters()), objective)
 
-    def iteration(active):  # False once no member can move (all stalled)
+    def iteration(active):  # False once every member has converged
         optimizer.step(torch.as_tensor(active, device=device))
-        return not bool(optimizer.stalled.all())
+        return not bool(optimizer.done.all())
 
     return iteration
