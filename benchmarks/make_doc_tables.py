@@ -21,6 +21,8 @@ COLUMNS = [("design", "design"), ("target", "target"), ("truth", "truth"), ("bia
 STUDIES = [
     ("coverage_core.json", "Core estimators (issue 2)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.9, 1.1]."),
+    ("coverage_core_lbfgs.json", "Core estimators trained by L-BFGS (issue 8)",
+     "solver='lbfgs' on two core designs, same seeds as their Adam rows above; same bands."),
     ("coverage_families.json", "Family catalogue (issue 4)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
     ("coverage_families_n8000.json", "Binary families at n = 8000 (issue 4)",

@@ -178,7 +178,8 @@ def constant_fit():
     theta = np.array([0.4, -0.2, -1.0, 0.8])
     P = fam.probabilities(fam.pack(x), np.tile(theta, (n, 1)))
     y = (rng.uniform(size=(n, 1)) > P.cumsum(1)).sum(1).clip(max=2).astype(float)
-    # the recipe: a constant covariate, no cross-fitting, full-batch training to convergence
+    # the recipe with full-batch Adam (tests/test_lbfgs.py has it with solver="lbfgs"):
+    # a constant covariate, no cross-fitting, full-batch training to convergence
     est = MultinomialLogitDML(3, attribute_names=NAMES, cv=1, hidden_dims=(8,), batch_size=n,
                               early_stopping=False, max_epochs=300, random_state=0)
     est.fit(np.ones((n, 1)), x, y)
