@@ -28,6 +28,7 @@ class Adam:
     Examples
     --------
     >>> import torch
+    >>> from sklearn_dml._adam import Adam
     >>> w = torch.zeros(3, requires_grad=True)
     >>> opt = Adam([{"params": [w], "weight_decay": 0.0}], lr=0.1)
     >>> (w - 1.0).pow(2).sum().backward()

@@ -46,6 +46,7 @@ class EnsembleLBFGS:
     Examples
     --------
     >>> import torch
+    >>> from sklearn_dml._lbfgs import EnsembleLBFGS
     >>> w = torch.zeros(3, 2, requires_grad=True)  # 3 members, 2 parameters each
     >>> target = torch.tensor([[1.0, 2.0], [3.0, 4.0], [-1.0, 0.5]])
     >>> opt = EnsembleLBFGS([w], lambda: ((w - target) ** 2).sum(1))

@@ -130,3 +130,15 @@ def test_api_page_lists_every_public_name():
                 assert (module.__name__, name) in entries, f"{module.__name__}.{name}"
             else:
                 assert f"``{module.__name__}.{name}``" in page
+
+
+@pytest.mark.parametrize("qualified", ["sklearn_dml._adam.Adam",
+                                       "sklearn_dml._lbfgs.EnsembleLBFGS"])
+def test_private_optimizer_examples_run(qualified):
+    """The optimizers are private, but their examples are their quickest reference."""
+    module, name = qualified.rsplit(".", 1)
+    obj = getattr(__import__(module, fromlist=[name]), name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(obj, name, globs={}):
+        runner.run(test)
+    assert runner.tries > 0 and runner.failures == 0

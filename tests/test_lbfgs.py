@@ -165,3 +165,4 @@ def test_lbfgs_trains_the_constant_choice_model_to_its_mle():
     mle, _ = fam.fit_constant(y, fam.pack(x))
     assert np.abs(est.theta_.mean(axis=0) - mle).max() < 2e-4
     np.testing.assert_allclose(est.inference_.estimate, mle, atol=1e-5)
+
