@@ -2,9 +2,10 @@
 
 Every member of the ensemble has its own training rows, validation rows,
 generator, early-stopping clock and best weights. Members never interact:
-their parameters are separate slices and Adam is element-wise, so the batched
-run gives each member the same trajectory it would have alone (up to floating
-point summation order).
+their parameters are separate slices, Adam is element-wise and L-BFGS
+(:class:`~sklearn_dml._lbfgs.EnsembleLBFGS`) keeps its curvature and line search
+per member, so the batched run gives each member the same trajectory it would
+have alone (up to floating point summation order).
 """
 
 from __future__ import annotations
