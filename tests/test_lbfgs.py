@@ -1,19 +1,12 @@
 """Full-batch L-BFGS (``solver="lbfgs"``): per-member optimization, and the estimators."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 
 from sklearn_dml import LogitDML, StructuralDMLRegressor
 from sklearn_dml._lbfgs import EnsembleLBFGS
-from sklearn_dml._nets import predict_theta
-from sklearn_dml._training import TrainConfig, train_ensemble
 from sklearn_dml.datasets import make_linear_confounded, make_logit
-from sklearn_dml.families import LinearFamily
-
-CONFIG = TrainConfig(hidden_dims=(16, 8), max_epochs=40, solver="lbfgs")
 
 
 def _least_squares(n_members, n_rows=50, dim=4, seed=0):
@@ -62,45 +55,6 @@ def test_lbfgs_skips_inactive_members():
     opt.step(torch.tensor([True, False]))
     assert torch.count_nonzero(w[0]) > 0
     assert torch.count_nonzero(w[1]) == 0
-
-
-def _data():
-    d = make_linear_confounded(600, random_state=3)
-    X = ((d.X - d.X.mean(0)) / d.X.std(0)).astype(np.float32)
-    return X, d.T[:, None], d.Y, np.ones(600)
-
-
-def test_lbfgs_ensemble_equals_per_fold_loop():
-    X, T, Y, w = _data()
-    folds = np.array_split(np.random.RandomState(0).permutation(600), 3)
-    rows = [np.setdiff1d(np.arange(600), f) for f in folds]
-    rows[2] = rows[2][:350]  # unequal row counts: padded rows must not count
-    seeds = [5, 6, 7]
-    batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), CONFIG)
-    theta_b = predict_theta(batched["layers"], X)
-    for m in range(3):
-        alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), CONFIG)
-        np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0],
-                                   rtol=1e-3, atol=1e-3)
-        assert batched["best_epoch"][m] == alone["best_epoch"][0]
-
-
-def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
-    """100 L-BFGS iterations (about 110 full-batch evaluations) reach a lower penalized
-    training loss than 100 Adam epochs (800 mini-batch steps): measured 0.965 vs 0.996."""
-    X, T, Y, w = _data()
-    rows = [np.arange(600)]
-    losses = {}
-    for solver in ("adam", "lbfgs"):
-        config = dataclasses.replace(CONFIG, solver=solver, max_epochs=100,
-                                     early_stopping=False)
-        out = train_ensemble(X, T, Y, w, rows, [0], LinearFamily(), config)
-        theta = torch.tensor(predict_theta(out["layers"], X)[0])
-        loss = LinearFamily().loss(torch.tensor(Y), torch.tensor(T), theta).mean().item()
-        penalty = sum(float((W.astype(np.float64) ** 2).sum()) for W, _ in out["layers"])
-        losses[solver] = loss + 0.5 * config.weight_decay * penalty
-        assert out["best_epoch"][0] == 99
-    assert losses["lbfgs"] < losses["adam"]
 
 
 @pytest.mark.parametrize("design", ["linear", "logit"])

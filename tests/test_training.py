@@ -1,5 +1,7 @@
 """The batched fold ensemble against the per-fold reference, and determinism."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -19,19 +21,43 @@ def _data():
     return X, d.T[:, None], d.Y, np.ones(600)
 
 
-def test_batched_ensemble_equals_per_fold_loop():
+@pytest.mark.parametrize("solver, n_folds, seeds, tol", [
+    ("adam", 4, [11, 22, 33, 44], 1e-4),
+    # L-BFGS: unequal row counts too, so padded rows must not count
+    ("lbfgs", 3, [5, 6, 7], 1e-3)])
+def test_batched_ensemble_equals_per_fold_loop(solver, n_folds, seeds, tol):
     """Each member of the batched run follows the trajectory it has when trained alone."""
     X, T, Y, w = _data()
-    folds = np.array_split(np.random.RandomState(0).permutation(600), 4)
+    config = dataclasses.replace(CONFIG, solver=solver)
+    folds = np.array_split(np.random.RandomState(0).permutation(600), n_folds)
     rows = [np.setdiff1d(np.arange(600), f) for f in folds]
-    seeds = [11, 22, 33, 44]
-    batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), CONFIG)
+    if solver == "lbfgs":
+        rows[2] = rows[2][:350]
+    batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), config)
     theta_b = predict_theta(batched["layers"], X)
-    for m in range(4):
-        alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), CONFIG)
+    for m in range(n_folds):
+        alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), config)
         np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0],
-                                   rtol=1e-4, atol=1e-4)
+                                   rtol=tol, atol=tol)
         assert batched["best_epoch"][m] == alone["best_epoch"][0]
+
+
+def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
+    """100 L-BFGS iterations (about 110 full-batch evaluations) reach a lower penalized
+    training loss than 100 Adam epochs (800 mini-batch steps): measured 0.965 vs 0.996."""
+    X, T, Y, w = _data()
+    rows = [np.arange(600)]
+    losses = {}
+    for solver in ("adam", "lbfgs"):
+        config = dataclasses.replace(CONFIG, solver=solver, max_epochs=100,
+                                     early_stopping=False)
+        out = train_ensemble(X, T, Y, w, rows, [0], LinearFamily(), config)
+        theta = torch.tensor(predict_theta(out["layers"], X)[0])
+        loss = LinearFamily().loss(torch.tensor(Y), torch.tensor(T), theta).mean().item()
+        penalty = sum(float((W.astype(np.float64) ** 2).sum()) for W, _ in out["layers"])
+        losses[solver] = loss + 0.5 * config.weight_decay * penalty
+        assert out["best_epoch"][0] == 99
+    assert losses["lbfgs"] < losses["adam"]
 
 
 def test_early_stopping_restores_best_weights():
