@@ -31,6 +31,7 @@ from ._lambda import (
     solve,
     treatment_support,
 )
+from ._lambda_networks import check_lambda_model, is_network, network_config, network_projection
 from ._nets import member_to_module, predict_theta
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
@@ -185,6 +186,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             The fitted estimator.
         """
         check_params(self)
+        check_lambda_model(self.lambda_model)
         family = self._get_family()
         config = self._train_config()
         X = validate_X(self, X, reset=True)
@@ -213,6 +215,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = self._standardize(X)
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
+        check_lambda_model(self.lambda_model, family, self.lambda_method_)
 
         clock = Stopwatch()
         log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
@@ -309,6 +312,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             def project(target, J):
                 return project_on_law(lambda th, t: target.jacobian(family, th, t),
                                       theta, values, probs)
+        elif is_network(self.lambda_model):
+            config = network_config(self._train_config())
+            X32 = self._X.astype(np.float32)
+
+            def project(target, J):
+                return network_projection(J, X32, rep["fold_id"], config)
         else:
             def project(target, J):
                 return project_crossfitted(J, self._X, rep["fold_id"], self.lambda_model)

@@ -26,9 +26,12 @@ from ._lambda import (
     integrate_hessian,
     lambda_hessians,
     lambda_index_weights,
+    law_from_moments,
+    moment_lambda,
     regress_hessian,
     treatment_support,
 )
+from ._lambda_networks import is_network, network_config, network_weighted_moments
 from ._nets import predict_theta
 from ._progress import Stopwatch, log, progress_bar
 from ._training import train_ensemble
@@ -191,9 +194,14 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
-    results = map_folds(lambda m: _evaluate_fold(m, plans[m], main, aux, X, X32, T, Y, family,
-                                                 method, lambda_model, treatment_law, B),
-                        range(len(plans)), lambda_threads)
+    if is_network(lambda_model) and method != "randomized":
+        results = _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method,
+                                              network_config(config), B)
+    else:
+        results = map_folds(lambda m: _evaluate_fold(m, plans[m], main, aux, X, X32, T, Y,
+                                                     family, method, lambda_model,
+                                                     treatment_law, B),
+                            range(len(plans)), lambda_threads)
     log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
     return main["layers"], results
 
@@ -230,8 +238,7 @@ def map_folds(function, items, n_threads):
 def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_model,
                    treatment_law, B):
     """θ̂ and Λ̂ at one fold's test rows."""
-    theta_test = np.mean([predict_theta(main["layers"], X32[plan.test], member=m * B + b)
-                          for b in range(B)], axis=0)
+    theta_test = _theta_test(m, plan, main, X32, B)
     floored = np.zeros(plan.test.size, dtype=bool)
     if method == "randomized":
         values, probs = treatment_support(treatment_law, T[plan.train],
@@ -243,23 +250,70 @@ def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_mode
                                                  np.random.RandomState(plan.law_seed))
         lam = integrate_hessian(family, theta_test, values, probs)
     else:
-        if method == "analytic":
-            rows = plan.train
-            theta_rows = np.zeros((rows.size, theta_test.shape[1]))
-        else:  # regression: Hessians at auxiliary fits, each row predicted from the other half
-            rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
-            theta_rows = np.concatenate([
-                predict_theta(aux["layers"], X32[plan.lambda_rows], member=2 * m),
-                predict_theta(aux["layers"], X32[plan.aux_rows], member=2 * m + 1)])
+        rows, theta_rows = _hessian_rows(m, plan, aux, X32, theta_test.shape[1], method)
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
-            d2 = lambda_index_weights(family, Y[rows], index(T[rows], theta_rows),
-                                      secant=method == "regression" and family.secant_lambda,
-                                      observed=method == "regression" and family.observed_lambda)
+            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method)
             lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                lambda_model)
         else:
             H = lambda_hessians(family, Y[rows], T[rows], theta_rows)
             lam = regress_hessian(H, X[rows], X[plan.test], lambda_model)
+    return _fold_result(m, plan, main, theta_test, lam, floored, B)
+
+
+def _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method, config, B):
+    """:func:`_evaluate_fold` for every fold of the group, with the Λ regressions of all
+    folds fitted as one batch of networks (``lambda_model="network"``; index families, or
+    the conditional law of T, as :func:`~sklearn_dml._lambda_networks.check_lambda_model`
+    ensures)."""
+    thetas = [_theta_test(m, plan, main, X32, B) for m, plan in enumerate(plans)]
+    folds = []
+    for m, plan in enumerate(plans):
+        if method == "conditional":
+            rows, d2 = plan.train, np.ones(plan.train.size)
+        else:
+            rows, theta_rows = _hessian_rows(m, plan, aux, X32, thetas[m].shape[1], method)
+            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method)
+        folds.append({"d2": d2, "T": T[rows], "fit_rows": rows, "pred_rows": plan.test})
+    moments = network_weighted_moments(folds, X32, [plan.law_seed for plan in plans], config)
+    results = []
+    for m, (plan, (a, mean, S, floored, resid)) in enumerate(zip(plans, moments)):
+        if method == "conditional":
+            values, probs, floored = law_from_moments(mean, S, floored, resid,
+                                                      np.random.RandomState(plan.law_seed))
+            lam = integrate_hessian(family, thetas[m], values, probs)
+        else:
+            lam = moment_lambda(a, mean, S)
+        results.append(_fold_result(m, plan, main, thetas[m], lam, floored, B))
+    return results
+
+
+def _theta_test(m, plan, main, X32, B):
+    """θ̂ at the fold's test rows: the mean of its ``B`` networks."""
+    return np.mean([predict_theta(main["layers"], X32[plan.test], member=m * B + b)
+                    for b in range(B)], axis=0)
+
+
+def _hessian_rows(m, plan, aux, X32, theta_dim, method):
+    """The rows whose Hessians estimate Λ, and θ there: zeros where ℓ_θθ is free of θ
+    (analytic); for "regression", each half's θ from the auxiliary network that did not
+    see it."""
+    if method == "analytic":
+        return plan.train, np.zeros((plan.train.size, theta_dim))
+    rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
+    theta_rows = np.concatenate([
+        predict_theta(aux["layers"], X32[plan.lambda_rows], member=2 * m),
+        predict_theta(aux["layers"], X32[plan.aux_rows], member=2 * m + 1)])
+    return rows, theta_rows
+
+
+def _index_weights(family, y, t, theta_rows, method):
+    return lambda_index_weights(family, y, index(t, theta_rows),
+                                secant=method == "regression" and family.secant_lambda,
+                                observed=method == "regression" and family.observed_lambda)
+
+
+def _fold_result(m, plan, main, theta_test, lam, floored, B):
     return {"rep": plan.rep, "fold": plan.fold, "test": plan.test,
             "theta": theta_test, "lambda": lam, "floored": floored,
             "best_epoch": float(np.mean(main["best_epoch"][m * B:(m + 1) * B])),

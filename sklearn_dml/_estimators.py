@@ -62,9 +62,12 @@ default="auto"
         otherwise the family's ``observational_lambda``: "regression" (three-way
         splitting, Hessians at cross-fitted auxiliary fits regressed on X) or "conditional" (the
         expected Hessian at θ̂(x) integrated over an estimated law of T given X).
-    lambda_model : sklearn regressor, default=None
+    lambda_model : sklearn regressor, "network" or None, default=None
         Model for the regressions of Hessian entries on X; None uses a
-        ``HistGradientBoostingRegressor``.
+        ``HistGradientBoostingRegressor`` (a random forest for whole Hessian matrices).
+        "network" fits them as small networks like the θ-networks, all of a fold group's
+        at once, on ``device`` (single-index families and the conditional law of T; see
+        the user guide's "Λ regressions as networks" for what it costs and gains).
     treatment_law : None, "empirical", array-like or (values, probabilities), default=None
         Declares T randomized (independent of X) with this law; Λ is then
         integrated over it exactly. "empirical" uses the training rows' T.

@@ -87,7 +87,12 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
     lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
     """
     a, m, S, floored, _ = _weighted_moments(d2, T_fit, X_fit, X_pred, model)
-    return a[:, None, None] * _moment_matrix(m, S), floored
+    return moment_lambda(a, m, S), floored
+
+
+def moment_lambda(a, m, S):
+    """a(x)·[[1, m'], [m, m m' + S]] per row."""
+    return a[:, None, None] * _moment_matrix(m, S)
 
 
 def _moment_matrix(m, S):
@@ -101,12 +106,34 @@ def _moment_matrix(m, S):
     return lam
 
 
+def moment_kind(d2, T_fit):
+    """(constant weights, binary treatment): which moments need regressions."""
+    constant_w = np.ptp(d2) <= 1e-12 * max(1.0, abs(d2).max())
+    binary = T_fit.shape[1] == 1 and constant_w and np.all(np.isin(T_fit, (0.0, 1.0)))
+    return constant_w, binary
+
+
+def finish_moments(m, S, T_fit, d2, binary):
+    """Clip a binary propensity (S = m(1 − m)) or floor S's eigenvalues at 1% of T's pooled
+    variance; return m, S and the rows where a floor binds."""
+    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
+    clipped = np.zeros(m.shape[0], dtype=bool)
+    if binary:
+        clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
+        m = np.clip(m, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        S = (m * (1 - m))[:, :, None]
+    sw, sv = np.linalg.eigh(S)
+    floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
+    floored = (sw < floor).any(axis=1) | clipped
+    S = np.einsum("nij,nj,nkj->nik", sv, np.maximum(sw, floor), sv)
+    return m, S, floored
+
+
 def _weighted_moments(d2, T_fit, X_fit, X_pred, model):
     """a = E[w | x], the w-weighted mean m and covariance S of T given x (floored), the
     rows where a floor binds, and the out-of-fold residuals (None for a binary T)."""
     n_pred, p = X_pred.shape[0], T_fit.shape[1]
-    constant_w = np.ptp(d2) <= 1e-12 * max(1.0, abs(d2).max())
-    binary = p == 1 and constant_w and np.all(np.isin(T_fit, (0.0, 1.0)))
+    constant_w, binary = moment_kind(d2, T_fit)
     wT = d2[:, None] * T_fit
     if constant_w:
         a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
@@ -119,22 +146,14 @@ def _weighted_moments(d2, T_fit, X_fit, X_pred, model):
         m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
         if not binary:
             resid[:, j] = T_fit[:, j] - _oof_predict(model, X_fit, wT[:, j]) / a_oof
-    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
-    clipped = np.zeros(n_pred, dtype=bool)
-    if binary:
-        clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
-        m = np.clip(m, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
-        S = (m * (1 - m))[:, :, None]
-    else:
+    S = None
+    if not binary:
         S = np.empty((n_pred, p, p))
         for j in range(p):
             for k in range(j, p):
                 S[:, j, k] = S[:, k, j] = _fit_predict(
                     model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
-    sw, sv = np.linalg.eigh(S)
-    floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
-    floored = (sw < floor).any(axis=1) | clipped
-    S = np.einsum("nij,nj,nkj->nik", sv, np.maximum(sw, floor), sv)
+    m, S, floored = finish_moments(m, S, T_fit, d2, binary)
     return a, m, S, floored, None if binary else resid
 
 
@@ -161,9 +180,14 @@ def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
     -------
     values : ndarray (n_pred, S, p), probs : ndarray (n_pred, S), floored : ndarray (n_pred,)
     """
-    n_pred, p = X_pred.shape[0], T_fit.shape[1]
     _, m, S, floored, resid = _weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred,
                                                 model)
+    return law_from_moments(m, S, floored, resid, rng, n_points)
+
+
+def law_from_moments(m, S, floored, resid, rng, n_points=32):
+    """:func:`conditional_law` from the moments of T given X and the out-of-fold residuals."""
+    n_pred, p = m.shape
     if resid is None:  # binary
         values = np.broadcast_to(np.array([[0.0], [1.0]]), (n_pred, 2, 1))
         return values, np.column_stack([1 - m[:, 0], m[:, 0]]), floored

@@ -91,7 +91,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     X : ndarray (n, d), float32
         Standardized covariates.
     T : ndarray (n, p)
-    Y : ndarray (n,)
+    Y : ndarray (n,), or (M, n, k) with one set of k targets per member
     weights : ndarray (n,)
         Sample weights (mean one).
     row_sets : list of int arrays
@@ -109,6 +109,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     """
     device = torch.device(resolve_device(config.device))
     M = len(row_sets)
+    per_member = Y.ndim == 3
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
     train_rows = [s[0] for s in splits]
@@ -118,7 +119,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     net = EnsembleStructuralNet(M, X.shape[1], config.hidden_dims, theta_dim, config.dropout, gens)
     with torch.no_grad():  # start each member at the constant-θ fit of its rows, where known
         for m, rows in enumerate(train_rows):
-            bias = family.initial_bias(Y[rows], T[rows])
+            bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
             if bias is not None:
                 net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
     net.to(device)
@@ -128,9 +129,13 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
                       for a in (X, T, Y, weights))
     p = T.shape[1]
 
+    members = torch.arange(M, device=device)[:, None]
+
     def member_losses(idx, mask):
         theta = net(Xt[idx])
-        per_row = family.loss(Yt[idx].reshape(-1), Tt[idx].reshape(-1, p),
+        y = Yt[members, idx] if per_member else Yt[idx]
+        per_row = family.loss(y.reshape(idx.numel(), *Yt.shape[1 + per_member:]),
+                              Tt[idx].reshape(idx.numel(), p),
                               theta.reshape(-1, theta_dim)).reshape(idx.shape)
         w = Wt[idx] * mask
         return (per_row * w).sum(1) / w.sum(1).clamp_min(1e-12)

@@ -111,6 +111,18 @@ def test_lbfgs_on_device_agrees_with_cpu():
     assert abs(gpu.inference_.estimate[i] - data.truth["E[beta]"]) < 4 * gpu.inference_.stderr[i]
 
 
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_lambda_networks_on_device_agree_with_cpu(solver):
+    data = make_logit(3000, random_state=0)
+    kw = dict(SMALL, solver=solver, lambda_model="network", target=["beta", "ame"])
+    cpu = sd.LogitDML(device="cpu", **kw).fit(data.X, data.T, data.Y)
+    gpu = sd.LogitDML(device=DEVICE, **kw).fit(data.X, data.T, data.Y)
+    diff = np.abs(gpu.inference_.estimate - cpu.inference_.estimate)
+    assert np.all(diff < 0.5 * cpu.inference_.stderr), (diff, cpu.inference_.stderr)
+    i = gpu.inference_.names.index("E[beta]")
+    assert abs(gpu.inference_.estimate[i] - data.truth["E[beta]"]) < 4 * gpu.inference_.stderr[i]
+
+
 @pytest.mark.parametrize("name", ["poisson", "tobit", "heteroskedastic", "zip"])
 def test_families_on_device(name):
     data = make_family_data(name, n_samples=2000, random_state=1)

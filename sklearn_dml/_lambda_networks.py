@@ -1,0 +1,260 @@
+"""``lambda_model="network"``: the Λ nuisance regressions as small networks, batched.
+
+Every regression that the Λ stage of a group of folds needs (for an index family: the
+weighted means a(x) and m(x), their out-of-fold versions and the conditional covariance
+S(x), or the moments of T given X for the conditional law) becomes one member of an ensemble of
+:class:`~sklearn_dml._nets.EnsembleStructuralNet` regressors, trained together by
+:func:`~sklearn_dml._training.train_ensemble` with squared loss on standardized targets,
+each with its own rows, targets, validation split and early stopping. All the folds of a
+group then cost about one small training run, on the estimator's device, instead of seven
+gradient-boosting fits per fold on the CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._nets import predict_theta
+from ._training import train_ensemble
+
+LAMBDA_NETWORK = "network"
+LARGE_BATCH_ROWS = 100_000  # from this many fitting rows per task, a 25th of them per step
+
+
+class _StandardizedSquaredError:
+    """Mean squared error over k scaled targets; the 'family' of a regression member.
+
+    Columns marked ``positive`` (means of nonnegative quantities, such as a(x) and the
+    diagonal of S(x)) are scaled by their mean and predicted through a softplus, so that a
+    prediction cannot fall to or below zero where the targets never do; the others are
+    standardized.
+    """
+
+    def __init__(self, positive):
+        self.positive = np.asarray(positive, dtype=bool)
+
+    def theta_dim(self, n_treatments):
+        return self.positive.size
+
+    def initial_bias(self, y, t):
+        return np.where(self.positive, _SOFTPLUS_OF_ONE_INVERSE, 0.0)  # every target's mean
+
+    def loss(self, y, t, theta):
+        mask = torch.as_tensor(self.positive, device=theta.device)
+        return ((torch.where(mask, F.softplus(theta), theta) - y) ** 2).mean(dim=1)
+
+    def output(self, raw):
+        return np.where(self.positive, np.logaddexp(0.0, raw), raw)
+
+
+_SOFTPLUS_OF_ONE_INVERSE = float(np.log(np.expm1(1.0)))
+
+
+def is_network(lambda_model):
+    """Whether ``lambda_model`` asks for the batched network regressions."""
+    return isinstance(lambda_model, str) and lambda_model == LAMBDA_NETWORK
+
+
+def check_lambda_model(lambda_model, family=None, method=None):
+    """None, "network" or a scikit-learn regressor; anything else gets a clear error.
+
+    With ``family`` and the resolved ``method``: "network" fits the moments of T given X
+    (single-index families, or the conditional law), not whole Hessian matrices, whose
+    entry-wise fits need not stay positive semi-definite (the default random forest's do).
+    """
+    if lambda_model is None:
+        return
+    if is_network(lambda_model):
+        from .families._index import IndexFamily
+
+        if (family is not None and method in ("analytic", "regression")
+                and not isinstance(family, IndexFamily)):
+            raise ValueError(
+                f"lambda_model='network' fits the moments of T given X that Λ(x) of a "
+                f"single-index family is made of; the {family.name!r} family's Λ(x) is a "
+                f"regression of whole Hessian matrices (lambda_method={method!r}). Use "
+                "lambda_model=None (a random forest that keeps them positive semi-definite).")
+        return
+    if isinstance(lambda_model, str) or not (hasattr(lambda_model, "fit")
+                                             and hasattr(lambda_model, "predict")):
+        raise ValueError(
+            f"lambda_model must be None (gradient boosting), {LAMBDA_NETWORK!r} (batched "
+            f"networks on the estimator's device) or a scikit-learn regressor with fit and "
+            f"predict; got {lambda_model!r}.")
+
+
+def network_config(config):
+    """Training settings of the Λ regressions: the θ-networks', always with Adam and early
+    stopping (nuisance fits; with ``solver="lbfgs"`` for them too, CPU and GPU fits of one
+    logit differed by 0.54 SE where the θ-networks alone leave them within 0.5)."""
+    return dataclasses.replace(config, early_stopping=True, dropout=0.0, n_networks=1,
+                               solver="adam", label="Λ-network")
+
+
+def fit_predict_networks(X32, tasks, seeds, config, positive=None):
+    """Fit one regression network per task, all at once; predict each at its own rows.
+
+    Parameters
+    ----------
+    X32 : ndarray (n, d), float32
+        Standardized covariates of all rows.
+    tasks : list of (fit_rows, targets, pred_rows)
+        ``targets`` (len(fit_rows), k) are the values to regress on ``X32[fit_rows]``;
+        every task has the same k. A target column constant on ``fit_rows`` is predicted
+        exactly, not fitted.
+    seeds : list of int
+        One per task.
+    config : TrainConfig
+        As for the θ-networks (see :func:`network_config`).
+    positive : bool array (k,), optional
+        Columns whose targets are nonnegative; their predictions stay positive.
+
+    Returns
+    -------
+    list of ndarray (len(pred_rows), k), float64
+    """
+    n, k = X32.shape[0], tasks[0][1].shape[1]
+    positive = np.zeros(k, dtype=bool) if positive is None else np.asarray(positive, bool)
+    targets = np.zeros((len(tasks), n, k), dtype=np.float32)
+    centres, scales = np.empty((len(tasks), k)), np.empty((len(tasks), k))
+    for j, (fit_rows, y, _) in enumerate(tasks):
+        mean, spread = y.mean(axis=0), y.std(axis=0)
+        varies = spread > 1e-12 * np.maximum(1.0, np.abs(mean))
+        # positive columns: y / mean, fitted through a softplus; others: (y - mean) / sd
+        centres[j] = np.where(positive & varies, 0.0, mean)
+        scales[j] = np.where(~varies, 0.0, np.where(positive, mean, spread))
+        targets[j, fit_rows] = (y - centres[j]) / np.where(scales[j] > 0, scales[j], 1.0)
+    if np.any(positive[None, :] & (scales < 0)):
+        raise ValueError("A Λ regression target declared nonnegative has a negative mean.")
+    family = _StandardizedSquaredError(positive)
+    fewest = min(task[0].size for task in tasks)
+    if config.batch_size == "auto" and fewest >= LARGE_BATCH_ROWS:
+        # about 25 steps an epoch: smooth regression targets need no small-batch noise, and on
+        # a GPU the number of steps is the cost (n = 10^6 on an H100: the logit's Λ stage took
+        # 94 s with the θ-networks' batches, 200 steps an epoch)
+        config = dataclasses.replace(config, batch_size=fewest // 25)
+    fit = train_ensemble(X32, np.zeros((n, 0), dtype=np.float32), targets,
+                         np.ones(n, dtype=np.float32), [task[0] for task in tasks], seeds,
+                         family, config)
+    if not np.all(np.isfinite(fit["best_loss"])):
+        raise FloatingPointError(
+            "A Λ regression network diverged (non-finite validation loss). Use the default "
+            "lambda_model=None (gradient boosting) or a smaller lr.")
+    return [centres[j] + scales[j] * family.output(
+                predict_theta(fit["layers"], X32[pred_rows], member=j))
+            for j, (_, _, pred_rows) in enumerate(tasks)]
+
+
+def _halves(rows, seed):
+    """Two random halves of ``rows`` (as positions into it), for out-of-fold predictions."""
+    order = np.random.RandomState(seed).permutation(rows.size)
+    return np.sort(order[: rows.size // 2]), np.sort(order[rows.size // 2:])
+
+
+def network_weighted_moments(folds, X32, seeds, config):
+    """:func:`~sklearn_dml._lambda.weighted_moments` for several folds at once, by networks.
+
+    Parameters
+    ----------
+    folds : list of dict
+        Per fold: ``d2`` (n_fit,) weights, ``T`` (n_fit, p), ``fit_rows`` and
+        ``pred_rows`` (indices into ``X32``).
+    X32 : ndarray (n, d), float32
+    seeds : list of int
+        One per fold.
+    config : TrainConfig
+
+    Returns
+    -------
+    list of (a, m, S, floored, resid) per fold, as ``weighted_moments`` returns them.
+    """
+    from ._lambda import finish_moments, moment_kind
+
+    kinds = [moment_kind(f["d2"], f["T"]) for f in folds]
+    tasks, task_seeds, layout = [], [], []
+    for f, (_, binary), seed in zip(folds, kinds, seeds):
+        y = np.column_stack([f["d2"], f["d2"][:, None] * f["T"]])  # a and the unnormalized m
+        first = len(tasks)
+        tasks.append((f["fit_rows"], y, f["pred_rows"]))
+        halves = None
+        if not binary:  # out-of-fold a and m give the residuals that S is regressed on
+            halves = _halves(f["fit_rows"], seed)
+            for own, other in (halves, halves[::-1]):
+                tasks.append((f["fit_rows"][own], y[own], f["fit_rows"][other]))
+        task_seeds.extend(member_seeds(seed, 4)[:len(tasks) - first])
+        layout.append((first, halves))
+    p = folds[0]["T"].shape[1]
+    preds = fit_predict_networks(X32, tasks, task_seeds, config,
+                                 positive=np.arange(1 + p) == 0)
+
+    partial, s_tasks, s_seeds = [], [], []
+    for f, (constant_w, _), (first, halves), seed in zip(folds, kinds, layout, seeds):
+        a, m_raw, floor_a = _split_means(preds[first], f["d2"], constant_w)
+        resid = None
+        if halves is not None:
+            oof = np.empty((f["d2"].size, preds[first].shape[1]))
+            oof[halves[1]], oof[halves[0]] = preds[first + 1], preds[first + 2]
+            a_oof, m_oof, _ = _split_means(oof, f["d2"], constant_w, floor_a)
+            resid = f["T"] - m_oof / a_oof[:, None]
+            s_tasks.append((f["fit_rows"], _product_targets(f["d2"], resid), f["pred_rows"]))
+            s_seeds.append(member_seeds(seed, 4)[3])
+        partial.append((a, m_raw / a[:, None], resid))
+    upper = np.triu_indices(p)
+    s_preds = iter(fit_predict_networks(X32, s_tasks, s_seeds, config,
+                                        positive=upper[0] == upper[1]) if s_tasks else [])
+    out = []
+    for f, (_, binary), (a, m, resid) in zip(folds, kinds, partial):
+        S = None if binary else unpack_symmetric(next(s_preds), m.shape[1]) / a[:, None, None]
+        m, S, floored = finish_moments(m, S, f["T"], f["d2"], binary)
+        out.append((a, m, S, floored, resid))
+    return out
+
+
+def member_seeds(seed, count):
+    """``count`` seeds for the regression networks of one fold (or one projection)."""
+    return [int((seed + 7919 * (b + 1)) % (2**31 - 1)) for b in range(count)]
+
+
+def _split_means(pred, d2, constant_w, floor=None):
+    """a (floored as the boosting path floors it) and the unnormalized m from a prediction."""
+    from ._lambda import OVERLAP_FLOOR
+
+    floor = OVERLAP_FLOOR * d2.mean() if floor is None else floor
+    a = np.full(pred.shape[0], float(d2[0])) if constant_w else np.maximum(pred[:, 0], floor)
+    return a, pred[:, 1:], floor
+
+
+def _product_targets(d2, resid):
+    """d2 · r_j · r_k for j <= k: the upper triangle of the weighted residual products."""
+    rows, cols = np.triu_indices(resid.shape[1])
+    return d2[:, None] * resid[:, rows] * resid[:, cols]
+
+
+def unpack_symmetric(entries, p):
+    """(n, p(p+1)/2) upper-triangle entries to symmetric (n, p, p) matrices."""
+    rows, cols = np.triu_indices(p)
+    out = np.empty((entries.shape[0], p, p))
+    out[:, rows, cols] = entries
+    out[:, cols, rows] = entries
+    return out
+
+
+
+def network_projection(J, X32, fold_id, config, seed=0):
+    """:func:`~sklearn_dml._lambda.project_crossfitted` by networks: E[J | X] for every row,
+    all columns jointly, from a network fitted on the other folds (one per fold, batched)."""
+    tasks = []
+    for k in np.unique(fold_id):
+        test = np.flatnonzero(fold_id == k)
+        train = np.flatnonzero(fold_id != k)
+        train = train if train.size else test
+        tasks.append((train, J[train], test))
+    out = np.empty_like(J, dtype=float)
+    preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config)
+    for (_, _, test), pred in zip(tasks, preds):
+        out[test] = pred
+    return out
