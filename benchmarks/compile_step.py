@@ -6,7 +6,8 @@ compiled; plus the one-off compile time. Prints milliseconds per step.
 
 Usage::
 
-    python benchmarks/compile_step.py [--device cpu] [--batch 1024] [--members 5]
+    python benchmarks/compile_step.py [--device cpu] [--batch 1024] [--members 5] \\
+        [--modes default,reduce-overhead]
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main():
     ap.add_argument("--members", type=int, default=5)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--modes", default="default",
+                    help="comma-separated torch.compile modes, e.g. default,reduce-overhead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev, M, B, n = torch.device(args.device), args.members, args.batch, args.rows
@@ -61,14 +64,18 @@ def main():
 
     ms_per_step(member_losses, 10)
     eager = [ms_per_step(member_losses, args.steps) for _ in range(2)]
-    compiled_losses = torch.compile(member_losses, dynamic=False)
-    start = time.perf_counter()
-    ms_per_step(compiled_losses, 1)
-    compile_s = time.perf_counter() - start
-    compiled = [ms_per_step(compiled_losses, args.steps) for _ in range(2)]
-    print(f"device {args.device}, {M} members, batch {B}, hidden (64, 32), {args.threads} "
-          f"thread(s): eager {eager[0]:.2f}/{eager[1]:.2f} ms per step, compiled "
-          f"{compiled[0]:.2f}/{compiled[1]:.2f} ms per step, compile {compile_s:.1f} s")
+    for mode in args.modes.split(","):
+        torch._dynamo.reset()
+        compiled_losses = torch.compile(member_losses, dynamic=False,
+                                        mode=None if mode == "default" else mode)
+        start = time.perf_counter()
+        ms_per_step(compiled_losses, 1)
+        compile_s = time.perf_counter() - start
+        compiled = [ms_per_step(compiled_losses, args.steps) for _ in range(2)]
+        print(f"device {args.device}, {M} members, batch {B}, hidden (64, 32), {args.threads} "
+              f"thread(s): eager {eager[0]:.2f}/{eager[1]:.2f} ms per step, compiled "
+              f"({mode}) {compiled[0]:.2f}/{compiled[1]:.2f} ms per step, "
+              f"compile {compile_s:.1f} s")
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ CONFIGS = [
     ("linear", 100_000, {}),
     ("linear", 1_000_000, {}),
     ("linear", 1_000_000, {"n_jobs": 5}),
+    ("linear", 1_000_000, {"lambda_model": "network"}),
     ("logit", 1_000_000, {}),
     ("logit", 1_000_000, {"n_jobs": 5}),
+    ("logit", 1_000_000, {"lambda_model": "network"}),
 ]
 
 
@@ -110,7 +112,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--d", type=int, default=20)
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--only", nargs="*", help="model:n entries to run, e.g. linear:1000000")
+    ap.add_argument("--only", nargs="*", help="model:n entries to run, e.g. linear:1000000, "
+                    "or model:n:PARAMS for one row, e.g. 'logit:1000000:{\"n_jobs\": 5}'")
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "gpu"))
     args = ap.parse_args()
@@ -123,7 +126,8 @@ def main():
     print(header, flush=True)
     rows = []
     for model, n, params in CONFIGS:
-        if args.only and f"{model}:{n}" not in args.only:
+        if args.only and f"{model}:{n}" not in args.only and \
+                f"{model}:{n}:{json.dumps(params)}" not in args.only:
             continue
         row = run(model, n, args.d, args.device, params, args.timeout)
         rows.append(row)

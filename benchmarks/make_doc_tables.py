@@ -23,6 +23,9 @@ STUDIES = [
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.9, 1.1]."),
     ("coverage_core_lbfgs.json", "Core estimators trained by L-BFGS (issue 8)",
      "solver='lbfgs' on two core designs, same seeds as their Adam rows above; same bands."),
+    ("coverage_core_lambda_model-network.json", "Core estimators with network Λ regressions "
+     "(issue 8)", "lambda_model='network' on the core designs, seeds 0-99 of their rows "
+     "above; same bands."),
     ("coverage_families.json", "Family catalogue (issue 4)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
     ("coverage_families_n8000.json", "Binary families at n = 8000 (issue 4)",
