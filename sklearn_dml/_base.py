@@ -186,7 +186,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             The fitted estimator.
         """
         check_params(self)
-        check_lambda_model(self.lambda_model)
         family = self._get_family()
         config = self._train_config()
         X = validate_X(self, X, reset=True)

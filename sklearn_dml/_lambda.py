@@ -345,9 +345,16 @@ def regress_hessian(H, X_fit, X_pred, model):
             if key not in fitted:
                 fitted[key] = _fit_predict(model, X_fit, y, X_pred)
             preds[:, j] = fitted[key]
-    out = np.empty((X_pred.shape[0], d, d))
-    out[:, rows, cols] = preds
-    out[:, cols, rows] = preds
+    return unpack_symmetric(preds, d)
+
+
+def unpack_symmetric(entries, p):
+    """(n, p(p+1)/2) upper-triangle entries (row-major, as np.triu_indices) to symmetric
+    (n, p, p) matrices."""
+    rows, cols = np.triu_indices(p)
+    out = np.empty((entries.shape[0], p, p))
+    out[:, rows, cols] = entries
+    out[:, cols, rows] = entries
     return out
 
 

@@ -18,8 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._lambda import OVERLAP_FLOOR, finish_moments, moment_kind, unpack_symmetric
 from ._nets import predict_theta
 from ._training import train_ensemble
+from .families._index import IndexFamily
 
 LAMBDA_NETWORK = "network"
 LARGE_BATCH_ROWS = 100_000  # from this many fitting rows per task, a 25th of them per step
@@ -36,6 +38,7 @@ class _StandardizedSquaredError:
 
     def __init__(self, positive):
         self.positive = np.asarray(positive, dtype=bool)
+        self._masks = {}  # the mask on each device, made once rather than at every step
 
     def theta_dim(self, n_treatments):
         return self.positive.size
@@ -44,7 +47,10 @@ class _StandardizedSquaredError:
         return np.where(self.positive, _SOFTPLUS_OF_ONE_INVERSE, 0.0)  # every target's mean
 
     def loss(self, y, t, theta):
-        mask = torch.as_tensor(self.positive, device=theta.device)
+        mask = self._masks.get(theta.device)
+        if mask is None:
+            mask = self._masks[theta.device] = torch.as_tensor(self.positive,
+                                                               device=theta.device)
         return ((torch.where(mask, F.softplus(theta), theta) - y) ** 2).mean(dim=1)
 
     def output(self, raw):
@@ -69,8 +75,6 @@ def check_lambda_model(lambda_model, family=None, method=None):
     if lambda_model is None:
         return
     if is_network(lambda_model):
-        from .families._index import IndexFamily
-
         if (family is not None and method in ("analytic", "regression")
                 and not isinstance(family, IndexFamily)):
             raise ValueError(
@@ -172,8 +176,6 @@ def network_weighted_moments(folds, X32, seeds, config):
     -------
     list of (a, m, S, floored, resid) per fold, as ``weighted_moments`` returns them.
     """
-    from ._lambda import finish_moments, moment_kind
-
     kinds = [moment_kind(f["d2"], f["T"]) for f in folds]
     tasks, task_seeds, layout = [], [], []
     for f, (_, binary), seed in zip(folds, kinds, seeds):
@@ -193,12 +195,12 @@ def network_weighted_moments(folds, X32, seeds, config):
 
     partial, s_tasks, s_seeds = [], [], []
     for f, (constant_w, _), (first, halves), seed in zip(folds, kinds, layout, seeds):
-        a, m_raw, floor_a = _split_means(preds[first], f["d2"], constant_w)
+        a, m_raw = _split_means(preds[first], f["d2"], constant_w)
         resid = None
         if halves is not None:
             oof = np.empty((f["d2"].size, preds[first].shape[1]))
             oof[halves[1]], oof[halves[0]] = preds[first + 1], preds[first + 2]
-            a_oof, m_oof, _ = _split_means(oof, f["d2"], constant_w, floor_a)
+            a_oof, m_oof = _split_means(oof, f["d2"], constant_w)
             resid = f["T"] - m_oof / a_oof[:, None]
             s_tasks.append((f["fit_rows"], _product_targets(f["d2"], resid), f["pred_rows"]))
             s_seeds.append(member_seeds(seed, 4)[3])
@@ -219,29 +221,17 @@ def member_seeds(seed, count):
     return [int((seed + 7919 * (b + 1)) % (2**31 - 1)) for b in range(count)]
 
 
-def _split_means(pred, d2, constant_w, floor=None):
+def _split_means(pred, d2, constant_w):
     """a (floored as the boosting path floors it) and the unnormalized m from a prediction."""
-    from ._lambda import OVERLAP_FLOOR
-
-    floor = OVERLAP_FLOOR * d2.mean() if floor is None else floor
-    a = np.full(pred.shape[0], float(d2[0])) if constant_w else np.maximum(pred[:, 0], floor)
-    return a, pred[:, 1:], floor
+    a = (np.full(pred.shape[0], float(d2[0])) if constant_w
+         else np.maximum(pred[:, 0], OVERLAP_FLOOR * d2.mean()))
+    return a, pred[:, 1:]
 
 
 def _product_targets(d2, resid):
     """d2 · r_j · r_k for j <= k: the upper triangle of the weighted residual products."""
     rows, cols = np.triu_indices(resid.shape[1])
     return d2[:, None] * resid[:, rows] * resid[:, cols]
-
-
-def unpack_symmetric(entries, p):
-    """(n, p(p+1)/2) upper-triangle entries to symmetric (n, p, p) matrices."""
-    rows, cols = np.triu_indices(p)
-    out = np.empty((entries.shape[0], p, p))
-    out[:, rows, cols] = entries
-    out[:, cols, rows] = entries
-    return out
-
 
 
 def network_projection(J, X32, fold_id, config, seed=0):

@@ -100,21 +100,14 @@ def test_logit_regime_c_on_device():
     assert abs(res.estimate[i] - data.truth["E[beta]"]) < 4 * res.stderr[i]
 
 
-def test_lbfgs_on_device_agrees_with_cpu():
+@pytest.mark.parametrize("extra", [
+    dict(solver="lbfgs"),
+    dict(solver="adam", lambda_model="network", target=["beta", "ame"]),
+    dict(solver="lbfgs", lambda_model="network", target=["beta", "ame"]),
+], ids=["lbfgs", "network-adam", "network-lbfgs"])
+def test_logit_options_on_device_agree_with_cpu(extra):
     data = make_logit(3000, random_state=0)
-    kw = dict(SMALL, solver="lbfgs")
-    cpu = sd.LogitDML(device="cpu", **kw).fit(data.X, data.T, data.Y)
-    gpu = sd.LogitDML(device=DEVICE, **kw).fit(data.X, data.T, data.Y)
-    diff = np.abs(gpu.inference_.estimate - cpu.inference_.estimate)
-    assert np.all(diff < 0.5 * cpu.inference_.stderr), (diff, cpu.inference_.stderr)
-    i = gpu.inference_.names.index("E[beta]")
-    assert abs(gpu.inference_.estimate[i] - data.truth["E[beta]"]) < 4 * gpu.inference_.stderr[i]
-
-
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_lambda_networks_on_device_agree_with_cpu(solver):
-    data = make_logit(3000, random_state=0)
-    kw = dict(SMALL, solver=solver, lambda_model="network", target=["beta", "ame"])
+    kw = dict(SMALL, **extra)
     cpu = sd.LogitDML(device="cpu", **kw).fit(data.X, data.T, data.Y)
     gpu = sd.LogitDML(device=DEVICE, **kw).fit(data.X, data.T, data.Y)
     diff = np.abs(gpu.inference_.estimate - cpu.inference_.estimate)
