@@ -45,6 +45,18 @@ class Adam:
         self.state = {id(p): (torch.zeros_like(p), torch.zeros_like(p))
                       for g in self.groups for p in g["params"]}
 
+    def keep_rows(self, index, params):
+        """Go on with ``params``: the rows ``index`` (first dimension) of the current
+        parameters, in group order, keeping those rows' moment estimates."""
+        old = [p for g in self.groups for p in g["params"]]
+        if len(params) != len(old):
+            raise ValueError(f"expected {len(old)} parameters, got {len(params)}")
+        fresh = iter(params)
+        for g in self.groups:
+            g["params"] = [next(fresh) for _ in g["params"]]
+        self.state = {id(new): tuple(moment[index] for moment in self.state[id(p)])
+                      for p, new in zip(old, params)}
+
     def zero_grad(self):
         for g in self.groups:
             for p in g["params"]:

@@ -114,6 +114,17 @@ class EnsembleStructuralNet(nn.Module):
                     h = h * self._dropout_mask(h.shape)
         return h
 
+    def keep_members(self, index):
+        """Keep only the members at positions ``index`` (a LongTensor), with their generators.
+
+        The parameters are replaced by new ones holding those members' rows; an optimizer
+        must be told (see :meth:`sklearn_dml._adam.Adam.keep_rows`).
+        """
+        for params in (self.weights, self.biases):
+            for i, param in enumerate(params):
+                params[i] = nn.Parameter(param.detach()[index])
+        self.generators = [self.generators[i] for i in index.tolist()]
+
     def _dropout_mask(self, shape):
         keep = 1.0 - self.dropout
         masks = [torch.rand(shape[1:], generator=g) < keep for g in self.generators]

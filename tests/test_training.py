@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sklearn_dml import StructuralDMLRegressor, StructuralNet
-from sklearn_dml._nets import member_to_module, predict_theta
+from sklearn_dml._nets import EnsembleStructuralNet, member_to_module, predict_theta
 from sklearn_dml._training import TrainConfig, train_ensemble
 from sklearn_dml.datasets import make_linear_confounded
 from sklearn_dml.families import LinearFamily
@@ -40,6 +40,29 @@ def test_batched_ensemble_equals_per_fold_loop(solver, n_folds, seeds, tol):
         np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0],
                                    rtol=tol, atol=tol)
         assert batched["best_epoch"][m] == alone["best_epoch"][0]
+
+
+def test_stopped_members_leave_the_batch_without_changing_the_others(monkeypatch):
+    """Members stop at epochs 6-22; the batch shrinks as they do (never to one member, whose
+    matmul path differs), and each member still ends where it ends when trained alone."""
+    X, T, Y, w = _data()
+    config = dataclasses.replace(CONFIG, max_epochs=80, lr=0.03, n_iter_no_change=4)
+    folds = np.array_split(np.random.RandomState(0).permutation(600), 4)
+    rows = [np.setdiff1d(np.arange(600), f) for f in folds]
+    seeds = [11, 22, 33, 44]
+    held = []
+    forward = EnsembleStructuralNet.forward
+    monkeypatch.setattr(EnsembleStructuralNet, "forward",
+                        lambda net, x: held.append(x.shape[0]) or forward(net, x))
+    batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), config)
+    epochs_run = np.isfinite(batched["history"]).sum(0)
+    assert len(set(epochs_run)) == 4, "the design should stop members at different epochs"
+    assert sorted(set(held)) == [2, 3, 4]
+    theta_b = predict_theta(batched["layers"], X)
+    for m in range(4):
+        alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), config)
+        assert batched["best_epoch"][m] == alone["best_epoch"][0]
+        np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0], atol=1e-5)
 
 
 def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
