@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._crossfit import n_task_threads, plan_crossfit, run_crossfit
+from ._crossfit import map_folds, n_lambda_threads, n_task_threads, plan_crossfit, run_crossfit
 from ._effects_api import _EffectsMixin
 from ._inference import (
     INFLUENCE_SHARE_WARN,
@@ -318,8 +318,13 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             def project(target, J):
                 return network_projection(J, X32, rep["fold_id"], config)
         else:
+            # the fits run as the Λ stage's do: folds side by side, sharing the cores
+            n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
+
             def project(target, J):
-                return project_crossfitted(J, self._X, rep["fold_id"], self.lambda_model)
+                return project_crossfitted(
+                    J, self._X, rep["fold_id"], self.lambda_model,
+                    map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
         return project
 
     def _infer(self, targets, where=None):

@@ -466,16 +466,24 @@ def project_on_law(jacobian_fn, theta, values, probs, chunk_rows=4096):
     return out
 
 
-def project_crossfitted(J, X, fold_id, model):
-    """E[H_θ | X] by regressing each column of J on X, fitted on the other folds."""
-    out = np.empty_like(J)
-    for j in range(J.shape[1]):
-        col = J[:, j]
-        if np.ptp(col) <= 1e-12 * max(1.0, np.abs(col).max()):
-            out[:, j] = col
-            continue
-        for k in np.unique(fold_id):
-            test = fold_id == k
-            train = ~test if (~test).any() else test
-            out[test, j] = _fit_predict(model, X[train], col[train], X[test])
+def project_crossfitted(J, X, fold_id, model, map_fits=None):
+    """E[H_θ | X] by regressing each column of J on X, fitted on the other folds.
+
+    ``map_fits(function, items)`` runs the (column, fold) fits, e.g. side by side in
+    threads (:func:`~sklearn_dml._crossfit.map_folds`); one after another by default.
+    """
+    out = J.astype(float, copy=True)
+    varying = [j for j in range(J.shape[1])
+               if np.ptp(J[:, j]) > 1e-12 * max(1.0, np.abs(J[:, j]).max())]
+    tasks = [(j, k) for j in varying for k in np.unique(fold_id)]
+
+    def fit(task):
+        j, k = task
+        test = fold_id == k
+        train = ~test if (~test).any() else test
+        return _fit_predict(model, X[train], J[train, j], X[test])
+
+    predictions = (map_fits or (lambda f, items: [f(item) for item in items]))(fit, tasks)
+    for (j, k), prediction in zip(tasks, predictions):
+        out[fold_id == k, j] = prediction
     return out

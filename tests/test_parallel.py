@@ -74,3 +74,28 @@ def test_concurrent_lambda_stage_matches_sequential(monkeypatch):
         fits[n_threads] = StructuralDMLRegressor(**kw).fit(data.X, data.T, data.Y).inference_
     for attr in ("estimate", "stderr"):
         np.testing.assert_allclose(getattr(fits[2], attr), getattr(fits[1], attr), rtol=1e-10)
+
+
+def test_projection_fits_side_by_side_match_one_after_another():
+    """E[H_θ | X] (the AME's projection): its (column, fold) fits in threads give the
+    numbers they give one by one; a constant column passes through unfitted."""
+    from sklearn_dml._crossfit import map_folds
+    from sklearn_dml._lambda import project_crossfitted
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 3))
+    J = np.column_stack([np.sin(X[:, 0]) + 0.1 * rng.normal(size=900), np.full(900, 2.5),
+                         X[:, 1] ** 2])
+    fold_id = np.arange(900) % 3
+    calls = []
+
+    def in_threads(fit, tasks):
+        calls.append(list(tasks))
+        return map_folds(fit, tasks, 2)
+
+    alone = project_crossfitted(J, X, fold_id, None)
+    side_by_side = project_crossfitted(J, X, fold_id, None, map_fits=in_threads)
+    assert calls == [[(j, k) for j in (0, 2) for k in range(3)]]
+    np.testing.assert_array_equal(side_by_side, alone)
+    np.testing.assert_array_equal(alone[:, 1], 2.5)
+    assert np.corrcoef(alone[:, 0], np.sin(X[:, 0]))[0, 1] > 0.9
