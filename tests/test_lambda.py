@@ -137,6 +137,7 @@ def test_secant_weights_track_the_secant_slope(name):
     from sklearn_dml.families import get_family
 
     family = get_family(name)
+    family.secant_weight_cap = None  # the weights' algebra; the clip is tested below
     eta_true = np.linspace(-2.5, 1.5, 9)  # P(Y = 1) up to 0.99 (gumbel), 0.93 (probit)
     if name == "poisson":  # the weights are linear in y: plug in E[Y] = e^η
         ys, probs = [np.exp(eta_true)], [np.ones_like(eta_true)]
@@ -165,6 +166,28 @@ def test_secant_weights_track_the_secant_slope(name):
     order_plain = np.log2(plain_1 / plain_2)
     assert np.all(order_secant > 1.7), order_secant
     assert np.median(order_plain) < 1.3, order_plain
+
+
+def test_secant_weight_cap_clips_only_improbable_outcomes():
+    """The gumbel's secant weights stay within [0, 30·E[ℓ'' | η]]; the clip binds only for
+    y = 0 where P(Y = 1 | η) is above about 0.97, and leaves every other weight alone."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import GumbelFamily
+
+    capped, free = GumbelFamily(), GumbelFamily()
+    free.secant_weight_cap = None
+    eta = np.linspace(-4, 3, 71)
+    c = capped.curvature(eta)
+    for y in (0.0, 1.0):
+        w = lambda_index_weights(capped, np.full_like(eta, y), eta, secant=True)
+        w_free = lambda_index_weights(free, np.full_like(eta, y), eta, secant=True)
+        assert np.all(w >= 0) and np.all(w <= 30 * c * (1 + 1e-12))
+        binds = w_free > 30 * c
+        np.testing.assert_array_equal(w[~binds], w_free[~binds])
+        if y == 1.0:
+            assert not binds.any()
+        else:
+            assert binds.any() and capped.mean_eta(eta[binds]).min() > 0.97
 
 
 def test_conditional_law_binary_treatment_is_bernoulli_propensity(rng):
@@ -252,8 +275,8 @@ def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvat
 
 
 def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
-    """The probit's Hessian regression uses the observed ℓ'', the logit's the secant weights,
-    the gumbel's the expected curvature."""
+    """The probit's Hessian regression uses the observed ℓ'', the logit's and the gumbel's
+    the secant weights (the gumbel's clipped)."""
     import sklearn_dml._crossfit as crossfit
     from sklearn_dml import GumbelDML, LogitDML, ProbitDML
     from sklearn_dml.datasets import make_family_data
@@ -269,4 +292,4 @@ def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     flags = {family: kw for family, kw in seen}
     assert flags == {"probit": {"secant": False, "observed": True},
                      "logit": {"secant": True, "observed": False},
-                     "gumbel": {"secant": False, "observed": False}}
+                     "gumbel": {"secant": True, "observed": False}}

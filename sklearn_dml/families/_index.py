@@ -41,6 +41,11 @@ class IndexFamily(Family):
     #: :func:`sklearn_dml._lambda.lambda_index_weights`: less bias, more noise in Λ̂. On
     #: only where a coverage study showed the trade paying off (the logit).
     secant_lambda = False
+    #: With ``secant_lambda``: clip each row's secant weight to [0, cap·E[ℓ'' | η̃]], so that
+    #: no row weighs more than ``cap`` times its expected curvature in Λ̂ (None: no clip).
+    #: For an asymmetric link the weight of an improbable outcome grows without bound (the
+    #: gumbel's, for y = 0 at P(Y = 1) = 0.99: 700 times the curvature).
+    secant_weight_cap = None
     #: Whether the regime-C Hessian regression uses the observed ℓ''(y, η̃) at the auxiliary
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
