@@ -45,7 +45,7 @@ class IndexFamily(Family):
     #: no row weighs more than ``cap`` times its expected curvature in Λ̂ (None: no clip).
     #: For an asymmetric link the weight of an improbable outcome grows without bound (the
     #: gumbel's, for y = 0 at P(Y = 1) = 0.99: 700 times the curvature).
-    secant_weight_cap = None
+    secant_weight_cap: float | None = None
     #: Whether the regime-C Hessian regression uses the observed ℓ''(y, η̃) at the auxiliary
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
