@@ -328,8 +328,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         return project
 
     def _infer(self, targets, where=None):
-        # nuisance regressions for E[H_θ | X] run here, outside the fold tasks: cap their
-        # threads as the tasks do (OpenMP spinning against other processes cost 10x here)
+        # inference runs outside the fold tasks: cap its threads as the tasks do (OpenMP
+        # spinning against other processes cost 10x here); the E[H_θ | X] regressions set
+        # their own, by the Λ stage's rule (see _projector)
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads, parallel=False)):
             return self._infer_unlimited(targets, where)
 

@@ -270,15 +270,14 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
-    w = family.d2(y, eta) if observed else family.curvature(eta)
-    if w is None:  # ℓ'' depends on y and the family gives no expectation
-        w = family.d2(y, eta)
+    curvature = family.curvature(eta) if secant or not observed else None
+    w = family.d2(y, eta) if observed or curvature is None else curvature
     coefficient = family.secant_coefficient(eta) if secant else None
     if coefficient is None:
         return w
     w = w - coefficient * family.d1(y, eta)
     if family.secant_weight_cap is not None:
-        w = np.clip(w, 0.0, family.secant_weight_cap * family.curvature(eta))
+        w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
     return w
 
 

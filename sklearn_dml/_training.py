@@ -129,15 +129,16 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
                       for a in (X, T, Y, weights))
     n_rows = Xt.shape[0]
     Yflat = Yt.reshape(M * n_rows, *Yt.shape[2:]) if per_member else Yt
-    # the members the network still holds (Adam drops those that stopped); ``idx`` has one
-    # row of indices for each
-    held = {"ids": np.arange(M), "offsets": torch.arange(M, device=device)[:, None] * n_rows}
+    # the members the network still holds (Adam drops those that stopped; ``idx`` has one
+    # row of indices for each), and where each one's targets start in Yflat
+    ids = np.arange(M)
+    offsets = torch.arange(M, device=device)[:, None] * n_rows
 
     def member_losses(idx, mask):
         # index_select on flat indices: on a CPU 3-5x cheaper than indexing with (M, B)
         flat = idx.reshape(-1)
         theta = net(Xt.index_select(0, flat).view(*idx.shape, -1))
-        y = Yflat.index_select(0, (idx + held["offsets"]).reshape(-1) if per_member else flat)
+        y = Yflat.index_select(0, (idx + offsets).reshape(-1) if per_member else flat)
         per_row = family.loss(y, Tt.index_select(0, flat),
                               theta.reshape(-1, theta_dim)).reshape(idx.shape)
         w = Wt.index_select(0, flat).view(idx.shape) * mask
@@ -166,18 +167,16 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
 
     for epoch in range(config.max_epochs):
         net.train()
-        moving = train_epoch(active[held["ids"]])
+        moving = train_epoch(active[ids])
         bar.update()
         if not config.early_stopping:
             if not moving:
                 break
             continue
         net.eval()
-        ids = held["ids"]
         val = np.full(M, np.nan)
         with torch.no_grad():
-            position = torch.as_tensor(ids, device=device)
-            val[ids] = member_losses(vidx[position], vmask[position]).double().cpu().numpy()
+            val[ids] = member_losses(vidx, vmask).double().cpu().numpy()
         bad = ~np.isfinite(val)
         diverged |= bad & active
         record = np.where(active, val, np.nan)
@@ -201,8 +200,12 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         bar.set_postfix_str(f"{int(active.sum())}/{M} still training", refresh=False)
         if not (active.any() and moving):
             break
-        if hasattr(train_epoch, "keep"):
-            _drop_stopped(train_epoch, held, active, device)
+        keep = _members_to_keep(active[ids]) if hasattr(train_epoch, "keep") else None
+        if keep is not None:  # stopped members leave the batch; their best weights are aside
+            train_epoch.keep(keep)
+            position = torch.as_tensor(keep, device=device)
+            ids, offsets = ids[keep], offsets[position]
+            vidx, vmask = vidx[position], vmask[position]
     bar.close()
 
     if config.early_stopping:
@@ -220,23 +223,19 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     }
 
 
-def _drop_stopped(train_epoch, held, active, device):
-    """Take stopped members out of the batch; their best weights are kept aside.
+def _members_to_keep(active):
+    """Positions of the held members to keep training, or None to keep them all.
 
-    The others' trajectories are unchanged and no step is spent on the stopped ones. A
+    ``active`` (bool, one per held member) says which are still training. The stopped
+    ones leave: the others' trajectories are unchanged and no step is spent on them. A
     batch of one would take another matmul path, whose last bits differ, so one stopped
     member stays along with the last one training: results then do not depend on how the
     folds were grouped.
     """
-    ids = held["ids"]
-    keep = np.flatnonzero(active[ids])
-    if keep.size == 1 and ids.size > 1:
-        keep = np.sort(np.r_[keep, np.flatnonzero(~active[ids])[0]])
-    if keep.size == ids.size:
-        return
-    train_epoch.keep(keep)
-    held["ids"] = ids[keep]
-    held["offsets"] = held["offsets"][torch.as_tensor(keep, device=device)]
+    keep = np.flatnonzero(active)
+    if keep.size == 1 and active.size > 1:
+        keep = np.sort(np.r_[keep, np.flatnonzero(~active)[0]])
+    return None if keep.size == active.size else keep
 
 
 class _AdamEpochs:
