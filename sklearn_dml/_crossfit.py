@@ -8,15 +8,21 @@ results do not depend on ``n_jobs`` or the joblib backend.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import functools
+import os
+import shutil
+import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs, parallel_config
+from joblib.parallel import get_active_backend
 from sklearn.model_selection import GroupKFold, KFold
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -198,25 +204,30 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
         results = _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method,
                                               network_config(config), B)
     else:
-        results = map_folds(lambda m: _evaluate_fold(m, plans[m], main, aux, X, X32, T, Y,
-                                                     family, method, lambda_model,
-                                                     treatment_law, B),
-                            range(len(plans)), lambda_threads)
+        processes = lambda_in_processes(X.shape[0], len(plans), lambda_threads)
+        with _memory_mapped(X, X32, enabled=processes) as (X_shared, X32_shared):
+            evaluate = functools.partial(_evaluate_fold, main=main, aux=aux, X=X_shared,
+                                         X32=X32_shared, T=T, Y=Y, family=family,
+                                         method=method, lambda_model=lambda_model,
+                                         treatment_law=treatment_law, B=B)
+            results = map_folds(evaluate, enumerate(plans), lambda_threads,
+                                processes=processes)
     log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
     return main["layers"], results
 
 
-def map_folds(function, items, n_threads):
+def map_folds(function, items, n_threads, processes=False):
     """``[function(item) for item in items]`` on ``n_threads`` OpenMP/BLAS threads in all.
 
-    With several threads and several folds, the folds run concurrently in Python threads,
-    each with an equal share of the OpenMP threads. The Λ nuisance fits (small-tree gradient
-    boosting) use many threads poorly. Measured on the same machine, the logit's Λ stage of
-    five folds one after another on all cores vs side by side: 33.0 s vs 15.3 s at 5·10⁵ rows
-    on an H100 machine's 16 cores (whole fit 57.1 s vs 35.9 s, same estimate); 11.3 s vs
-    8.8 s at 10⁵ rows on 2 cores. OpenMP's thread count is per calling thread,
-    so each Python thread sets its own; the BLAS pools are process-wide and get the
-    per-thread share for the whole section.
+    With several threads and several folds, the folds run concurrently, each with an equal
+    share of the OpenMP threads: in Python threads, or with ``processes=True`` in loky worker
+    processes (``function`` must then pickle; see :func:`lambda_in_processes`). The Λ
+    nuisance fits (small-tree gradient boosting) use many threads poorly. Measured on the
+    same machine, the logit's Λ stage of five folds one after another on all cores vs side
+    by side: 33.0 s vs 15.3 s at 5·10⁵ rows on an H100 machine's 16 cores (whole fit 57.1 s
+    vs 35.9 s, same estimate); 11.3 s vs 8.8 s at 10⁵ rows on 2 cores. OpenMP's thread
+    count is per calling thread, so each Python thread sets its own; the BLAS pools are
+    process-wide and get the per-thread share for the whole section.
     """
     items = list(items)
     n_concurrent = min(len(items), n_threads)
@@ -224,6 +235,9 @@ def map_folds(function, items, n_threads):
         with threadpool_limits(limits=n_threads):
             return [function(item) for item in items]
     per_thread = max(1, n_threads // n_concurrent)
+    if processes:
+        with parallel_config(backend="loky", inner_max_num_threads=per_thread):
+            return Parallel(n_jobs=n_concurrent)(delayed(function)(item) for item in items)
     controller = ThreadpoolController()
 
     def run(item):
@@ -235,9 +249,63 @@ def map_folds(function, items, n_threads):
         return list(pool.map(run, items))
 
 
-def _evaluate_fold(m, plan, main, aux, X, X32, T, Y, family, method, lambda_model,
+def lambda_in_processes(n_rows, n_folds, n_threads):
+    """Whether the Λ stage's fold fits run in worker processes rather than Python threads.
+
+    Measured on an H100 machine's 16 cores (benchmarks/gpu.py, five folds side by side, a
+    fresh interpreter per fit, so the workers' start is counted): the logit's whole fit at
+    10⁶ rows took 48.7 s and 57.5 s with the folds in processes against 84.6 s and 84.2 s
+    in threads (Λ stage 28.5 s against 58.6 s), with the same estimates; at 5·10⁵ rows
+    43.7 s against 48.2 s; at 2·10⁵ rows the processes' start cost more than they saved
+    (logit 29.0 s against 26.6 s, linear 17.1 s against 13.1 s). Gradient-boosting fits
+    alone ran as fast in threads as in processes (35 fits at 8·10⁵ rows: 28.8 s against
+    27.5 s; benchmarks/lambda_threads.py), so the threads' loss lies in the rest of the
+    fold's work (the data copies and the networks' forward passes around the fits); it
+    was not isolated further. Processes are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows,
+    with at least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once (on 2 cores there was
+    nothing to gain), and never inside a joblib worker, where nesting would oversubscribe.
+    loky keeps its workers for later fits.
+    """
+    n_concurrent = min(n_folds, n_threads)
+    if n_rows < LAMBDA_PROCESSES_MIN_ROWS or n_concurrent < LAMBDA_PROCESSES_MIN_CONCURRENT:
+        return False
+    backend, _ = get_active_backend()
+    return getattr(backend, "nesting_level", 0) == 0
+
+
+@contextlib.contextmanager
+def _memory_mapped(*arrays, enabled=True):
+    """The arrays as read-only memory maps in a temporary folder while the block runs.
+
+    joblib sends a memory-mapped array to worker processes by file name; a plain one it
+    hashes (about 0.2 s per 100 MB) for every task that carries it.
+    """
+    if not enabled:
+        yield arrays
+        return
+    folder = tempfile.mkdtemp(prefix="sklearn_dml_", dir=_shared_memory_dir())
+    try:
+        maps = []
+        for i, array in enumerate(arrays):
+            path = os.path.join(folder, f"{i}.npy")
+            np.save(path, array)
+            maps.append(np.load(path, mmap_mode="r"))
+        yield tuple(maps)
+    finally:
+        maps = None
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_memory_dir():
+    """/dev/shm where it exists and is writable (memory, not disk), else the default."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _evaluate_fold(fold, *, main, aux, X, X32, T, Y, family, method, lambda_model,
                    treatment_law, B):
-    """θ̂ and Λ̂ at one fold's test rows."""
+    """θ̂ and Λ̂ at the test rows of ``fold = (m, plan)``, the group's m-th fold."""
+    m, plan = fold
     theta_test = _theta_test(m, plan, main, X32, B)
     floored = np.zeros(plan.test.size, dtype=bool)
     if method == "randomized":
@@ -344,6 +412,11 @@ def _train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what
             "for extreme values.")
     return fit
 
+
+# Rows (all of the data) from which the Λ stage's concurrent fold fits run in processes, and
+# the fewest fits at once for which they do; see lambda_in_processes.
+LAMBDA_PROCESSES_MIN_ROWS = 400_000
+LAMBDA_PROCESSES_MIN_CONCURRENT = 3
 
 # Rows per Λ nuisance fit from which its OpenMP/BLAS threads pay for themselves when the fold
 # groups run one after another. Measured (HistGradientBoosting, d = 20, 2 cores): 4000 rows,

@@ -1,11 +1,13 @@
 """joblib backends: the same random_state gives the same result on any backend."""
 
+import os
+
 import numpy as np
 import pytest
-from joblib import parallel_config
+from joblib import Parallel, delayed, parallel_config
 
-from sklearn_dml import StructuralDMLRegressor
-from sklearn_dml.datasets import make_linear_confounded
+from sklearn_dml import LogitDML, StructuralDMLRegressor
+from sklearn_dml.datasets import make_linear_confounded, make_logit
 
 KW = dict(hidden_dims=(8,), max_epochs=8, cv=4, random_state=3)
 
@@ -60,20 +62,63 @@ def test_map_folds_gives_each_thread_its_share_of_openmp(n_threads, n_items, per
     assert _openmp_threads_here() == before  # the calling thread's setting is untouched
 
 
-def test_concurrent_lambda_stage_matches_sequential(monkeypatch):
-    """The folds' Λ fits side by side in threads give the numbers they give one by one."""
+@pytest.mark.parametrize("estimator", [StructuralDMLRegressor, LogitDML])
+def test_concurrent_lambda_stage_matches_sequential(monkeypatch, estimator):
+    """The folds' Λ fits side by side, in threads or in worker processes, give the numbers
+    they give one by one (linear: Λ 'analytic'; logit: 'regression', with the auxiliary
+    networks' θ at the Hessian rows)."""
     import sklearn_dml._crossfit as crossfit
 
-    data = make_linear_confounded(crossfit.LAMBDA_THREADS_MIN_ROWS + 500, random_state=2)
+    make = make_linear_confounded if estimator is StructuralDMLRegressor else make_logit
+    data = make(crossfit.LAMBDA_THREADS_MIN_ROWS + 500, random_state=2)
     kw = dict(hidden_dims=(8,), max_epochs=2, cv=3, random_state=0)
     real_map_folds = crossfit.map_folds
-    fits = {}
-    for n_threads in (2, 1):
-        monkeypatch.setattr(crossfit, "map_folds",
-                            lambda f, items, _, n=n_threads: real_map_folds(f, items, n))
-        fits[n_threads] = StructuralDMLRegressor(**kw).fit(data.X, data.T, data.Y).inference_
-    for attr in ("estimate", "stderr"):
-        np.testing.assert_allclose(getattr(fits[2], attr), getattr(fits[1], attr), rtol=1e-10)
+    seen, fits = [], {}
+    for n_threads, processes in ((1, False), (2, False), (2, True)):
+        def forced(f, items, _, processes=False, n=n_threads):
+            items = list(items)
+            shared = isinstance(f.keywords["X"], np.memmap)  # sent to processes by file name
+            seen.append(([type(fold[1]).__name__ for fold in items], processes, shared))
+            return real_map_folds(f, items, n, processes=processes)
+
+        monkeypatch.setattr(crossfit, "map_folds", forced)
+        monkeypatch.setattr(crossfit, "lambda_in_processes", lambda *_, p=processes: p)
+        fit = estimator(**kw).fit(data.X, data.T, data.Y).inference_
+        fits[n_threads, processes] = fit
+    assert seen == [(["FoldPlan"] * 3, p, p) for p in (False, False, True)]
+    for mode in ((2, False), (2, True)):
+        for attr in ("estimate", "stderr"):
+            np.testing.assert_array_equal(getattr(fits[mode], attr),
+                                          getattr(fits[1, False], attr))
+
+
+def test_lambda_stage_uses_processes_for_large_data_at_the_top_level_only(monkeypatch):
+    import sklearn_dml._crossfit as crossfit
+
+    monkeypatch.setattr(crossfit, "LAMBDA_PROCESSES_MIN_ROWS", 1000)
+    monkeypatch.setattr(crossfit, "LAMBDA_PROCESSES_MIN_CONCURRENT", 3)
+    rule = crossfit.lambda_in_processes
+    assert rule(1000, 5, 16) and rule(10**6, 3, 3)
+    assert not rule(999, 5, 16)  # too little data to pay for the processes' start
+    assert not rule(10**6, 5, 2) and not rule(10**6, 2, 16)  # too few fits at once
+    with parallel_config(backend="threading", n_jobs=2):
+        nested = Parallel()(delayed(rule)(10**6, 5, 16) for _ in range(2))
+    assert nested == [False, False]  # inside a joblib worker: threads, as before
+
+
+def test_memory_mapped_arrays_are_read_only_copies_removed_afterwards():
+    from sklearn_dml._crossfit import _memory_mapped
+
+    a, b = np.arange(12.0).reshape(3, 4), np.ones(5, dtype=np.float32)
+    with _memory_mapped(a, b) as (a_map, b_map):
+        assert isinstance(a_map, np.memmap) and not a_map.flags.writeable
+        np.testing.assert_array_equal(a_map, a)
+        np.testing.assert_array_equal(b_map, b)
+        assert b_map.dtype == np.float32
+        folder = os.path.dirname(a_map.filename)
+    assert not os.path.exists(folder)
+    with _memory_mapped(a, b, enabled=False) as same:
+        assert same[0] is a and same[1] is b
 
 
 def test_projection_fits_side_by_side_match_one_after_another():
