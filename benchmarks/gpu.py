@@ -33,6 +33,7 @@ CONFIGS = [
     ("linear", 1_000_000, {"n_jobs": 5}),
     ("linear", 1_000_000, {"lambda_model": "network"}),
     ("logit", 1_000_000, {}),
+    ("logit", 1_000_000, {"_lambda_in_threads": True}),
     ("logit", 1_000_000, {"n_jobs": 5}),
     ("logit", 1_000_000, {"lambda_model": "network"}),
 ]
@@ -55,7 +56,12 @@ def child(model, n, d, device, params):
         data = make_logit(n, n_features=d, random_state=0)
         X, T, Y, truth = data.X, data.T, data.Y, data.truth["E[beta]"]
         est = LogitDML(target="beta", random_state=0)
-    est.set_params(device=device, verbose=1, **params)
+    estimator_params = dict(params)
+    if estimator_params.pop("_lambda_in_threads", False):  # the Λ folds in threads, as before
+        import sklearn_dml._crossfit as crossfit
+
+        crossfit.LAMBDA_PROCESSES_MIN_ROWS = float("inf")
+    est.set_params(device=device, verbose=1, **estimator_params)
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     est.fit(X, T, Y)
     wall, cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
@@ -105,6 +111,21 @@ def markdown(rows, header):
     return "\n".join(lines)
 
 
+def _selected(only):
+    """The configurations to run: all, or those --only names ("model:n" picks every listed
+    configuration of that size; "model:n:PARAMS" one, listed or not)."""
+    if not only:
+        return CONFIGS
+    chosen = []
+    for entry in only:
+        model, n, *params = entry.split(":", 2)
+        if params:
+            chosen.append((model, int(n), json.loads(params[0])))
+        else:
+            chosen += [c for c in CONFIGS if c[:2] == (model, int(n))]
+    return chosen
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _, _, model, n, d, device, params = sys.argv
@@ -113,7 +134,8 @@ def main():
     ap.add_argument("--d", type=int, default=20)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--only", nargs="*", help="model:n entries to run, e.g. linear:1000000, "
-                    "or model:n:PARAMS for one row, e.g. 'logit:1000000:{\"n_jobs\": 5}'")
+                    "or model:n:PARAMS for one row, listed or not, e.g. "
+                    "'logit:200000:{\"n_jobs\": 5}'")
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "gpu"))
     args = ap.parse_args()
@@ -125,10 +147,7 @@ def main():
               f"{platform.machine()}, python {platform.python_version()}; device={args.device}")
     print(header, flush=True)
     rows = []
-    for model, n, params in CONFIGS:
-        if args.only and f"{model}:{n}" not in args.only and \
-                f"{model}:{n}:{json.dumps(params)}" not in args.only:
-            continue
+    for model, n, params in _selected(args.only):
         row = run(model, n, args.d, args.device, params, args.timeout)
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "stages"}), flush=True)

@@ -9,6 +9,8 @@ import json
 import os
 import re
 
+from sklearn_dml._crossfit import LAMBDA_PROCESSES_MIN_ROWS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
@@ -122,11 +124,17 @@ def gpu_section():
     rows = []
     for r in study["rows"]:
         stages = _stage_seconds(r.get("stages", ""))
-        row = {**r, "params": ", ".join(f"{k}={v}" for k, v in r["params"].items())
-               or "defaults", "training_s": stages.get("training"),
-               "lambda_s": stages.get("lambda")}
-        if r["params"].get("n_jobs", 1) != 1:  # the workers' CPU time and GPU memory are theirs
+        params = dict(r["params"])
+        in_threads = params.pop("_lambda_in_threads", False)
+        settings = [f"{k}={v}" for k, v in params.items()]
+        if in_threads:
+            settings.append("Λ folds in threads (before)")
+        row = {**r, "params": ", ".join(settings) or "defaults",
+               "training_s": stages.get("training"), "lambda_s": stages.get("lambda")}
+        if params.get("n_jobs", 1) != 1:  # the workers' CPU time and GPU memory are theirs
             row.update(cpu_s=None, peak_gpu_mb=None)
+        elif r["n"] >= LAMBDA_PROCESSES_MIN_ROWS and not in_threads:
+            row.update(cpu_s=None)  # the Λ stage's worker processes are not counted
         rows.append(row)
     cols = [("model", "model"), ("n", "n"), ("params", "settings"), ("wall_s", "fit wall s"),
             ("training_s", "θ-network training s"), ("lambda_s", "Λ stage s"),
@@ -135,12 +143,14 @@ def gpu_section():
     return ["", "On a GPU", "--------", "",
             "``device='cuda'`` (or ``'auto'``) trains the θ-networks on the GPU; the Λ nuisance "
             "regressions (scikit-learn gradient boosting) run on the CPU cores, and are what "
-            "remains: half to two thirds of the fit at n = 10⁶. With ``n_jobs=5`` the five fold "
+            "remains: about half of the fit at n = 10⁶. With ``n_jobs=5`` the five fold "
             "groups run in parallel, sharing the GPU and dividing the cores. Generated from "
             "``benchmarks/results/gpu.json`` (``python benchmarks/gpu.py`` on the GPU machine; "
             "d = 20; the linear design of the table above, and ``make_logit``). Training and Λ "
-            "seconds are those of the slowest fold group; with ``n_jobs=5`` the CPU time and GPU "
-            "memory of the worker processes are not counted, so they are left blank.", "",
+            "seconds are those of the slowest fold group. From 4·10⁵ rows the Λ stage's folds "
+            "run side by side in worker processes, and with ``n_jobs=5`` the fold groups do; "
+            "the CPU time (and with ``n_jobs=5`` the GPU memory) of worker processes is not "
+            "counted, so it is left blank.", "",
             f"Machine: {study['header']}", "", list_table(rows, cols), ""] + _notes(study)
 
 
