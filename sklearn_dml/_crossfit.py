@@ -200,11 +200,14 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
+    processes = False
     if is_network(lambda_model) and method != "randomized":
         results = _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method,
                                               network_config(config), B)
     else:
-        processes = lambda_in_processes(X.shape[0], len(plans), lambda_threads)
+        # the randomized design's Λ integrates over a known law: no regressions to spread
+        processes = (method != "randomized"
+                     and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
         with _memory_mapped(X, X32, enabled=processes) as (X_shared, X32_shared):
             evaluate = functools.partial(_evaluate_fold, main=main, aux=aux, X=X_shared,
                                          X32=X32_shared, T=T, Y=Y, family=family,
@@ -212,7 +215,8 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
                                          treatment_law=treatment_law, B=B)
             results = map_folds(evaluate, enumerate(plans), lambda_threads,
                                 processes=processes)
-    log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s")
+    log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s"
+        + (" (folds in worker processes)" if processes else ""))
     return main["layers"], results
 
 
@@ -263,14 +267,16 @@ def lambda_in_processes(n_rows, n_folds, n_threads):
     fold's work (the data copies and the networks' forward passes around the fits); it
     was not isolated further. Processes are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows,
     with at least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once (on 2 cores there was
-    nothing to gain), and never inside a joblib worker, where nesting would oversubscribe.
-    loky keeps its workers for later fits.
+    nothing to gain); never inside a joblib worker, where nesting would oversubscribe, nor
+    under ``joblib.parallel_config(backend="threading")`` (or "sequential"), the user's way
+    to keep a fit in one process. loky keeps its workers for later fits.
     """
     n_concurrent = min(n_folds, n_threads)
     if n_rows < LAMBDA_PROCESSES_MIN_ROWS or n_concurrent < LAMBDA_PROCESSES_MIN_CONCURRENT:
         return False
     backend, _ = get_active_backend()
-    return getattr(backend, "nesting_level", 0) == 0
+    return (getattr(backend, "nesting_level", 0) == 0
+            and not getattr(backend, "supports_sharedmem", False))
 
 
 @contextlib.contextmanager
@@ -283,7 +289,8 @@ def _memory_mapped(*arrays, enabled=True):
     if not enabled:
         yield arrays
         return
-    folder = tempfile.mkdtemp(prefix="sklearn_dml_", dir=_shared_memory_dir())
+    folder = tempfile.mkdtemp(prefix="sklearn_dml_",
+                              dir=_shared_memory_dir(sum(a.nbytes for a in arrays)))
     try:
         maps = []
         for i, array in enumerate(arrays):
@@ -296,10 +303,15 @@ def _memory_mapped(*arrays, enabled=True):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _shared_memory_dir():
-    """/dev/shm where it exists and is writable (memory, not disk), else the default."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+def _shared_memory_dir(nbytes, shm="/dev/shm"):
+    """``shm`` (memory, not disk) where it is writable and has twice ``nbytes`` free, else
+    None, the system's temporary folder: containers often give /dev/shm 64 MB."""
+    try:
+        stats = os.statvfs(shm)
+    except (OSError, AttributeError):  # no such folder; no statvfs on Windows
+        return None
+    free = stats.f_bavail * stats.f_frsize
+    return shm if os.access(shm, os.W_OK) and free >= 2 * nbytes else None
 
 
 def _evaluate_fold(fold, *, main, aux, X, X32, T, Y, family, method, lambda_model,

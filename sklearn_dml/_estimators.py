@@ -83,7 +83,9 @@ default="auto"
     torch_num_threads : int or "auto", default="auto"
         Torch and OpenMP/BLAS threads per fold task. "auto" trains on 1 thread (fastest
         for small networks) and, on 20,000 rows or more, shares the cores among the Λ
-        nuisance regressions of the fold groups running at once.
+        nuisance regressions of the folds, which run side by side: in threads, and from
+        400,000 rows in worker processes (``with joblib.parallel_config(backend=
+        "threading"):`` keeps them in threads).
     random_state : int, RandomState instance or None, default=None
         Seeds the splits, initializations and mini-batches.
     verbose : int, default=0

@@ -101,9 +101,12 @@ def test_lambda_stage_uses_processes_for_large_data_at_the_top_level_only(monkey
     assert rule(1000, 5, 16) and rule(10**6, 3, 3)
     assert not rule(999, 5, 16)  # too little data to pay for the processes' start
     assert not rule(10**6, 5, 2) and not rule(10**6, 2, 16)  # too few fits at once
-    with parallel_config(backend="threading", n_jobs=2):
+    with parallel_config(backend="loky", n_jobs=2):
         nested = Parallel()(delayed(rule)(10**6, 5, 16) for _ in range(2))
     assert nested == [False, False]  # inside a joblib worker: threads, as before
+    for backend in ("threading", "sequential"):  # the user keeps the fit in one process
+        with parallel_config(backend=backend):
+            assert not rule(10**6, 5, 16)
 
 
 def test_memory_mapped_arrays_are_read_only_copies_removed_afterwards():
@@ -119,6 +122,15 @@ def test_memory_mapped_arrays_are_read_only_copies_removed_afterwards():
     assert not os.path.exists(folder)
     with _memory_mapped(a, b, enabled=False) as same:
         assert same[0] is a and same[1] is b
+
+
+def test_shared_memory_is_used_only_with_room_to_spare(tmp_path):
+    from sklearn_dml._crossfit import _shared_memory_dir
+
+    free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
+    assert _shared_memory_dir(free // 4, shm=str(tmp_path)) == str(tmp_path)
+    assert _shared_memory_dir(free, shm=str(tmp_path)) is None  # e.g. a container's 64 MB
+    assert _shared_memory_dir(1, shm=str(tmp_path / "missing")) is None
 
 
 def test_projection_fits_side_by_side_match_one_after_another():
