@@ -73,6 +73,10 @@ def split_failed(results):
     A replication whose fit crashed, or returned NaN / inf, should be recorded with
     non-finite ``estimate`` or ``stderr`` so that it is counted here rather than lost.
     """
-    ok = [r for r in results
-          if np.all(np.isfinite(r["estimate"])) and np.all(np.isfinite(r["stderr"]))]
+    ok = [r for r in results if is_finite(r)]
     return ok, len(results) - len(ok)
+
+
+def is_finite(result):
+    """Whether a replication's estimates and standard errors are all finite."""
+    return bool(np.all(np.isfinite(result["estimate"])) and np.all(np.isfinite(result["stderr"])))

@@ -29,13 +29,12 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import markdown_table, replicate, summarize  # noqa: E402
+from _mc import is_finite, markdown_table, replicate, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import FAMILY_DATASETS, make_family_data  # noqa: E402
@@ -59,7 +58,7 @@ def _replication(name, n, seed):
     except Exception as exc:  # a crash is a failed replication, recorded with its message
         traceback.print_exc()
         return None, {"seed": seed, "error": f"{type(exc).__name__}: {exc}"}
-    if not (np.all(np.isfinite(result["estimate"])) and np.all(np.isfinite(result["stderr"]))):
+    if not is_finite(result):
         return None, {"seed": seed, "error": "non-finite estimate"}
     result["seed"] = seed
     return result, None
