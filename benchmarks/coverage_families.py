@@ -87,10 +87,15 @@ def main():
                     help="replications at once, each in its own single-threaded process")
     ap.add_argument("--resume", action="store_true", help="skip families already in the JSON")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--render", action="store_true",
+                    help="only rewrite the markdown table from the JSON already in --out")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "coverage_families.json")
+    if args.render:
+        with open(path) as f:
+            return _write_markdown(json.load(f), args.out)
     store = {"rows": [], "raw": {}, "failed": {}, "wall_s": {}}
     if args.resume and os.path.exists(path):
         with open(path) as f:
@@ -122,8 +127,13 @@ def _write(store, args, path):
                      f"wall {sum(store['wall_s'].values()):.0f} s")
     with open(path, "w") as f:
         json.dump(store, f, indent=1)
+    _write_markdown(store, args.out)
+
+
+def _write_markdown(store, out):
+    """coverage_families.md from the study as stored (its meta line included)."""
     lo, hi = BAND["coverage"]
-    with open(os.path.join(args.out, "coverage_families.md"), "w") as f:
+    with open(os.path.join(out, "coverage_families.md"), "w") as f:
         f.write(f"Coverage study, family catalogue ({store['meta']})\n\n")
         f.write(f"Main target {MAIN_TARGET}; band: coverage {lo:.0%}-{hi:.0%}, |bias| <= "
                 f"{BAND['bias_se'][1]} SE, SE/SD in {list(BAND['se_sd'])}. Other targets are "
