@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,8 +240,15 @@ def map_folds(function, items, n_threads, processes=False):
             return [function(item) for item in items]
     per_thread = max(1, n_threads // n_concurrent)
     if processes:
-        with parallel_config(backend="loky", inner_max_num_threads=per_thread):
-            return Parallel(n_jobs=n_concurrent)(delayed(function)(item) for item in items)
+        try:
+            with parallel_config(backend="loky", inner_max_num_threads=per_thread):
+                return Parallel(n_jobs=n_concurrent)(delayed(function)(item) for item in items)
+        except BrokenExecutor as exc:  # a worker killed (often for memory) or not started
+            raise RuntimeError(
+                f"The Λ stage's {n_concurrent} worker processes stopped ({exc}). If memory is "
+                "short, or processes cannot be started here, fit inside `with joblib."
+                "parallel_config(backend='threading'):` to run the folds in threads in this "
+                "process.") from exc
     controller = ThreadpoolController()
 
     def run(item):

@@ -109,6 +109,17 @@ def test_lambda_stage_uses_processes_for_large_data_at_the_top_level_only(monkey
             assert not rule(10**6, 5, 16)
 
 
+def _exit_worker(item):
+    os._exit(1)  # as the system's out-of-memory killer would end it
+
+
+def test_a_killed_lambda_worker_gives_an_error_that_says_what_to_do():
+    from sklearn_dml._crossfit import map_folds
+
+    with pytest.raises(RuntimeError, match=r"(?s)worker processes stopped.*backend='threading'"):
+        map_folds(_exit_worker, range(2), 2, processes=True)
+
+
 def test_memory_mapped_arrays_are_read_only_copies_removed_afterwards():
     from sklearn_dml._crossfit import _memory_mapped
 
