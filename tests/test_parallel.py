@@ -62,15 +62,27 @@ def test_map_folds_gives_each_thread_its_share_of_openmp(n_threads, n_items, per
     assert _openmp_threads_here() == before  # the calling thread's setting is untouched
 
 
-@pytest.mark.parametrize("estimator", [StructuralDMLRegressor, LogitDML])
-def test_concurrent_lambda_stage_matches_sequential(monkeypatch, estimator):
+def _lambda_stage_data(name, n):
+    if name == "linear":
+        return StructuralDMLRegressor, make_linear_confounded(n, random_state=2)
+    if name == "logit":
+        return LogitDML, make_logit(n, random_state=2)
+    from sklearn_dml import HeteroskedasticDML, TobitDML
+    from sklearn_dml.datasets import make_family_data
+
+    estimator = {"heteroskedastic": HeteroskedasticDML, "tobit": TobitDML}[name]
+    return estimator, make_family_data(name, n, random_state=2)
+
+
+@pytest.mark.parametrize("name", ["linear", "logit", "heteroskedastic", "tobit"])
+def test_concurrent_lambda_stage_matches_sequential(monkeypatch, name):
     """The folds' Λ fits side by side, in threads or in worker processes, give the numbers
-    they give one by one (linear: Λ 'analytic'; logit: 'regression', with the auxiliary
-    networks' θ at the Hessian rows)."""
+    they give one by one: linear (Λ 'analytic', an index family), logit ('regression', with
+    the auxiliary networks' θ at the Hessian rows), heteroskedastic ('conditional', the law
+    of T given X), tobit ('regression', Hessian matrices regressed entry by entry)."""
     import sklearn_dml._crossfit as crossfit
 
-    make = make_linear_confounded if estimator is StructuralDMLRegressor else make_logit
-    data = make(crossfit.LAMBDA_THREADS_MIN_ROWS + 500, random_state=2)
+    estimator, data = _lambda_stage_data(name, 1500)
     kw = dict(hidden_dims=(8,), max_epochs=2, cv=3, random_state=0)
     real_map_folds = crossfit.map_folds
     seen, fits = [], {}
@@ -83,13 +95,14 @@ def test_concurrent_lambda_stage_matches_sequential(monkeypatch, estimator):
 
         monkeypatch.setattr(crossfit, "map_folds", forced)
         monkeypatch.setattr(crossfit, "lambda_in_processes", lambda *_, p=processes: p)
-        fit = estimator(**kw).fit(data.X, data.T, data.Y).inference_
-        fits[n_threads, processes] = fit
+        fits[n_threads, processes] = estimator(**kw).fit(data.X, data.T, data.Y)
     assert seen == [(["FoldPlan"] * 3, p, p) for p in (False, False, True)]
+    assert fits[1, False].lambda_method_ == {"linear": "analytic", "heteroskedastic":
+                                             "conditional"}.get(name, "regression")
     for mode in ((2, False), (2, True)):
         for attr in ("estimate", "stderr"):
-            np.testing.assert_array_equal(getattr(fits[mode], attr),
-                                          getattr(fits[1, False], attr))
+            np.testing.assert_array_equal(getattr(fits[mode].inference_, attr),
+                                          getattr(fits[1, False].inference_, attr))
 
 
 def test_lambda_stage_uses_processes_for_large_data_at_the_top_level_only(monkeypatch):
