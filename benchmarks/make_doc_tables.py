@@ -15,8 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
 
-COLUMNS = [("design", "design"), ("target", "target"), ("truth", "truth"), ("bias", "bias"),
-           ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
+COLUMNS = [("design", "design"), ("family", "family"), ("target", "target"), ("truth", "truth"),
+           ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"), ("R", "R"),
            ("cpu_s", "CPU s/fit"), ("plugin_bias", "plug-in bias")]
 
@@ -30,7 +30,8 @@ STUDIES = [
      "above; same bands."),
     ("coverage_families.json", "Family catalogue (issue 4)",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
-    ("coverage_families_n8000.json", "Binary families at n = 8000 (issue 4)",
+    ("coverage_families_n8000.json",
+     "Binary families and the negative binomial at n = 8000 (issue 4)",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
     ("coverage_choice.json", "Discrete choice, MultinomialLogitDML (issue 6)",
      "Target: coverage 93-97% for E[beta_price], a choice probability and an own-price "
