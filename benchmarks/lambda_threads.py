@@ -47,9 +47,7 @@ def compare(rows, d, n_fits, concurrency, sequential=True):
     X, targets = _data(rows, d, n_fits)
     timings = {}
     groups = np.array_split(np.arange(n_fits), concurrency)  # as the folds' fits
-
-    def fit_group(group):
-        return [_fit_predict(X, targets[k]) for k in group]
+    tasks = [(X, targets, group) for group in groups]
 
     def flat(per_group):
         return [prediction for group in per_group for prediction in group]
@@ -57,11 +55,11 @@ def compare(rows, d, n_fits, concurrency, sequential=True):
     results = []
     if sequential:
         start = time.perf_counter()
-        results.append(flat(map_folds(fit_group, groups, 1)))
+        results.append(flat(map_folds(_fit_group, tasks, 1)))
         timings["one after another"] = time.perf_counter() - start
 
-    start = time.perf_counter()  # the Λ stage's way below 10⁵ rows: threads sharing the cores
-    results.append(flat(map_folds(fit_group, groups, cores)))
+    start = time.perf_counter()  # the Λ stage's way below 4·10⁵ rows: threads sharing the cores
+    results.append(flat(map_folds(_fit_group, tasks, cores)))
     timings[f"{concurrency} threads"] = time.perf_counter() - start
 
     per_process = max(1, cores // concurrency)
@@ -72,8 +70,8 @@ def compare(rows, d, n_fits, concurrency, sequential=True):
         timings["process start-up"] = time.perf_counter() - start
     start = time.perf_counter()  # and above: worker processes, X memory-mapped
     with _memory_mapped(X) as (X_shared,):
-        tasks = [(X_shared, targets, group) for group in groups]
-        results.append(flat(map_folds(_fit_group_in_process, tasks, cores, processes=True)))
+        shared = [(X_shared, targets, group) for group in groups]
+        results.append(flat(map_folds(_fit_group, shared, cores, processes=True)))
     timings[f"{concurrency} warm processes"] = time.perf_counter() - start
 
     same = all(all(np.array_equal(a, b) for a, b in zip(results[0], other))
@@ -84,7 +82,9 @@ def compare(rows, d, n_fits, concurrency, sequential=True):
     return header, timings, same
 
 
-def _fit_group_in_process(task):
+def _fit_group(task):
+    """Predictions of one fold group's fits; module-level, so that worker processes can
+    unpickle it."""
     X, targets, group = task
     return [_fit_predict(X, targets[k]) for k in group]
 

@@ -307,7 +307,6 @@ def _memory_mapped(*arrays, enabled=True):
             maps.append(np.load(path, mmap_mode="r"))
         yield tuple(maps)
     finally:
-        maps = None
         shutil.rmtree(folder, ignore_errors=True)
 
 
