@@ -25,6 +25,7 @@ from ._inference import (
 from ._lambda import (
     LAMBDA_METHODS,
     choose_lambda_method,
+    lambda_features,
     project_crossfitted,
     project_on_law,
     regularize,
@@ -320,10 +321,11 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         else:
             # the fits run as the Λ stage's do: folds side by side, sharing the cores
             n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
+            features = lambda_features(self._X, self.lambda_model, n_threads)
 
             def project(target, J):
                 return project_crossfitted(
-                    J, self._X, rep["fold_id"], self.lambda_model,
+                    J, features, rep["fold_id"], self.lambda_model,
                     map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
         return project
 

@@ -30,6 +30,7 @@ from ._lambda import (
     conditional_law,
     index_moment_lambda,
     integrate_hessian,
+    lambda_features,
     lambda_hessians,
     lambda_index_weights,
     law_from_moments,
@@ -159,15 +160,31 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
     return plans
 
 
-def _fold_group(plans, X, T, Y, weights, family, config, method, lambda_model, treatment_law,
-                n_threads, lambda_threads):
-    """Train and evaluate a group of folds; runs inside a joblib worker."""
+def _lambda_covariates(X, family, method, lambda_model, n_threads):
+    """X as the Λ stage's regressions see it: the bin codes of :func:`lambda_features` for
+    gradient boosting (the default of an index family and of the conditional law), X
+    itself for the default random forest over whole Hessian matrices, for networks and
+    where Λ integrates over a known law."""
+    if method == "randomized" or is_network(lambda_model):
+        return X
+    if lambda_model is None and method != "conditional" and not isinstance(family, IndexFamily):
+        return X
+    return lambda_features(X, lambda_model, n_threads)
+
+
+def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, method, lambda_model,
+                treatment_law, n_threads, lambda_threads):
+    """Train and evaluate a group of folds; runs inside a joblib worker.
+
+    ``X`` feeds the networks, ``X_lambda`` (X or its bin codes, :func:`lambda_features`)
+    the Λ regressions.
+    """
     previous = torch.get_num_threads()
     with threadpool_limits(limits=n_threads):
         torch.set_num_threads(n_threads)
         try:
-            return _fold_group_body(plans, X, T, Y, weights, family, config, method,
-                                    lambda_model, treatment_law, lambda_threads)
+            return _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config,
+                                    method, lambda_model, treatment_law, lambda_threads)
         except Exception as exc:
             folds = [p.fold for p in plans]
             raise RuntimeError(
@@ -177,7 +194,7 @@ def _fold_group(plans, X, T, Y, weights, family, config, method, lambda_model, t
             torch.set_num_threads(previous)
 
 
-def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_model,
+def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, method, lambda_model,
                      treatment_law, lambda_threads):
     X32 = X.astype(np.float32)
     where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
@@ -208,7 +225,7 @@ def _fold_group_body(plans, X, T, Y, weights, family, config, method, lambda_mod
         # the randomized design's Λ integrates over a known law: no regressions to spread
         processes = (method != "randomized"
                      and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
-        with _memory_mapped(X, X32, enabled=processes) as (X_shared, X32_shared):
+        with _memory_mapped(X_lambda, X32, enabled=processes) as (X_shared, X32_shared):
             evaluate = functools.partial(_evaluate_fold, main=main, aux=aux, X=X_shared,
                                          X32=X32_shared, T=T, Y=Y, family=family,
                                          method=method, lambda_model=lambda_model,
@@ -323,7 +340,11 @@ def _shared_memory_dir(nbytes, shm="/dev/shm"):
 
 def _evaluate_fold(fold, *, main, aux, X, X32, T, Y, family, method, lambda_model,
                    treatment_law, B):
-    """θ̂ and Λ̂ at the test rows of ``fold = (m, plan)``, the group's m-th fold."""
+    """θ̂ and Λ̂ at the test rows of ``fold = (m, plan)``, the group's m-th fold.
+
+    ``X`` holds the covariates of the Λ regressions (:func:`lambda_features`), ``X32``
+    those of the networks.
+    """
     m, plan = fold
     theta_test = _theta_test(m, plan, main, X32, B)
     floored = np.zeros(plan.test.size, dtype=bool)
@@ -482,6 +503,7 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     threads = n_task_threads(torch_num_threads, parallel)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
                                       else 1, X.shape[0])
+    X_lambda = _lambda_covariates(X, family, method, lambda_model, lambda_threads)
     # progress bars (verbose >= 1, tqdm installed): over epochs where the folds train in this
     # process, over fold groups where they train in workers
     config = dataclasses.replace(config, progress=verbose >= 1 and not parallel)
@@ -489,8 +511,8 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     tasks = Parallel(n_jobs=n_jobs, prefer="processes",
                      return_as="generator" if group_bar else "list",
                      verbose=verbose if verbose >= 2 else 0)(
-        delayed(_fold_group)(g, X, T, Y, weights, family, config, method, lambda_model,
-                             treatment_law, threads, lambda_threads)
+        delayed(_fold_group)(g, X, X_lambda, T, Y, weights, family, config, method,
+                             lambda_model, treatment_law, threads, lambda_threads)
         for g in groups
     )
     bar = progress_bar(group_bar, len(groups), "fold groups", "group", delay=0.0)

@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
@@ -49,6 +51,69 @@ def default_lambda_model():
                                          random_state=0)
 
 
+BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting
+
+
+def lambda_features(X, model, n_threads=1):
+    """The covariates that the Λ regressor ``model`` is fitted on: X, or its bin codes.
+
+    HistGradientBoosting bins its features at every fit, the same work 7 times per fold
+    in the logit's Λ stage. Given the codes of :func:`binned_features` it only finds
+    each column's distinct codes and bins on them, so the quantiles are taken once for
+    all the fits of an estimator: a logit fold's Λ regressions took 4% less time at
+    4000 fitting rows (1 thread) and 11% less at 160,000 (2 threads), with the same
+    trees where a column has at most ``max_bins`` distinct values. Other regressors
+    (and boosting with categorical features) see X itself.
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+    model : sklearn regressor or None
+        The regressor that will be fitted, None for the default gradient boosting.
+    n_threads : int, default=1
+        Threads for the codes' columns.
+    """
+    model = default_lambda_model() if model is None else model
+    if (isinstance(model, HistGradientBoostingRegressor)
+            and model.categorical_features in (None, "from_dtype")):
+        return binned_features(X, model.max_bins, n_threads)
+    return X
+
+
+def binned_features(X, max_bins=255, n_threads=1):
+    """Each column of X as uint8 codes of its ``max_bins`` quantile bins.
+
+    As gradient boosting bins: on at most ``BINNING_SUBSAMPLE`` rows (a fixed random
+    subset), a column with at most ``max_bins`` distinct values gets the midpoints
+    between them as edges, any other its quantiles; a value equal to an edge falls in
+    the bin below it. Monotone in each column, so a tree fitted on the codes splits the
+    rows as one fitted on X with those edges would.
+    """
+    n, d = X.shape
+    sample = X
+    if n > BINNING_SUBSAMPLE:
+        sample = X[np.random.RandomState(0).choice(n, BINNING_SUBSAMPLE, replace=False)]
+    quantiles = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
+    codes = np.empty((n, d), dtype=np.uint8)
+
+    def bin_column(j):
+        column = np.sort(sample[:, j])
+        distinct = column[np.concatenate([[True], column[1:] != column[:-1]])]
+        if distinct.size <= max_bins:
+            edges = 0.5 * (distinct[:-1] + distinct[1:])
+        else:
+            edges = np.quantile(column, quantiles)
+        codes[:, j] = np.searchsorted(edges, X[:, j], side="left")
+
+    if n_threads > 1 and d > 1:  # np.quantile and np.searchsorted release the GIL
+        with ThreadPoolExecutor(min(n_threads, d)) as pool:
+            list(pool.map(bin_column, range(d)))
+    else:
+        for j in range(d):
+            bin_column(j)
+    return codes
+
+
 def _fit_predict(model, X_fit, y, X_pred):
     reg = clone(model if model is not None else default_lambda_model())
     return reg.fit(X_fit, y).predict(X_pred)
@@ -73,6 +138,13 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
     from averaging the two half-sample models that give the out-of-fold residuals:
     that average, though as accurate in RMSE, shifted the linear coverage design's
     estimates by -0.08 SE, consistently (paired over 80 replications).
+
+    m as one regression of T weighted by w (and S of the residual products), rather than
+    the ratio of the regressions of w·T and w, would take 5 gradient-boosting fits per
+    fold instead of 7; paired over 200 seeds of the logit coverage design it moved E[β]
+    by -0.086 SE (s.e. 0.017), its bias from -0.12 to -0.21 SE. The ratio regresses
+    Λ's entries E[w | x] and E[w T | x] directly; the weighted fit makes E[w T | x] a
+    product of two fitted functions.
 
     Parameters
     ----------

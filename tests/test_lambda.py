@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
+from sklearn_dml import _lambda
 from sklearn_dml._lambda import (
+    binned_features,
     choose_lambda_method,
     index_moment_lambda,
     integrate_hessian,
+    lambda_features,
     regularize,
     solve,
     treatment_support,
@@ -293,3 +298,62 @@ def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     assert flags == {"probit": {"secant": False, "observed": True},
                      "logit": {"secant": True, "observed": False},
                      "gumbel": {"secant": True, "observed": False}}
+
+
+@pytest.mark.parametrize("binned", [False, True], ids=["X", "bin codes"])
+def test_weighted_moments_recover_a_gaussian_tilt(rng, binned):
+    # T | x ~ N(μ, 1) tilted by w = exp(-T²/2): E[w | x] = exp(-μ²/4)/√2, and the w-weighted
+    # law of T given x is N(μ/2, 1/2)
+    n = 8000
+    X = rng.normal(size=(n, 3))
+    mu = 0.8 * X[:, 0]
+    T = (mu + rng.normal(size=n))[:, None]
+    w = np.exp(-0.5 * T[:, 0] ** 2)
+    features = binned_features(X) if binned else X
+    lam, _ = index_moment_lambda(w, T, features, features[:1000], None)
+    a = lam[:, 0, 0]
+    m = lam[:, 0, 1] / a
+    S = lam[:, 1, 1] / a - m ** 2
+    a_true = np.exp(-mu[:1000] ** 2 / 4) / np.sqrt(2)
+    assert np.abs(a - a_true).mean() < 0.1 * a_true.mean()
+    assert np.abs(m - mu[:1000] / 2).mean() < 0.1, np.abs(m - mu[:1000] / 2).mean()
+    assert abs(S.mean() - 0.5) < 0.05, S.mean()
+
+
+def test_bin_codes_split_rows_as_gradient_boosting_bins_them(rng):
+    # columns with at most max_bins distinct values: a boosted model on the codes is the
+    # model on X (same bins, same trees); a continuous column keeps its order
+    n = 3000
+    X = np.column_stack([rng.poisson(4, n), rng.binomial(1, 0.3, n),
+                         rng.choice([0.0, 0.5, 1.0], n, p=[0.5, 0.002, 0.498]),
+                         rng.normal(size=n)]).astype(float)
+    codes = binned_features(X)
+    assert codes.dtype == np.uint8 and codes.max() < 255
+    for j in range(3):
+        assert np.unique(codes[:, j]).size == np.unique(X[:, j]).size
+    order = np.argsort(X[:, 3])
+    assert np.all(np.diff(codes[order, 3].astype(int)) >= 0)
+    assert np.unique(codes[:, 3]).size == 255
+    y = X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=n)
+    model = HistGradientBoostingRegressor(max_iter=20, random_state=0)
+    np.testing.assert_allclose(clone(model).fit(codes[:, :3], y).predict(codes[:, :3]),
+                               clone(model).fit(X[:, :3], y).predict(X[:, :3]))
+
+
+def test_bin_codes_from_a_subsample_and_in_threads(rng, monkeypatch):
+    X = rng.normal(size=(3000, 4))
+    serial = binned_features(X, max_bins=16)
+    np.testing.assert_array_equal(binned_features(X, max_bins=16, n_threads=2), serial)
+    monkeypatch.setattr(_lambda, "BINNING_SUBSAMPLE", 500)
+    sub = binned_features(X, max_bins=16)
+    assert sub.max() == 15 and np.mean(sub == serial) > 0.7
+    counts = np.bincount(sub[:, 0], minlength=16) / X.shape[0]
+    assert np.abs(counts - 1 / 16).max() < 0.03, counts
+
+
+def test_lambda_features_bins_only_for_gradient_boosting(rng):
+    X = rng.normal(size=(200, 3))
+    assert lambda_features(X, None).dtype == np.uint8
+    assert lambda_features(X, HistGradientBoostingRegressor(max_bins=31)).max() == 30
+    assert lambda_features(X, RandomForestRegressor()) is X
+    assert lambda_features(X, HistGradientBoostingRegressor(categorical_features=[0])) is X
