@@ -12,7 +12,9 @@ Each replication runs on one thread (torch, BLAS and OpenMP limited); ``--jobs``
 many at once in separate processes (same results).
 
 Usage: python benchmarks/coverage_families.py [--reps 100] [--n 2000] [--only poisson,zip]
-       [--jobs 1]
+       [--jobs 1] [--name coverage_families] [--render]
+
+``--render --name coverage_families_n8000`` rewrites that study's markdown from its JSON.
 """
 
 from __future__ import annotations
@@ -87,15 +89,17 @@ def main():
                     help="replications at once, each in its own single-threaded process")
     ap.add_argument("--resume", action="store_true", help="skip families already in the JSON")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--name", default="coverage_families",
+                    help="file stem of the study's JSON and markdown in --out")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite the markdown table from the JSON already in --out")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "coverage_families.json")
+    path = os.path.join(args.out, f"{args.name}.json")
     if args.render:
         with open(path) as f:
-            return _write_markdown(json.load(f), args.out)
+            return _write_markdown(json.load(f), path)
     store = {"rows": [], "raw": {}, "failed": {}, "wall_s": {}}
     if args.resume and os.path.exists(path):
         with open(path) as f:
@@ -127,18 +131,26 @@ def _write(store, args, path):
                      f"wall {sum(store['wall_s'].values()):.0f} s")
     with open(path, "w") as f:
         json.dump(store, f, indent=1)
-    _write_markdown(store, args.out)
+    _write_markdown(store, path)
 
 
-def _write_markdown(store, out):
-    """coverage_families.md from the study as stored (its meta line included)."""
+def _write_markdown(store, json_path):
+    """The markdown beside the study's JSON, from the study as stored: its title (default
+    "family catalogue"), meta line, the band where every row is judged against it, the table
+    and its notes."""
     lo, hi = BAND["coverage"]
-    with open(os.path.join(out, "coverage_families.md"), "w") as f:
-        f.write(f"Coverage study, family catalogue ({store['meta']})\n\n")
-        f.write(f"Main target {MAIN_TARGET}; band: coverage {lo:.0%}-{hi:.0%}, |bias| <= "
-                f"{BAND['bias_se'][1]} SE, SE/SD in {list(BAND['se_sd'])}. Other targets are "
-                "reported for information.\n\n")
-        f.write(markdown_table(store["rows"], COLUMNS) + "\n")
+    judged = all("in_band" in row for row in store["rows"])
+    columns = [c for c in COLUMNS if c != "in_band" or judged]
+    with open(os.path.splitext(json_path)[0] + ".md", "w") as f:
+        f.write(f"Coverage study, {store.get('title', 'family catalogue')} "
+                f"({store['meta']})\n\n")
+        if judged:
+            f.write(f"Main target {MAIN_TARGET}; band: coverage {lo:.0%}-{hi:.0%}, |bias| <= "
+                    f"{BAND['bias_se'][1]} SE, SE/SD in {list(BAND['se_sd'])}. Other targets "
+                    "are reported for information.\n\n")
+        f.write(markdown_table(store["rows"], columns) + "\n")
+        if store.get("notes"):
+            f.write("\n" + "".join(f"* {note}\n" for note in store["notes"]))
 
 
 if __name__ == "__main__":

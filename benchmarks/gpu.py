@@ -93,7 +93,8 @@ def run(model, n, d, device, params, timeout):
         return {"model": model, "n": n, "d": d, "params": params,
                 "status": "error: " + " | ".join(tail)[:300]}
     row = json.loads(lines[-1])
-    row.update(status="ok", stages=out.stderr, process_wall_s=time.perf_counter() - start)
+    row.update(status="ok", stages=out.stderr, process_wall_s=time.perf_counter() - start,
+               lambda_workers="(folds in worker processes)" in out.stderr)
     return row
 
 

@@ -134,8 +134,10 @@ def gpu_section():
                "training_s": stages.get("training"), "lambda_s": stages.get("lambda")}
         if params.get("n_jobs", 1) != 1:  # the workers' CPU time and GPU memory are theirs
             row.update(cpu_s=None, peak_gpu_mb=None)
-        elif r["n"] >= LAMBDA_PROCESSES_MIN_ROWS and not in_threads:
-            row.update(cpu_s=None)  # the Λ stage's worker processes are not counted
+        elif r.get("lambda_workers", r["n"] >= LAMBDA_PROCESSES_MIN_ROWS and not in_threads):
+            # the Λ stage's worker processes are not counted; rows from before gpu.py
+            # recorded whether they ran are judged by the row threshold
+            row.update(cpu_s=None)
         rows.append(row)
     cols = [("model", "model"), ("n", "n"), ("params", "settings"), ("wall_s", "fit wall s"),
             ("training_s", "θ-network training s"), ("lambda_s", "Λ stage s"),
