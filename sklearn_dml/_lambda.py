@@ -74,8 +74,10 @@ def lambda_features(X, model, n_threads=1):
         Threads for the codes' columns.
     """
     model = default_lambda_model() if model is None else model
-    if (isinstance(model, HistGradientBoostingRegressor)
-            and model.categorical_features in (None, "from_dtype")):
+    if not isinstance(model, HistGradientBoostingRegressor):
+        return X
+    categorical = model.categorical_features  # None, a string, or a mask or indices
+    if categorical is None or (isinstance(categorical, str) and categorical == "from_dtype"):
         return binned_features(X, model.max_bins, n_threads)
     return X
 

@@ -6,9 +6,11 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
 from sklearn_dml import _lambda
+from sklearn_dml._crossfit import _lambda_covariates
 from sklearn_dml._lambda import (
     binned_features,
     choose_lambda_method,
+    default_lambda_model,
     index_moment_lambda,
     integrate_hessian,
     lambda_features,
@@ -16,8 +18,8 @@ from sklearn_dml._lambda import (
     solve,
     treatment_support,
 )
-from sklearn_dml.families import LinearFamily, LogitFamily
-from sklearn_dml.families._index import sigmoid
+from sklearn_dml.families import LinearFamily, LogitFamily, TobitFamily
+from sklearn_dml.families._index import IndexFamily, sigmoid
 
 
 def test_linear_binary_treatment_lambda_is_propensity_matrix(rng):
@@ -356,4 +358,25 @@ def test_lambda_features_bins_only_for_gradient_boosting(rng):
     assert lambda_features(X, None).dtype == np.uint8
     assert lambda_features(X, HistGradientBoostingRegressor(max_bins=31)).max() == 30
     assert lambda_features(X, RandomForestRegressor()) is X
-    assert lambda_features(X, HistGradientBoostingRegressor(categorical_features=[0])) is X
+    for categorical in ([0], np.array([True, False, False]), np.array([0, 2])):
+        model = HistGradientBoostingRegressor(categorical_features=categorical)
+        assert lambda_features(X, model) is X
+
+
+@pytest.mark.parametrize("method", ["analytic", "regression", "conditional", "randomized"])
+@pytest.mark.parametrize("model", [None, "network", "forest", "boosting"])
+@pytest.mark.parametrize("family", [LogitFamily(), TobitFamily()], ids=["index", "matrix"])
+def test_lambda_stage_bins_exactly_where_it_fits_gradient_boosting(rng, family, model, method):
+    # _evaluate_fold fits boosting for an index family or the conditional law by default, a
+    # random forest on whole Hessian matrices otherwise, and no regressor for networks or a
+    # known law
+    X = rng.normal(size=(300, 3))
+    lambda_model = {"forest": RandomForestRegressor(), "boosting": default_lambda_model()}.get(
+        model, model)
+    covariates = _lambda_covariates(X, family, method, lambda_model, 1)
+    boosting = model == "boosting" or (model is None and (
+        method == "conditional" or isinstance(family, IndexFamily)))
+    if method == "randomized" or model in ("network", "forest") or not boosting:
+        assert covariates is X
+    else:
+        assert covariates.dtype == np.uint8 and covariates.shape == X.shape
