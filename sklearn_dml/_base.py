@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -321,11 +322,14 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         else:
             # the fits run as the Λ stage's do: folds side by side, sharing the cores
             n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
-            features = lambda_features(self._X, self.lambda_model, n_threads)
+
+            @functools.cache
+            def features():  # made at the first target that needs E[H_θ | X], if any does
+                return lambda_features(self._X, self.lambda_model, n_threads)
 
             def project(target, J):
                 return project_crossfitted(
-                    J, features, rep["fold_id"], self.lambda_model,
+                    J, features(), rep["fold_id"], self.lambda_model,
                     map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
         return project
 
