@@ -16,12 +16,11 @@ from threadpoolctl import threadpool_limits
 from ._crossfit import map_folds, n_lambda_threads, n_task_threads, plan_crossfit, run_crossfit
 from ._effects_api import _EffectsMixin
 from ._inference import (
-    INFLUENCE_SHARE_WARN,
+    Influence,
     InferenceResults,
-    aggregate_repetitions,
-    crossfit_moments,
     influence,
     influence_max_share,
+    leave_one_out_shift,
 )
 from ._lambda import (
     LAMBDA_METHODS,
@@ -29,19 +28,32 @@ from ._lambda import (
     lambda_features,
     project_crossfitted,
     project_on_law,
-    regularize,
-    solve,
     treatment_support,
 )
 from ._lambda_networks import check_lambda_model, is_network, network_config, network_projection
+from ._linalg import regularize_whitened, regularize_rowwise
 from ._nets import member_to_module, predict_theta
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
-from ._validation import check_sample_weight, check_treatment_outcome, unpack_targets
+from ._units import internal_law
+from ._validation import (
+    check_effective_sample_size,
+    check_sample_weight,
+    check_treatment_outcome,
+    unpack_targets,
+)
 from .families import get_family
 from .targets import resolve_targets
+
+
+# warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
+# diagonal) has a condition number above this: a direction the data barely identify
+REGULARIZED_WARN_SHARE = 0.05
+POOLED_CONDITION_WARN = 1e10
+# warn when dropping one row moves an estimate by more than this many standard errors
+INFLUENCE_SHIFT_WARN = 0.5
 
 
 class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
@@ -74,6 +86,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         "lambda_model": [None, object],
         "treatment_law": [None, StrOptions({"empirical"}), "array-like", tuple],
         "lambda_floor": [Interval(Real, 0, 1, closed="neither")],
+        "cluster_se": ["boolean"],
         "device": [str],
         "n_jobs": [None, Integral],
         "torch_num_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -102,6 +115,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         lambda_model=None,
         treatment_law=None,
         lambda_floor=1e-2,
+        cluster_se=True,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
@@ -126,6 +140,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_model = lambda_model
         self.treatment_law = treatment_law
         self.lambda_floor = lambda_floor
+        self.cluster_se = cluster_se
         self.device = device
         self.n_jobs = n_jobs
         self.torch_num_threads = torch_num_threads
@@ -217,26 +232,31 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         Xs = self._standardize(X)
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        self.effective_n_ = check_effective_sample_size(weights)
+        # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
+        units = family.internal_units(T, Y)
+        T_fit, Y_fit = units.treatment(T), units.outcome(Y)
 
         clock = Stopwatch()
         log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
             f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         rng = check_random_state(self.random_state)
-        plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T, groups,
+        plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
                               needs_aux=self.lambda_method_ == "regression", rng=rng,
                               check_treatment=getattr(family, "requires_varying_treatments",
                                                       True))
-        reps = run_crossfit(plans, Xs, T, Y, weights, family, config, self.lambda_method_,
-                            self.lambda_model, self.treatment_law, self.n_jobs,
-                            self.torch_num_threads, verbose=self.verbose)
+        self._clusters, self.n_clusters_ = self._cluster_codes(groups, plans)
+        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config, self.lambda_method_,
+                            self.lambda_model, internal_law(self.treatment_law, units, T.shape[1]),
+                            self.n_jobs, self.torch_num_threads, verbose=self.verbose)
         self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
         if self.lambda_method_ == "randomized":
             self._law = treatment_support(self.treatment_law, T, np.random.RandomState(0))
-        self._reps = [self._cache_rep(rep, family, T, Y) for rep in reps]
+        self._reps = [self._cache_rep(rep, family, T_fit, Y_fit, units, weights) for rep in reps]
         self.n_folds_ = len(plans[0])
         self.device_ = config.device
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
-        self.models_ = [rep["layers"] for rep in reps]
+        self.models_ = [units.layers(rep["layers"]) for rep in reps]
         self.history_ = [rep["history"] for rep in reps]
         self.theta_ = np.mean([r["theta"] for r in self._reps], axis=0)
         self.lambda_ = self._reps[0]["lambda"]
@@ -247,35 +267,60 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
         self._warn_extreme_index(family)
-        self._warn_influence_concentration()
+        self._warn_regularized()
+        self._warn_influential_row()
         return self
 
-    def _lambda_scale(self, lam):
-        """Per-row scales s (n, d) with the floor applied to Λ / (s sᵀ), or None (no scaling).
+    def _cluster_codes(self, groups, plans):
+        """Integer cluster codes for a cluster-robust variance (None without groups or with
+        ``cluster_se=False``), after checking that every fold keeps each group whole."""
+        if groups is None:
+            return None, None
+        codes = np.unique(groups, return_inverse=True)[1].ravel()
+        for rep_plans in plans:
+            if len(rep_plans) == 1:
+                continue
+            fold_of = np.empty(codes.size, dtype=int)
+            for plan in rep_plans:
+                fold_of[plan.test] = plan.fold
+            representative = np.empty(codes.max() + 1, dtype=int)
+            representative[codes] = fold_of  # the fold of some row of each group
+            split = np.unique(codes[fold_of != representative[codes]])
+            if split.size:
+                raise ValueError(
+                    f"{split.size} of the groups passed to fit are split across cross-fitting "
+                    "folds; the folds must keep each group whole (an integer cv does: it becomes "
+                    "GroupKFold). Use a group splitter such as GroupKFold or "
+                    "StratifiedGroupKFold, or drop groups=.")
+        if not self.cluster_se:
+            return None, int(codes.max()) + 1
+        return codes, int(codes.max()) + 1
 
-        Subclasses whose θ components have unrelated units return sqrt(diag Λ), so that
-        which rows get floored does not depend on the units.
+    def _lambda_scale(self, lam):
+        """Per-row scales s (n, d) with the floor applied to Λ / (s sᵀ), or None: the floor
+        applies to Λ̂ whitened by its average (:func:`~sklearn_dml._linalg.regularize_whitened`).
         """
         return None
 
-    def _cache_rep(self, rep, family, T, Y):
-        """Per-row cache: θ̂_i, Λ̂_i (regularized) and Λ̂_i⁻¹ ℓ_θ,i."""
-        lam, grad = rep["lambda"], family.gradient(Y, T, rep["theta"])
+    def _cache_rep(self, rep, family, T, Y, units, weights):
+        """Per-row cache in the user's units: θ̂_i, Λ̂_i (regularized) and Λ̂_i⁻¹ ℓ_θ,i.
+
+        ``T``, ``Y`` and the repetition's θ̂, Λ̂ are in the internal units of ``units``.
+        """
+        lam = rep["lambda"]
         scale = self._lambda_scale(lam)
-        if scale is not None:  # Λ = S Λ̃ S with S = diag(scale): Λ⁻¹ℓ_θ = S⁻¹ Λ̃⁻¹ S⁻¹ ℓ_θ
-            lam, grad = lam / scale[:, :, None] / scale[:, None, :], grad / scale
-        eigval, eigvec, raised, raw_min = regularize(lam, self.lambda_floor)
-        lam = np.einsum("nij,nj,nkj->nik", eigvec, eigval, eigvec)
-        correction = solve(eigval, eigvec, grad)
-        if scale is not None:
-            lam, correction = scale[:, :, None] * lam * scale[:, None, :], correction / scale
+        reg = (regularize_whitened(lam, self.lambda_floor, weights) if scale is None
+               else regularize_rowwise(lam, self.lambda_floor, scale))
+        correction = units.tangent(reg.solve(family.gradient(Y, T, rep["theta"])))
+        raw_min = reg.raw_min
         with np.errstate(divide="ignore"):
-            raw_condition = np.where(raw_min > 0,
-                                     eigval[:, -1] / np.where(raw_min > 0, raw_min, 1), np.inf)
-        return {"theta": rep["theta"], "fold_id": rep["fold_id"], "lambda": lam,
-                "correction": correction, "raised": raised | rep["floored"],
-                "raw_min_eig": raw_min, "condition": eigval[:, -1] / eigval[:, 0],
-                "raw_condition": raw_condition, "best_epoch": rep["best_epoch"]}
+            raw_condition = np.where(raw_min > 0, reg.eigval[:, -1] / np.where(
+                raw_min > 0, raw_min, 1), np.inf)
+        return {"theta": units.theta(rep["theta"]), "fold_id": rep["fold_id"],
+                "lambda": units.curvature(reg.matrices()), "correction": correction,
+                "raised": reg.raised | rep["floored"], "raw_min_eig": raw_min,
+                "condition": reg.condition, "raw_condition": raw_condition,
+                "pooled_condition": reg.pooled_condition, "best_epoch": rep["best_epoch"]}
 
     def _warn_extreme_index(self, family):
         if family.name != "logit":
@@ -289,18 +334,37 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
                 "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=3)
 
-    def _warn_influence_concentration(self):
-        share = np.asarray(self.inference_.diagnostics["influence_max_share"])
-        worst = int(np.argmax(share))
-        if share[worst] > INFLUENCE_SHARE_WARN:
+    def _warn_regularized(self):
+        share = self.inference_.diagnostics["share_regularized"]
+        if share > REGULARIZED_WARN_SHARE:
             warnings.warn(
-                f"One row carries {share[worst]:.0%} of the variance of the influence function "
-                f"of {self.inference_.names[worst]!r}. A single row dominating the debiasing "
+                f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
+                f"lambda_floor={self.lambda_floor:g} times the typical one in some direction): "
+                "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
+                "1). Their corrections are shrunk, which can bias the estimate. Check overlap "
+                "(est.lambda_regularized_ marks the rows), trim them, add weight_decay, or "
+                "lower lambda_floor.", UserWarning, stacklevel=3)
+        condition = self.inference_.diagnostics.get("pooled_condition", 0.0)
+        if condition > POOLED_CONDITION_WARN:
+            warnings.warn(
+                f"The average Λ̂ is nearly singular (condition number {condition:.2g} after "
+                "scaling each θ component to unit curvature): some combination of θ is barely "
+                "identified by the data (collinear treatments, an alternative almost never "
+                "chosen, an effect with no variation). Its standard errors are large and "
+                "may be unreliable.", UserWarning, stacklevel=3)
+
+    def _warn_influential_row(self):
+        shift = np.asarray(self.inference_.diagnostics["influence_max_shift"])
+        worst = int(np.argmax(shift))
+        if shift[worst] > INFLUENCE_SHIFT_WARN:
+            warnings.warn(
+                f"Dropping one row would move {self.inference_.names[worst]!r} by "
+                f"{shift[worst]:.2f} standard errors: a single row dominates the debiasing "
                 "correction (an extreme residual, a near-singular Λ̂(x), or θ̂ extrapolated at "
-                "extreme covariates under an exponential link) makes the normal approximation "
-                "doubtful even though the standard error includes it. Inspect the row with "
-                "np.argmax(abs(est.inference_.psi - est.inference_.estimate), axis=0); more "
-                "data, more weight_decay or n_networks > 1 usually help.",
+                "extreme covariates under an exponential link), which makes the normal "
+                "approximation doubtful even though the standard error includes it. Inspect "
+                "the row with np.argmax(abs(est.inference_.psi - est.inference_.estimate), "
+                "axis=0); more data, more weight_decay or n_networks > 1 usually help.",
                 UserWarning, stacklevel=3)
 
     # ---------------------------------------------------------------- inference
@@ -344,24 +408,26 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         family = self.family_
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         rows = slice(None) if where is None else self._check_where(where)
-        ests, covs, plugins = [], [], []
-        psi0 = None
+        psis, folds, plugins = [], [], []
+        w = self._weights[rows]
         for rep in self._reps:
             plugin, psi = influence(family, targets, rep["theta"], self._T, rep["correction"],
                                     project=self._projector(rep))
-            plugin, psi = plugin[rows], psi[rows]
-            w = self._weights[rows]
-            est, cov = crossfit_moments(psi, rep["fold_id"][rows], w)
-            ests.append(est)
-            covs.append(cov)
-            plugins.append((w[:, None] * plugin).mean(axis=0) / w.mean())
-            psi0 = psi if psi0 is None else psi0
-        estimate, cov = aggregate_repetitions(ests, covs)
-        plugin = np.median(plugins, axis=0)
-        diagnostics = self._diagnostics(plugin, estimate, rows)
+            psis.append(psi[rows])
+            folds.append(rep["fold_id"][rows])
+            plugins.append(np.average(plugin[rows], axis=0, weights=w))
+        clusters = None
+        if self._clusters is not None:
+            clusters = np.unique(self._clusters[rows], return_inverse=True)[1].ravel()
+        data = Influence(tuple(psis), tuple(folds), w, clusters)
+        estimate, cov = data.moments()
+        diagnostics = self._diagnostics(np.median(plugins, axis=0), estimate, rows, clusters)
+        psi = np.mean(psis, axis=0)
         diagnostics["influence_max_share"] = [
-            round(float(v), 4) for v in influence_max_share(psi0, self._weights[rows])]
-        return InferenceResults(names, estimate, cov, psi0, diagnostics)
+            round(float(v), 4) for v in influence_max_share(psi, w)]
+        diagnostics["influence_max_shift"] = [
+            round(float(v), 4) for v in leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))]
+        return InferenceResults(names, estimate, cov, diagnostics=diagnostics, influence=data)
 
     def _check_where(self, where):
         mask = np.asarray(where)
@@ -372,24 +438,35 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
         return mask
 
-    def _diagnostics(self, plugin, estimate, rows):
-        rep = self._reps[0]
-        raw_min = rep["raw_min_eig"][rows]
+    def _diagnostics(self, plugin, estimate, rows, clusters):
+        reps = self._reps
         diag = {
             "plugin_estimate": [round(float(v), 6) for v in plugin],
             "correction": [round(float(v), 6) for v in estimate - plugin],
-            "n_obs": int(np.asarray(rep["fold_id"][rows]).size),
+            "n_obs": int(np.asarray(reps[0]["fold_id"][rows]).size),
             "n_folds": self.n_folds_,
-            "n_rep": len(self._reps),
+            "n_rep": len(reps),
+            "standard_errors": self._variance_label(clusters),
             "lambda_method": self.lambda_method_,
-            "lambda_min_eig": float(raw_min.min()),
-            "share_regularized": float(np.mean(rep["raised"][rows])),
-            "lambda_condition_median": float(np.median(rep["condition"][rows])),
-            "mean_best_epoch": float(np.mean(rep["best_epoch"])),
+            "lambda_min_eig": float(min(r["raw_min_eig"][rows].min() for r in reps)),
+            "share_regularized": float(np.mean([np.mean(r["raised"][rows]) for r in reps])),
+            "lambda_condition_median": float(np.median(
+                np.concatenate([r["condition"][rows] for r in reps]))),
+            "pooled_condition": float(max(r["pooled_condition"] for r in reps)),
+            "mean_best_epoch": float(np.mean([np.mean(r["best_epoch"]) for r in reps])),
         }
+        if not np.all(self._weights == 1.0):
+            diag["effective_n"] = round(float(self.effective_n_), 1)
         if self.n_folds_ == 1:
             diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
         return diag
+
+    def _variance_label(self, clusters):
+        if clusters is not None:
+            return f"cluster-robust, clustered by groups, {int(clusters.max()) + 1} clusters"
+        if self.n_clusters_ is not None:
+            return "robust for independent rows (cluster_se=False; groups only shape the folds)"
+        return "robust (sandwich), independent rows"
 
     def inference(self, target=None, *, where=None):
         """Debias any target from the cached fit, without refitting.

@@ -212,6 +212,7 @@ class MultinomialLogitDML(_BaseStructuralDML):
         lambda_model=None,
         treatment_law=None,
         lambda_floor=1e-2,
+        cluster_se=True,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
@@ -231,6 +232,7 @@ class MultinomialLogitDML(_BaseStructuralDML):
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,
             lambda_method=lambda_method,
             lambda_model=lambda_model, treatment_law=treatment_law, lambda_floor=lambda_floor,
+            cluster_se=cluster_se,
             device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
             random_state=random_state, verbose=verbose)
 

@@ -203,6 +203,7 @@ class CombinatorialDML(_BaseStructuralDML):
         lambda_model=None,
         treatment_law=None,
         lambda_floor=1e-4,
+        cluster_se=True,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
@@ -221,6 +222,7 @@ class CombinatorialDML(_BaseStructuralDML):
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,
             lambda_method=lambda_method,
             lambda_model=lambda_model, treatment_law=treatment_law, lambda_floor=lambda_floor,
+            cluster_se=cluster_se,
             device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
             random_state=random_state, verbose=verbose)
 
@@ -264,6 +266,9 @@ class CombinatorialDML(_BaseStructuralDML):
         where no floor binds.
         """
         return np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
+
+    def _warn_regularized(self):
+        """Near-singular rows are reported by :meth:`_report_lambda`, with the link's hint."""
 
     def _report_lambda(self):
         rep = self._reps[0]

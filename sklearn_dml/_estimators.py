@@ -43,7 +43,7 @@ _SHARED_PARAMS = """
         Patience of early stopping, in epochs.
     cv : int, cross-validation splitter or iterable, default=5
         Cross-fitting folds. An int gives ``KFold(cv, shuffle=True)`` (``GroupKFold``
-        when ``groups`` is passed); 1 disables cross-fitting (tuning only). The
+        when ``groups`` is passed; a splitter must then keep each group in one fold); 1 disables cross-fitting (tuning only). The
         test folds of a splitter must partition the rows.
     n_rep : int, default=1
         Repetitions of cross-fitting with new splits; estimates are aggregated by
@@ -74,9 +74,16 @@ default="auto"
         Declares T randomized (independent of X) with this law; Λ is then
         integrated over it exactly. "empirical" uses the training rows' T.
     lambda_floor : float, default=1e-2
-        Eigenvalue floor for Λ̂ before inversion, relative to the larger of the row's
-        own largest eigenvalue and the median over rows of that eigenvalue (so a row
-        whose whole curvature is tiny is regularized too). Rows raised are reported.
+        Eigenvalue floor for Λ̂(x_i) before inversion, applied to Λ̂(x_i) whitened by the
+        average Λ̄ (Λ̄^-½ Λ̂(x_i) Λ̄^-½), relative to the larger of the row's own largest
+        eigenvalue and the median over rows of that eigenvalue: a row is regularized
+        where its curvature in some direction is below ``lambda_floor`` times the
+        typical curvature in that direction. Free of the units of T, Y and θ; never
+        binds when θ cannot vary with x. Rows raised are reported, with a warning above 5%.
+    cluster_se : bool, default=True
+        With ``groups`` passed to ``fit``: standard errors robust to correlation within
+        groups (ψ summed within each group, small-sample factor G/(G − 1)). The folds
+        always keep each group whole. False gives standard errors for independent rows.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the θ-networks train.
     n_jobs : int, default=None
@@ -246,6 +253,7 @@ class StructuralDML(_BaseStructuralDML):
         lambda_model=None,
         treatment_law=None,
         lambda_floor=1e-2,
+        cluster_se=True,
         device="cpu",
         n_jobs=None,
         torch_num_threads="auto",
@@ -260,6 +268,7 @@ class StructuralDML(_BaseStructuralDML):
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,
             lambda_method=lambda_method,
             lambda_model=lambda_model, treatment_law=treatment_law, lambda_floor=lambda_floor,
+            cluster_se=cluster_se,
             device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
             random_state=random_state, verbose=verbose)
 

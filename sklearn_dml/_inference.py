@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import stats
 
@@ -31,11 +34,6 @@ def influence(family, targets, theta, T, correction, project=None):
     return values, values - np.column_stack(adjust)
 
 
-# one row carrying more than this share of Σ ψ̃² (ψ̃ = ψ − mean) makes the normal approximation
-# doubtful: in a Gaussian sample of n = 2000 the largest share is about 1%
-INFLUENCE_SHARE_WARN = 0.1
-
-
 def influence_max_share(psi, weights=None):
     """Per target, the largest single row's share of the weighted sum of squared centred ψ.
 
@@ -49,13 +47,27 @@ def influence_max_share(psi, weights=None):
     return np.where(total > 0, contrib.max(axis=0) / np.where(total > 0, total, 1.0), 0.0)
 
 
-def crossfit_moments(psi, fold_id, weights=None):
+def leave_one_out_shift(psi, weights, stderr):
+    """Per target, how far dropping the most influential row moves the mean of ψ, in SEs.
+
+    Dropping row i moves the weighted mean by w_i (ψ_i − μ̂) / (Σ w − w_i); the nuisance
+    fits are not redone, so this is the first-order effect of that row.
+    """
+    w = np.ones(psi.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    centred = psi - np.average(psi, axis=0, weights=w)
+    rest = np.maximum(w.sum() - w, np.finfo(float).tiny)
+    shift = np.abs(w[:, None] * centred / rest[:, None]).max(axis=0)
+    return np.where(stderr > 0, shift / np.where(stderr > 0, stderr, 1.0), 0.0)
+
+
+def crossfit_moments(psi, fold_id, weights=None, clusters=None):
     """Estimate and covariance from cross-fitted influence values.
 
-    The estimate is the (weighted) mean of ψ. The variance is the mean over
-    folds of the within-fold second moment of ψ − μ̂ (FLM 2021, eq. 3.8, centred at
-    the pooled estimate as in DoubleML, which keeps between-fold variation of the
-    nuisance fits in the standard error), divided by n.
+    The estimate is the (weighted) mean of ψ. Without clusters the variance is the mean
+    over folds of the within-fold second moment of ψ − μ̂ (FLM 2021, eq. 3.8, centred at
+    the pooled estimate as in DoubleML, which keeps between-fold variation of the nuisance
+    fits in the standard error), divided by n. With clusters it is cluster-robust:
+    Σ_g (Σ_{i∈g} w_i(ψ_i − μ̂))(…)' / n², times G/(G − 1).
 
     Parameters
     ----------
@@ -63,6 +75,7 @@ def crossfit_moments(psi, fold_id, weights=None):
     fold_id : ndarray (n,)
     weights : ndarray (n,) or None
         Sample weights; normalized to mean one.
+    clusters : ndarray (n,) of int codes 0..G-1, or None
 
     Returns
     -------
@@ -72,6 +85,12 @@ def crossfit_moments(psi, fold_id, weights=None):
     w = np.ones(n) if weights is None else np.asarray(weights, float) / np.mean(weights)
     estimate = (w[:, None] * psi).mean(axis=0)
     dev = w[:, None] * (psi - estimate)
+    if clusters is not None:
+        n_clusters = int(clusters.max()) + 1
+        sums = np.column_stack([np.bincount(clusters, weights=dev[:, j], minlength=n_clusters)
+                                for j in range(dev.shape[1])])
+        factor = n_clusters / (n_clusters - 1) if n_clusters > 1 else 1.0
+        return estimate, factor * (sums.T @ sums) / n ** 2
     folds = np.unique(fold_id)
     second = np.zeros((psi.shape[1], psi.shape[1]))
     for k in folds:
@@ -95,6 +114,52 @@ def aggregate_repetitions(estimates, covs):
     return med, np.median(covs + dev[:, :, None] * dev[:, None, :], axis=0)
 
 
+@dataclass(frozen=True)
+class Influence:
+    """What the variance of any function of the targets needs: ψ of every repetition,
+    the folds, the sample weights and the clusters (rows aligned across repetitions)."""
+
+    psi: tuple            # (n, k) per repetition
+    fold_id: tuple        # (n,) per repetition
+    weights: np.ndarray | None = None
+    clusters: np.ndarray | None = None   # int codes 0..G-1
+
+    @property
+    def n_clusters(self):
+        return None if self.clusters is None else int(self.clusters.max()) + 1
+
+    def moments(self):
+        """(estimate, cov) aggregated over the repetitions."""
+        parts = [crossfit_moments(psi, fold, self.weights, self.clusters)
+                 for psi, fold in zip(self.psi, self.fold_id)]
+        return aggregate_repetitions([p[0] for p in parts], [p[1] for p in parts])
+
+    def map(self, function):
+        """The same structure with ψ_r replaced by ``function(ψ_r, r)``."""
+        return dataclasses.replace(self, psi=tuple(function(psi, r)
+                                                   for r, psi in enumerate(self.psi)))
+
+    def rep_estimates(self):
+        """Each repetition's (weighted) mean of ψ, shape (n_rep, k)."""
+        w = self.weights
+        return np.array([np.average(psi, axis=0, weights=w) for psi in self.psi])
+
+    def compatible(self, other):
+        return (len(self.psi) == len(other.psi)
+                and all(a.shape[0] == b.shape[0] and np.array_equal(fa, fb)
+                        for a, b, fa, fb in zip(self.psi, other.psi, self.fold_id,
+                                                other.fold_id))
+                and _same(self.weights, other.weights) and _same(self.clusters, other.clusters))
+
+    def stack(self, other):
+        return dataclasses.replace(self, psi=tuple(np.column_stack([a, b])
+                                                   for a, b in zip(self.psi, other.psi)))
+
+
+def _same(a, b):
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+
+
 class InferenceResults:
     """Debiased estimates of one or several targets with their joint covariance.
 
@@ -106,9 +171,13 @@ class InferenceResults:
     cov : ndarray (k, k)
         Covariance of the estimates.
     psi : ndarray (n, k) or None
-        Influence values (first repetition), kept for contrasts and diagnostics.
+        Influence values, for results built by hand; a fit passes ``influence`` instead.
     diagnostics : dict
         Plug-in estimates, correction sizes, n, folds, Λ conditioning.
+    influence : Influence or None
+        ψ of every cross-fitting repetition with the folds, sample weights and clusters:
+        what :meth:`contrast`, :meth:`ratio`, ``-``, ``+`` and subsets need to compute
+        their variance by the same rule as ``cov``.
 
     Examples
     --------
@@ -128,11 +197,12 @@ class InferenceResults:
     (array([0.9]), array([0.0332]))
     """
 
-    def __init__(self, names, estimate, cov, psi=None, diagnostics=None):
+    def __init__(self, names, estimate, cov, psi=None, diagnostics=None, *, influence=None):
         self.names = list(names)
         self.estimate = np.asarray(estimate, dtype=float)
         self.cov = np.asarray(cov, dtype=float)
-        self.psi = psi
+        self.influence = influence
+        self._psi = psi
         self.diagnostics = dict(diagnostics or {})
         bad = ~np.isfinite(self.estimate) | ~np.isfinite(np.diag(self.cov))
         if bad.any():
@@ -140,6 +210,19 @@ class InferenceResults:
                 f"Non-finite estimate or variance for {[n for n, b in zip(self.names, bad) if b]}."
                 " Check the Λ diagnostics (lambda_min_eig) and the inputs for extreme values."
             )
+
+    @classmethod
+    def from_influence(cls, names, influence, diagnostics=None):
+        """Estimates and covariance computed from ``influence`` (:class:`Influence`)."""
+        estimate, cov = influence.moments()
+        return cls(names, estimate, cov, diagnostics=diagnostics, influence=influence)
+
+    @property
+    def psi(self):
+        """Influence values (n, k), averaged over repeated cross-fits; None if not kept."""
+        if self.influence is None:
+            return self._psi
+        return np.mean(self.influence.psi, axis=0)
 
     # -- basic quantities -------------------------------------------------------------
     @property
@@ -187,12 +270,34 @@ class InferenceResults:
     def __getitem__(self, key):
         idx = [self.names.index(k) if isinstance(k, str) else k
                for k in (key if isinstance(key, (list, tuple)) else [key])]
-        psi = None if self.psi is None else self.psi[:, idx]
         k = len(self.names)
         diagnostics = {key: ([val[i] for i in idx] if isinstance(val, list) and len(val) == k
                              else val) for key, val in self.diagnostics.items()}
-        return InferenceResults([self.names[i] for i in idx], self.estimate[idx],
-                                self.cov[np.ix_(idx, idx)], psi, diagnostics)
+        names = [self.names[i] for i in idx]
+        if self.influence is not None:
+            return InferenceResults(names, self.estimate[idx], self.cov[np.ix_(idx, idx)],
+                                    diagnostics=diagnostics,
+                                    influence=self.influence.map(lambda psi, r: psi[:, idx]))
+        psi = None if self._psi is None else self._psi[:, idx]
+        return InferenceResults(names, self.estimate[idx], self.cov[np.ix_(idx, idx)], psi,
+                                diagnostics)
+
+    def _shared_diagnostics(self):
+        keep = ("n_obs", "n_folds", "n_rep", "standard_errors")
+        return {key: self.diagnostics[key] for key in keep if key in self.diagnostics}
+
+    def linear_map(self, matrix, names):
+        """Inference on C μ for a matrix C (m, k): estimates, covariance and influence."""
+        C = np.atleast_2d(np.asarray(matrix, dtype=float))
+        if C.shape[1] != len(self.names):
+            raise ValueError(f"The matrix needs {len(self.names)} columns, one per target; "
+                             f"got shape {C.shape}.")
+        if self.influence is not None:
+            return InferenceResults.from_influence(
+                names, self.influence.map(lambda psi, r: psi @ C.T), self._shared_diagnostics())
+        psi = None if self._psi is None else self._psi @ C.T
+        return InferenceResults(names, C @ self.estimate, C @ self.cov @ C.T, psi,
+                                self._shared_diagnostics())
 
     def contrast(self, weights, name=None):
         """Inference on a linear combination Σ_j c_j μ_j (joint covariance used)."""
@@ -200,8 +305,7 @@ class InferenceResults:
         if c.shape != self.estimate.shape:
             raise ValueError(f"weights needs {len(self.names)} entries, one per target.")
         label = name or " ".join(f"{w:+g}·{n}" for w, n in zip(c, self.names) if w != 0)
-        psi = None if self.psi is None else self.psi @ c[:, None]
-        return InferenceResults([label], [c @ self.estimate], [[c @ self.cov @ c]], psi)
+        return self.linear_map(c[None, :], [label])
 
     def ratio(self, numerator, denominator, name=None):
         """Inference on μ_a / μ_b by the delta method."""
@@ -209,26 +313,50 @@ class InferenceResults:
         b = self.names.index(denominator) if isinstance(denominator, str) else denominator
         if abs(self.estimate[b]) < 1e-12:
             raise ZeroDivisionError(f"The denominator {self.names[b]} is estimated as 0.")
+        label = name or f"{self.names[a]} / {self.names[b]}"
         r = self.estimate[a] / self.estimate[b]
-        g = np.zeros(len(self.names))
-        g[a], g[b] = 1 / self.estimate[b], -r / self.estimate[b]
-        return InferenceResults([name or f"{self.names[a]} / {self.names[b]}"], [r],
-                                [[g @ self.cov @ g]])
+        if self.influence is None:
+            g = np.zeros(len(self.names))
+            g[a], g[b] = 1 / self.estimate[b], -r / self.estimate[b]
+            return InferenceResults([label], [r], [[g @ self.cov @ g]],
+                                    diagnostics=self._shared_diagnostics())
+        means = self.influence.rep_estimates()
 
-    def __sub__(self, other):
-        """Difference of two single-target results from the same fit (paired ψ)."""
+        def linearized(psi, rep):  # r_rep + (ψ_a − μ_a − r_rep (ψ_b − μ_b)) / μ_b, per repetition
+            mu_a, mu_b = means[rep, a], means[rep, b]
+            if abs(mu_b) < 1e-12:
+                raise ZeroDivisionError(f"The denominator {self.names[b]} is estimated as 0 in "
+                                        f"repetition {rep}.")
+            ratio = mu_a / mu_b
+            return (ratio + (psi[:, a] - mu_a - ratio * (psi[:, b] - mu_b)) / mu_b)[:, None]
+
+        return InferenceResults.from_influence([label], self.influence.map(linearized),
+                                               self._shared_diagnostics())
+
+    def _combine(self, other, sign):
         if not isinstance(other, InferenceResults):
             return NotImplemented
         if len(self.names) != 1 or len(other.names) != 1:
-            raise ValueError("Subtract single-target results, or use contrast().")
-        if self.psi is None or other.psi is None or self.psi.shape != other.psi.shape:
-            raise ValueError("Both results must come from the same fit to be differenced.")
-        both = np.column_stack([self.psi, other.psi])
-        cov = np.cov(both, rowvar=False) / both.shape[0]
-        c = np.array([1.0, -1.0])
-        return InferenceResults([f"{self.names[0]} - {other.names[0]}"],
-                                [self.estimate[0] - other.estimate[0]], [[c @ cov @ c]],
-                                both @ c[:, None])
+            raise ValueError("Combine single-target results, or use contrast().")
+        op = "-" if sign < 0 else "+"
+        if (self.influence is None or other.influence is None
+                or not self.influence.compatible(other.influence)):
+            raise ValueError("Both results must come from the same fit (the same rows, folds, "
+                             "weights and clusters) to be combined; use est.inference([...]) "
+                             "and contrast().")
+        both = InferenceResults(self.names + other.names,
+                                np.r_[self.estimate, other.estimate],
+                                np.zeros((2, 2)), influence=self.influence.stack(other.influence),
+                                diagnostics=self._shared_diagnostics())
+        return both.linear_map([[1.0, sign]], [f"{self.names[0]} {op} {other.names[0]}"])
+
+    def __sub__(self, other):
+        """Difference of two single-target results from the same fit (paired ψ)."""
+        return self._combine(other, -1.0)
+
+    def __add__(self, other):
+        """Sum of two single-target results from the same fit (paired ψ)."""
+        return self._combine(other, 1.0)
 
     # -- tables -----------------------------------------------------------------------------
     def summary_frame(self, alpha=0.05, value=0.0, style="econml"):

@@ -88,6 +88,16 @@ class Family:
         """A starting value for θ (the output bias of the network), or None."""
         return None
 
+    def internal_units(self, t, y):
+        """How training and Λ̂ see T and Y, and how θ maps back (:class:`Units`).
+
+        The default leaves both as given. Families whose loss allows it standardize T
+        (and Y), so that estimates do not depend on the units the data come in.
+        """
+        from .._units import Units
+
+        return Units.identity(t.shape[1], self.theta_dim(t.shape[1]))
+
     def expected_hessian(self, t, theta):
         """E[ℓ_θθ(Y, t, θ) | x, t] under the model (the Fisher information), or None.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._units import index_units
 from ._base import Family
 from ._index import design, index
 
@@ -39,6 +40,10 @@ class ExtendedIndexFamily(Family):
 
     def theta_dim(self, n_treatments):
         return 1 + n_treatments + len(self.extra_names)
+
+    def internal_units(self, t, y):
+        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift."""
+        return index_units(t, self.theta_dim(t.shape[1]))
 
     def split(self, t, theta):
         """(η, s) from t (n, p) and θ (n, d), for numpy arrays or torch tensors."""

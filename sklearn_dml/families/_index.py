@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._units import index_units
 from ._base import Family
 
 
@@ -59,6 +60,10 @@ class IndexFamily(Family):
 
     def theta_dim(self, n_treatments):
         return 1 + n_treatments
+
+    def internal_units(self, t, y):
+        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift."""
+        return index_units(t, self.theta_dim(t.shape[1]))
 
     # subclasses define these
     def loss_eta(self, y, eta):  # torch

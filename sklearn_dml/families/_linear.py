@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._units import index_units
 from ._index import IndexFamily
 
 
@@ -51,6 +52,10 @@ class LinearFamily(IndexFamily):
 
     def check_y(self, y):
         return np.asarray(y, dtype=float)
+
+    def internal_units(self, t, y):
+        """T standardized (0/1 columns kept) and Y standardized; θ scales with Y's SD."""
+        return index_units(t, self.theta_dim(t.shape[1]), outcome=y)
 
     def initial_bias(self, y, t):
         return [float(np.mean(y))] + [0.0] * t.shape[1]

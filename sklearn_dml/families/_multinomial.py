@@ -172,6 +172,23 @@ class MultinomialLogitFamily(Family):
             raise ValueError("attributes contain NaN or inf for available alternatives.")
         return np.concatenate([x.reshape(x.shape[0], J * K), avail.astype(float)], axis=1)
 
+    def internal_units(self, t, y):
+        """Each attribute divided by its SD over the available alternatives (no shift: with
+        an outside option a common shift of utilities is not free); β scales with it."""
+        from .._units import Units
+
+        J, K = self.n_alternatives, self.n_attributes
+        x, avail = self.unpack(t)
+        scale = np.ones(K)
+        for k in range(K):
+            sd = x[:, :, k][avail].std()
+            scale[k] = sd if sd > 0 else 1.0
+        t_scale = np.concatenate([np.tile(scale, J), np.ones(J)])
+        d = self.theta_dim()
+        M = np.eye(d)
+        M[self.n_alpha:, self.n_alpha:] = np.diag(1.0 / scale)
+        return Units(np.zeros(t.shape[1]), t_scale, 0.0, 1.0, M, np.zeros(d))
+
     def unpack(self, t):
         """Packed (n, p) -> attributes (n, J, K) and availability (n, J), numpy or torch."""
         J, K = self.n_alternatives, self.n_attributes

@@ -1,0 +1,135 @@
+"""Internal units: T and Y as the networks and Λ̂ see them, and θ mapped back exactly.
+
+A family whose loss allows it standardizes its treatment (and, for the linear model, its
+outcome) before training: the networks, the Λ stage and the eigenvalue floor then see the
+same numbers whatever units the user chose, and an affine map takes θ̂ and the cached
+corrections Λ̂⁻¹ℓ_θ back to the user's units. Under θ = M θ̃ + b (M fixed), ℓ_θ̃ = M'ℓ_θ and
+Λ̃ = M'ΛM, so Λ⁻¹ℓ_θ = M Λ̃⁻¹ℓ_θ̃: the correction maps like a difference of θ's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Units:
+    """Affine maps between the user's units and the internal ones.
+
+    ``T_internal = (T − t_shift) / t_scale``, ``Y_internal = (Y − y_shift) / y_scale`` and
+    ``θ_user = θ_internal @ theta_matrix.T + theta_offset``; the user's loss is
+    ``loss_scale`` times the internal one.
+    """
+
+    t_shift: np.ndarray
+    t_scale: np.ndarray
+    y_shift: float
+    y_scale: float
+    theta_matrix: np.ndarray
+    theta_offset: np.ndarray
+    loss_scale: float = 1.0
+
+    @classmethod
+    def identity(cls, n_treatments, theta_dim):
+        """The maps that leave everything as given (custom and packed families)."""
+        return cls(np.zeros(n_treatments), np.ones(n_treatments), 0.0, 1.0,
+                   np.eye(theta_dim), np.zeros(theta_dim))
+
+    @property
+    def is_identity(self):
+        return (not self.t_shift.any() and np.all(self.t_scale == 1) and self.y_shift == 0
+                and self.y_scale == 1 and not self.theta_offset.any()
+                and np.array_equal(self.theta_matrix, np.eye(self.theta_matrix.shape[0])))
+
+    def treatment(self, T):
+        """The user's T (n, p) in internal units."""
+        return (np.asarray(T, dtype=float) - self.t_shift) / self.t_scale
+
+    def outcome(self, Y):
+        """The user's Y (n,) in internal units."""
+        return (np.asarray(Y, dtype=float) - self.y_shift) / self.y_scale
+
+    def theta(self, theta):
+        """Internal θ (n, d) in the user's units."""
+        return theta @ self.theta_matrix.T + self.theta_offset
+
+    def tangent(self, v):
+        """Internal differences of θ, such as Λ̃⁻¹ℓ_θ̃ (n, d), in the user's units."""
+        return v @ self.theta_matrix.T
+
+    def curvature(self, lam):
+        """Internal Λ̃ (n, d, d) in the user's units: loss_scale · M⁻ᵀ Λ̃ M⁻¹."""
+        inv = np.linalg.inv(self.theta_matrix)
+        return self.loss_scale * np.einsum("ji,njk,kl->nil", inv, lam, inv)
+
+    def layers(self, layers):
+        """Stored network weights [(W, b), ...] whose output is θ in the user's units."""
+        W, b = layers[-1]
+        M = self.theta_matrix.T.astype(np.float64)
+        W_user = (W.astype(np.float64) @ M).astype(W.dtype)
+        b_user = (b.astype(np.float64) @ M + self.theta_offset).astype(b.dtype)
+        return [*layers[:-1], (W_user, b_user)]
+
+
+def standardized_columns(T, columns=None):
+    """(shift, scale) per column of T: mean and SD, except for 0/1 and constant columns.
+
+    A 0/1 treatment is left as it is (it is unit-free, and the Λ stage recognizes it by its
+    values). ``columns`` restricts the standardization to those column indices.
+    """
+    T = np.asarray(T, dtype=float)
+    p = T.shape[1]
+    shift, scale = np.zeros(p), np.ones(p)
+    for j in range(p) if columns is None else columns:
+        column = T[:, j]
+        sd = column.std()
+        if sd > 0 and not np.all((column == 0) | (column == 1)):
+            shift[j], scale[j] = column.mean(), sd
+    return shift, scale
+
+
+def index_theta_map(shift, scale, theta_dim):
+    """θ = M θ̃ for η = α + Σ β_j t_j, with t_j = shift_j + scale_j t̃_j, θ = (α, β, extras).
+
+    η = (α + Σ β_j shift_j) + Σ (β_j scale_j) t̃_j, so β = β̃ / scale and
+    α = α̃ − Σ β̃_j shift_j / scale_j; components after the index are unchanged.
+    """
+    p = shift.shape[0]
+    M = np.eye(theta_dim)
+    M[0, 1:1 + p] = -shift / scale
+    M[1:1 + p, 1:1 + p] = np.diag(1.0 / scale)
+    return M
+
+
+def internal_law(treatment_law, units, n_treatments):
+    """A user's ``treatment_law`` (values in the user's units) in internal units."""
+    if treatment_law is None or isinstance(treatment_law, str):
+        return treatment_law
+    pair = isinstance(treatment_law, tuple) and len(treatment_law) == 2
+    values = np.asarray(treatment_law[0] if pair else treatment_law, dtype=float)
+    if values.size % n_treatments:
+        raise ValueError(f"treatment_law values need {n_treatments} column(s), one per "
+                         f"treatment; got an array of shape {values.shape}.")
+    values = units.treatment(values.reshape(-1, n_treatments))
+    return (values, treatment_law[1]) if pair else values
+
+
+def index_units(T, theta_dim, outcome=None):
+    """Units of a single-index family, η = α + Σ β_j t_j, θ = (α, β, extras).
+
+    T is standardized by :func:`standardized_columns`; with ``outcome`` (the linear model's
+    Y) Y is too, and θ's index part scales with it: θ = s_Y (M θ̃) + (m_Y, 0, …).
+    """
+    shift, scale = standardized_columns(T)
+    M = index_theta_map(shift, scale, theta_dim)
+    if outcome is None:
+        return Units(shift, scale, 0.0, 1.0, M, np.zeros(theta_dim))
+    y = np.asarray(outcome, dtype=float)
+    y_shift, y_scale = float(y.mean()), float(y.std())
+    if not y_scale > 0:
+        y_shift, y_scale = 0.0, 1.0
+    offset = np.zeros(theta_dim)
+    offset[0] = y_shift
+    return Units(shift, scale, y_shift, y_scale, y_scale * M, offset, y_scale ** 2)
