@@ -559,12 +559,15 @@ def project_crossfitted(J, X, fold_id, model, map_fits=None):
     varying = [j for j in range(J.shape[1])
                if np.ptp(J[:, j]) > 1e-12 * max(1.0, np.abs(J[:, j]).max())]
     tasks = [(j, k) for j in varying for k in np.unique(fold_id)]
+    # each column fitted in units of its SD: a regressor's absolute tolerances (gradient
+    # boosting's early stopping) then act alike whatever the units of T and Y
+    scale = np.where(J.std(axis=0) > 0, J.std(axis=0), 1.0)
 
     def fit(task):
         j, k = task
         test = fold_id == k
         train = ~test if (~test).any() else test
-        return _fit_predict(model, X[train], J[train, j], X[test])
+        return scale[j] * _fit_predict(model, X[train], J[train, j] / scale[j], X[test])
 
     predictions = (map_fits or (lambda f, items: [f(item) for item in items]))(fit, tasks)
     for (j, k), prediction in zip(tasks, predictions):

@@ -1,0 +1,105 @@
+"""Estimates do not depend on the units of T, Y or X: properties that hold for any data."""
+
+import numpy as np
+import pytest
+
+from sklearn_dml import (
+    LogitDML,
+    MultinomialLogitDML,
+    PoissonDML,
+    ProbitDML,
+    StructuralDMLRegressor,
+)
+from sklearn_dml.datasets import make_choice, make_family_data, make_linear_confounded, make_logit
+
+FAST = dict(hidden_dims=(16,), max_epochs=40, random_state=0)
+FACTORS = [1e-3, 1e-2, 1e2, 1e3]
+
+
+def _data(family):
+    if family == "linear":
+        d = make_linear_confounded(800, treatment="continuous", random_state=1)
+        return StructuralDMLRegressor, d.X, d.T, d.Y
+    if family == "logit":
+        d = make_logit(800, random_state=1)
+        return LogitDML, d.X, d.T, d.Y
+    d = make_family_data(family, n_samples=800, random_state=1)
+    cls = {"probit": ProbitDML, "poisson": PoissonDML}[family]
+    return cls, d.X, d.T, d.Y
+
+
+def _beta_and_ame(est):
+    return est.inference(["beta", "ame"])
+
+
+@pytest.mark.parametrize("family", ["linear", "logit", "probit", "poisson"])
+def test_treatment_units_do_not_change_estimates(family):
+    """T → c·T: c·E[β] and c·AME within 0.05 SE of the c = 1 fit, c·SE within 2%."""
+    cls, X, T, Y = _data(family)
+    first = cls(**FAST).fit(X, T, Y)
+    base = _beta_and_ame(first)
+    for c in FACTORS:
+        est = cls(**FAST).fit(X, c * T, Y)
+        res = _beta_and_ame(est)
+        assert np.all(np.abs(c * res.estimate - base.estimate) < 0.05 * base.stderr), c
+        np.testing.assert_allclose(c * res.stderr, base.stderr, rtol=0.02)
+        assert (est.inference_.diagnostics["share_regularized"]
+                == first.inference_.diagnostics["share_regularized"])
+
+
+def test_treatment_shift_moves_only_the_intercept():
+    """T → T + b leaves E[β] and moves E[α] by −E[β]·b (α is the intercept at T = 0)."""
+    cls, X, T, Y = _data("linear")
+    base = cls(**FAST).fit(X, T, Y).inference(["alpha", "beta"])
+    shifted = cls(**FAST).fit(X, T + 50.0, Y).inference(["alpha", "beta"])
+    assert abs(shifted.estimate[1] - base.estimate[1]) < 0.05 * base.stderr[1]
+    assert shifted.estimate[0] == pytest.approx(base.estimate[0] - 50.0 * base.estimate[1],
+                                                rel=1e-6)
+
+
+@pytest.mark.parametrize("c", [1e-3, 1e3])
+def test_outcome_units_scale_the_linear_estimates(c):
+    cls, X, T, Y = _data("linear")
+    base = cls(**FAST).fit(X, T, Y).inference_
+    res = cls(**FAST).fit(X, T, c * Y + 7.0).inference_
+    beta = res.names.index("E[beta]")
+    assert abs(res.estimate[beta] / c - base.estimate[beta]) < 0.05 * base.stderr[beta]
+    np.testing.assert_allclose(res.stderr / c, base.stderr, rtol=0.02)
+
+
+@pytest.mark.parametrize("family", ["linear", "logit"])
+def test_affine_covariate_units_change_nothing(family):
+    cls, X, T, Y = _data(family)
+    base = cls(**FAST).fit(X, T, Y).inference_
+    res = cls(**FAST).fit(3.0 * X - 100.0, T, Y).inference_
+    np.testing.assert_allclose(res.estimate, base.estimate, rtol=1e-4,
+                               atol=1e-4 * base.stderr.min())
+    np.testing.assert_allclose(res.stderr, base.stderr, rtol=1e-3)
+
+
+def test_choice_prices_in_cents():
+    """Prices in cents: β[price] and its SE scale by 1/100 exactly, the rest is unchanged."""
+    d = make_choice(1200, n_alternatives=3, random_state=0)
+    params = dict(attribute_names=["price", "quality"], hidden_dims=(16,), max_epochs=40,
+                  random_state=0)
+    base = MultinomialLogitDML(3, **params).fit(d.X, d.attributes, d.Y)
+    cents = d.attributes.copy()
+    cents[:, :, 0] *= 100.0
+    est = MultinomialLogitDML(3, **params).fit(d.X, cents, d.Y)
+    names = est.theta_names_
+    factor = np.array([100.0 if n == "beta[price]" else 1.0 for n in names])
+    a, b = base.inference(list(range(len(names)))), est.inference(list(range(len(names))))
+    assert np.all(np.abs(factor * b.estimate - a.estimate) < 0.05 * a.stderr)
+    np.testing.assert_allclose(factor * b.stderr, a.stderr, rtol=0.02)
+
+
+def test_network_predictions_are_in_the_users_units():
+    """predict() and the stored networks give θ in the units the data came in."""
+    cls, X, T, Y = _data("linear")
+    est = cls(**FAST).fit(X, 1000.0 * T, Y)
+    theta = est.predict(X[:50])
+    net_theta = np.mean([est.get_network(fold=k)(
+        __import__("torch").as_tensor(est._standardize(X[:50]), dtype=__import__("torch").float32)
+    ).detach().numpy() for k in range(est.n_folds_)], axis=0)
+    np.testing.assert_allclose(theta, net_theta, rtol=1e-4, atol=1e-6)
+    assert np.abs(theta[:, 1]).mean() < 0.01  # β per unit of 1000·T
