@@ -1,0 +1,116 @@
+"""The inference object: one variance rule for every derived quantity, clusters, n_rep."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GroupKFold, KFold
+
+from sklearn_dml import StructuralDMLRegressor
+from sklearn_dml._inference import crossfit_moments
+from sklearn_dml.datasets import make_linear_confounded
+
+FAST = dict(hidden_dims=(16,), max_epochs=30, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    rng = np.random.RandomState(0)
+    d = make_linear_confounded(1200, treatment="continuous", random_state=3)
+    groups = rng.randint(0, 60, size=1200)
+    effect = rng.normal(size=60)
+    T = d.T + effect[groups]  # T and the error correlated within a group
+    Y = d.Y + 1.25 * effect[groups] + 2.0 * rng.normal(size=60)[groups]
+    return d.X, T, Y, groups
+
+
+def test_cluster_robust_se_is_the_clustered_variance_of_psi(clustered):
+    X, T, Y, groups = clustered
+    est = StructuralDMLRegressor(**FAST).fit(X, T, Y, groups=groups)
+    res = est.inference_
+    psi = res.psi
+    dev = psi - psi.mean(axis=0)
+    sums = np.array([dev[groups == g].sum(axis=0) for g in np.unique(groups)])
+    G, n = sums.shape[0], psi.shape[0]
+    expected = np.sqrt(np.diag(sums.T @ sums) * G / (G - 1)) / n
+    np.testing.assert_allclose(res.stderr, expected, rtol=1e-10)
+    assert "60 clusters" in res.diagnostics["standard_errors"]
+    assert "60 clusters" in str(est.summary())
+    assert est.n_clusters_ == 60
+
+
+def test_cluster_se_false_gives_iid_se_on_the_same_folds(clustered):
+    X, T, Y, groups = clustered
+    clustered_fit = StructuralDMLRegressor(**FAST).fit(X, T, Y, groups=groups)
+    iid = StructuralDMLRegressor(cluster_se=False, **FAST).fit(X, T, Y, groups=groups)
+    np.testing.assert_array_equal(iid.inference_.estimate, clustered_fit.inference_.estimate)
+    beta = iid.inference_.names.index("E[beta]")
+    # the within-group correlation of T and the error makes the iid SE too small
+    assert clustered_fit.inference_.stderr[beta] > 1.3 * iid.inference_.stderr[beta]
+    assert "cluster_se=False" in iid.inference_.diagnostics["standard_errors"]
+
+
+def test_singleton_clusters_reduce_to_the_iid_variance():
+    d = make_linear_confounded(600, random_state=1)
+    groups = np.arange(600)
+    est = StructuralDMLRegressor(cv=GroupKFold(5), **FAST).fit(d.X, d.T, d.Y, groups=groups)
+    data = est.inference_.influence
+    _, cov = crossfit_moments(data.psi[0], data.fold_id[0], data.weights)
+    np.testing.assert_allclose(est.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.01)
+
+
+def test_a_splitter_that_splits_groups_is_refused(clustered):
+    X, T, Y, groups = clustered
+    with pytest.raises(ValueError, match="split across cross-fitting folds"):
+        StructuralDMLRegressor(cv=KFold(5, shuffle=True, random_state=0), **FAST).fit(
+            X, T, Y, groups=groups)
+
+
+def test_contrast_difference_and_ratio_share_one_variance_rule():
+    """With sample weights, `a - b` equals contrast([1, -1]); ratio equals the delta method."""
+    d = make_linear_confounded(800, random_state=2)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=800)
+    est = StructuralDMLRegressor(**FAST).fit(d.X, d.T, d.Y, sample_weight=w)
+    both = est.inference(["alpha", "beta"])
+    diff = est.inference("alpha") - est.inference("beta")
+    contrast = both.contrast([1, -1])
+    np.testing.assert_allclose(diff.estimate, contrast.estimate, rtol=1e-12)
+    np.testing.assert_allclose(diff.stderr, contrast.stderr, rtol=1e-12)
+    total = est.inference("alpha") + est.inference("beta")
+    np.testing.assert_allclose(total.estimate, both.estimate.sum(), rtol=1e-12)
+    ratio = both.ratio("E[beta]", "E[alpha]")
+    r = both.estimate[1] / both.estimate[0]
+    g = np.array([-r / both.estimate[0], 1 / both.estimate[0]])
+    np.testing.assert_allclose(ratio.estimate, [r], rtol=1e-12)
+    np.testing.assert_allclose(ratio.stderr, [np.sqrt(g @ both.cov @ g)], rtol=1e-10)
+    np.testing.assert_allclose(both["E[beta]"].stderr, [both.stderr[1]], rtol=1e-12)
+
+
+def test_results_of_different_fits_are_not_combined():
+    d = make_linear_confounded(400, random_state=2)
+    a = StructuralDMLRegressor(**FAST).fit(d.X, d.T, d.Y).inference("beta")
+    b = StructuralDMLRegressor(**{**FAST, "random_state": 1}).fit(d.X, d.T, d.Y).inference("beta")
+    with pytest.raises(ValueError, match="same fit"):
+        a - b
+
+
+def test_repetitions_keep_every_psi_and_aggregate_by_the_median():
+    d = make_linear_confounded(600, random_state=4)
+    est = StructuralDMLRegressor(n_rep=3, **FAST).fit(d.X, d.T, d.Y)
+    res = est.inference_
+    per_rep = res.influence.rep_estimates()
+    assert per_rep.shape == (3, 2)
+    np.testing.assert_allclose(res.estimate, np.median(per_rep, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(res.psi, np.mean(res.influence.psi, axis=0))
+    # a contrast aggregates its own repetitions by the same rule
+    c = res.contrast([1.0, -1.0])
+    np.testing.assert_allclose(c.estimate, np.median(per_rep @ [1.0, -1.0]), rtol=1e-12)
+    assert res.diagnostics["n_rep"] == 3
+
+
+def test_subgroup_average_with_clusters(clustered):
+    X, T, Y, groups = clustered
+    est = StructuralDMLRegressor(**FAST).fit(X, T, Y, groups=groups)
+    where = X[:, 0] > 0
+    sub = est.inference("beta", where=where)
+    n_groups = np.unique(groups[where]).size
+    assert f"{n_groups} clusters" in sub.diagnostics["standard_errors"]
+    assert sub.diagnostics["n_obs"] == where.sum()
