@@ -146,7 +146,7 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
             where = f"training rows of fold {k} (repetition {rep})"
             if check_treatment:
                 _check_treatment_variation(T, train, where)
-            if needs_aux:
+            if needs_aux and K > 1:  # without cross-fitting (cv=1) Λ̂ is taken at θ̂ itself
                 order = np.random.RandomState(seeds[k, 3]).permutation(train)
                 half = order.size // 2
                 plan.aux_rows, plan.lambda_rows = np.sort(order[:half]), np.sort(order[half:])
@@ -206,7 +206,8 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, method, 
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main['best_epoch'].tolist()})")
     aux = None
-    if method == "regression":  # two per fold, each predicting the half the other trained on
+    if method == "regression" and plans[0].aux_rows is not None:
+        # two per fold, each predicting the half the other trained on
         aux = _train_with_retry(X32, T, Y, weights,
                                 [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
                                 [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
@@ -358,9 +359,10 @@ def _evaluate_fold(fold, *, main, aux, X, X32, T, Y, family, method, lambda_mode
                                                  np.random.RandomState(plan.law_seed))
         lam = integrate_hessian(family, theta_test, values, probs)
     else:
-        rows, theta_rows = _hessian_rows(m, plan, aux, X32, theta_test.shape[1], method)
+        rows, theta_rows = _hessian_rows(m, plan, aux, main, X32, theta_test.shape[1], method,
+                                         B)
         if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
-            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method)
+            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method, aux is not None)
             lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
                                                lambda_model)
         else:
@@ -380,8 +382,9 @@ def _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method, con
         if method == "conditional":
             rows, d2 = plan.train, np.ones(plan.train.size)
         else:
-            rows, theta_rows = _hessian_rows(m, plan, aux, X32, thetas[m].shape[1], method)
-            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method)
+            rows, theta_rows = _hessian_rows(m, plan, aux, main, X32, thetas[m].shape[1],
+                                             method, B)
+            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method, aux is not None)
         folds.append({"d2": d2, "T": T[rows], "fit_rows": rows, "pred_rows": plan.test})
     moments = network_weighted_moments(folds, X32, [plan.law_seed for plan in plans], config)
     results = []
@@ -402,12 +405,16 @@ def _theta_test(m, plan, main, X32, B):
                     for b in range(B)], axis=0)
 
 
-def _hessian_rows(m, plan, aux, X32, theta_dim, method):
+def _hessian_rows(m, plan, aux, main, X32, theta_dim, method, B):
     """The rows whose Hessians estimate Λ, and θ there: zeros where ℓ_θθ is free of θ
     (analytic); for "regression", each half's θ from the auxiliary network that did not
-    see it."""
+    see it, or without cross-fitting (no auxiliary networks) θ̂ itself, so that a θ that
+    cannot vary gives the classical sandwich."""
     if method == "analytic":
         return plan.train, np.zeros((plan.train.size, theta_dim))
+    if aux is None:
+        return plan.train, np.mean([predict_theta(main["layers"], X32[plan.train],
+                                                  member=m * B + b) for b in range(B)], axis=0)
     rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
     theta_rows = np.concatenate([
         predict_theta(aux["layers"], X32[plan.lambda_rows], member=2 * m),
@@ -415,10 +422,13 @@ def _hessian_rows(m, plan, aux, X32, theta_dim, method):
     return rows, theta_rows
 
 
-def _index_weights(family, y, t, theta_rows, method):
+def _index_weights(family, y, t, theta_rows, method, auxiliary):
+    """Index weights of Λ̂; the secant and observed-ℓ'' forms correct for the auxiliary fit's
+    error, so they apply only where θ there comes from an auxiliary network."""
+    elsewhere = method == "regression" and auxiliary
     return lambda_index_weights(family, y, index(t, theta_rows),
-                                secant=method == "regression" and family.secant_lambda,
-                                observed=method == "regression" and family.observed_lambda)
+                                secant=elsewhere and family.secant_lambda,
+                                observed=elsewhere and family.observed_lambda)
 
 
 def _fold_result(m, plan, main, theta_test, lam, floored, B):
