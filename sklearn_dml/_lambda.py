@@ -116,12 +116,22 @@ def binned_features(X, max_bins=255, n_threads=1):
     return codes
 
 
+def _constant(X):
+    """Whether X carries no information (every column constant): E[y | X] is then the mean
+    of y, which a regressor with early stopping would take over a subsample only."""
+    return X.shape[0] == 0 or not np.any(np.ptp(X, axis=0))
+
+
 def _fit_predict(model, X_fit, y, X_pred):
+    if _constant(X_fit):
+        return np.full(X_pred.shape[0], np.mean(y))
     reg = clone(model if model is not None else default_lambda_model())
     return reg.fit(X_fit, y).predict(X_pred)
 
 
 def _oof_predict(model, X, y, n_splits=2):
+    if _constant(X):
+        return np.full(X.shape[0], np.mean(y))
     reg = clone(model if model is not None else default_lambda_model())
     return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=0))
 
@@ -413,7 +423,9 @@ def regress_hessian(H, X_fit, X_pred, model):
     d = H.shape[1]
     rows, cols = np.triu_indices(d)
     entries = H[:, rows, cols]
-    if model is None:
+    if _constant(X_fit):
+        preds = np.broadcast_to(entries.mean(axis=0), (X_pred.shape[0], entries.shape[1]))
+    elif model is None:
         preds = clone(default_matrix_model()).fit(X_fit, entries).predict(X_pred)
         preds = preds.reshape(X_pred.shape[0], -1)
     else:
