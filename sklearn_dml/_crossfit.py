@@ -12,6 +12,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import inspect
 import os
 import shutil
 import tempfile
@@ -70,13 +71,22 @@ class FoldPlan:
     law_seed: int = 0
 
 
+def _group_kfold(n_splits, seed):
+    """GroupKFold over shuffled groups (scikit-learn >= 1.6), so that repetitions differ."""
+    if "shuffle" in inspect.signature(GroupKFold).parameters:
+        return GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return GroupKFold(n_splits=n_splits)
+
+
 def _splits_for_rep(cv, X, T, groups, seed, reshuffle):
+    """The (train, test) splits of one repetition: from an int (KFold, or GroupKFold with
+    ``groups``), a splitter, or an iterable of splits."""
     n = X.shape[0]
     if isinstance(cv, (int, np.integer)):
         if cv == 1:
             rows = np.arange(n)
             return [(rows, rows)]
-        splitter = GroupKFold(n_splits=int(cv)) if groups is not None else \
+        splitter = _group_kfold(int(cv), seed) if groups is not None else \
             KFold(n_splits=int(cv), shuffle=True, random_state=seed)
     elif hasattr(cv, "split"):
         splitter = cv

@@ -114,3 +114,12 @@ def test_subgroup_average_with_clusters(clustered):
     n_groups = np.unique(groups[where]).size
     assert f"{n_groups} clusters" in sub.diagnostics["standard_errors"]
     assert sub.diagnostics["n_obs"] == where.sum()
+
+
+def test_repetitions_with_groups_draw_new_group_splits(clustered):
+    X, T, Y, groups = clustered
+    est = StructuralDMLRegressor(n_rep=2, **FAST).fit(X, T, Y, groups=groups)
+    first, second = est.inference_.influence.fold_id
+    assert not np.array_equal(first, second)
+    for fold_id in (first, second):  # each group whole in one fold
+        assert all(np.unique(fold_id[groups == g]).size == 1 for g in np.unique(groups))
