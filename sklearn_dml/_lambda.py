@@ -27,6 +27,8 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
+from ._validation import check_law_support, parse_treatment_law
+
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
 MAX_LAW_POINTS = 256
 
@@ -461,12 +463,19 @@ def treatment_support(treatment_law, T_train, rng):
     treatment_law : None, "empirical", array-like or (values, probabilities)
         None / "empirical": the training rows' treatments, enumerated exactly
         when they take at most 256 distinct values, else 256 resampled rows.
+        A given law must give positive probability to every value in ``T_train``.
     T_train : ndarray (n, p)
     rng : numpy RandomState
 
     Returns
     -------
     values : ndarray (S, p), probs : ndarray (S,)
+
+    Raises
+    ------
+    ValueError
+        When a given law is malformed or misses values that ``T_train`` takes
+        (:func:`~sklearn_dml._validation.check_law_support`).
     """
     p = T_train.shape[1]
     if treatment_law is None or (isinstance(treatment_law, str) and treatment_law == "empirical"):
@@ -475,17 +484,8 @@ def treatment_support(treatment_law, T_train, rng):
             return values, counts / counts.sum()
         pick = rng.choice(T_train.shape[0], size=MAX_LAW_POINTS, replace=False)
         return T_train[pick], np.full(MAX_LAW_POINTS, 1.0 / MAX_LAW_POINTS)
-    if isinstance(treatment_law, tuple) and len(treatment_law) == 2:
-        values = np.asarray(treatment_law[0], dtype=float).reshape(-1, p)
-        probs = np.asarray(treatment_law[1], dtype=float)
-    else:
-        values = np.asarray(treatment_law, dtype=float).reshape(-1, p)
-        probs = np.full(values.shape[0], 1.0 / values.shape[0])
-    if probs.shape != (values.shape[0],) or np.any(probs < 0) or not np.isclose(probs.sum(), 1):
-        raise ValueError(
-            "treatment_law=(values, probabilities) needs one nonnegative probability per value, "
-            "summing to 1."
-        )
+    values, probs = parse_treatment_law(treatment_law, p)
+    check_law_support(values, probs, T_train)
     return values, probs
 
 

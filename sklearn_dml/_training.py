@@ -10,6 +10,7 @@ have alone (up to floating point summation order).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,14 @@ from ._adam import Adam
 from ._lbfgs import EnsembleLBFGS
 from ._nets import EnsembleStructuralNet
 from ._progress import log, progress_bar
+
+# How far the loss of the returned weights may rise above the loss at the start, in units of
+# the start's mean absolute row loss, before training counts as diverged: two orders of
+# magnitude, which a network that merely overfits or stops early does not approach (early
+# stopping returns weights no worse on validation than after the first epoch).
+DIVERGENCE_FACTOR = 100.0
+# rows (over all members) whose losses are evaluated at once outside the training steps
+LOSS_CHUNK_ROWS = 2 ** 18
 
 
 @dataclass(frozen=True)
@@ -52,14 +61,49 @@ class TrainConfig:
         return int(min(self.batch_size, n_train))
 
 
+# the device strings ``device`` accepts, for the messages that refuse the others
+ACCEPTED_DEVICES = ("'cpu', 'cuda', 'cuda:N' (N the index of a CUDA device torch sees) or "
+                    "'auto' (CUDA when torch sees a GPU, else the CPU)")
+
+
 def resolve_device(device):
-    """'auto' -> 'cuda' if available else 'cpu'; validate explicit choices."""
+    """The torch device string the networks train on.
+
+    Parameters
+    ----------
+    device : str
+        'cpu', 'cuda', 'cuda:N' or 'auto' ('cuda' where torch sees a CUDA device,
+        else 'cpu').
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For any other string, and for a CUDA device torch does not see.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
+    if device == "cpu":
+        return device
+    cuda = re.fullmatch(r"cuda(?::(\d+))?", str(device))
+    if cuda is None:
+        hint = {"gpu": " For an NVIDIA GPU, use 'cuda'.",
+                "mps": " Apple's 'mps' backend is not supported; use 'cpu'."}.get(
+            str(device).lower().split(":")[0], "")
+        raise ValueError(f"device={device!r} is not supported. Use {ACCEPTED_DEVICES}.{hint}")
+    if not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} but torch sees no CUDA device. Use device='cpu' or 'auto'."
-        )
+            f"device={device!r} but torch sees no CUDA device (torch {torch.__version__}). Use "
+            f"device='cpu' or 'auto' here; accepted: {ACCEPTED_DEVICES}.")
+    count = torch.cuda.device_count()
+    if cuda.group(1) is not None and int(cuda.group(1)) >= count:
+        raise ValueError(
+            f"device={device!r} but torch sees {count} CUDA device(s), cuda:0 to "
+            f"cuda:{count - 1}. Use one of those, or 'cuda' or 'auto'; accepted: "
+            f"{ACCEPTED_DEVICES}.")
     return str(device)
 
 
@@ -104,8 +148,13 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     Returns
     -------
     dict with ``layers`` (stacked float32 weights), ``history`` (epochs, M)
-    validation losses (NaN after a member stopped), ``best_epoch`` (M,) and
-    ``diverged`` (M,) flags.
+    validation losses (NaN after a member stopped), ``best_epoch`` (M,),
+    ``best_loss`` (M,), ``diverged`` (M,) flags (a non-finite validation loss at
+    some epoch), ``start_layers`` (the weights before training), and, on each
+    member's validation rows (its training rows without early stopping),
+    ``start_loss`` (M,) and ``loss_scale`` (M,), the weighted mean loss and mean
+    absolute loss before training, and ``end_loss`` (M,), the mean loss of the
+    returned weights; see :func:`diverged_members`.
     """
     device = torch.device(resolve_device(config.device))
     M = len(row_sets)
@@ -134,15 +183,40 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     ids = np.arange(M)
     offsets = torch.arange(M, device=device)[:, None] * n_rows
 
-    def member_losses(idx, mask):
+    def row_losses(idx, mask):
         # index_select on flat indices: on a CPU 3-5x cheaper than indexing with (M, B)
         flat = idx.reshape(-1)
         theta = net(Xt.index_select(0, flat).view(*idx.shape, -1))
         y = Yflat.index_select(0, (idx + offsets).reshape(-1) if per_member else flat)
         per_row = family.loss(y, Tt.index_select(0, flat),
                               theta.reshape(-1, theta_dim)).reshape(idx.shape)
-        w = Wt.index_select(0, flat).view(idx.shape) * mask
+        return per_row, Wt.index_select(0, flat).view(idx.shape) * mask
+
+    def member_losses(idx, mask):
+        per_row, w = row_losses(idx, mask)
         return (per_row * w).sum(1) / w.sum(1).clamp_min(1e-12)
+
+    def loss_level(index_lists):
+        """Each member's weighted mean loss on its rows, and its weighted mean |loss|."""
+        idx, mask = (torch.as_tensor(a, device=device) for a in _padded(index_lists))
+        sums = torch.zeros((3, M), dtype=torch.float64, device=device)
+        step = max(1, LOSS_CHUNK_ROWS // M)  # bounds the activations held at once
+        net.eval()
+        with torch.no_grad():
+            for start in range(0, idx.shape[1], step):
+                per_row, w = row_losses(idx[:, start:start + step], mask[:, start:start + step])
+                per_row, w = per_row.double(), w.double()
+                per_row = torch.where(w > 0, per_row, 0.0)  # padding may sit on a bad row
+                sums += torch.stack([(per_row * w).sum(1), (per_row.abs() * w).sum(1),
+                                     w.sum(1)])
+        total, level, weight = sums.cpu().numpy()
+        return total / np.maximum(weight, 1e-12), level / np.maximum(weight, 1e-12)
+
+    # the loss at the start (the constant-θ fit where the family gives one), on the rows that
+    # judge the returned weights: validation rows, or the training rows without early stopping
+    monitored = val_rows if config.early_stopping else train_rows
+    start_loss, loss_scale = loss_level(monitored)
+    start_layers = net.state_arrays()
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
     # starts at the constant-θ fit, toward θ = 0 (measured: probit E[β] bias 0.45 SE)
@@ -214,13 +288,40 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     else:
         best_epoch[:] = epoch
         layers = net.state_arrays()
+    end_loss = best_loss if config.early_stopping else loss_level(monitored)[0]
     return {
         "layers": layers,
         "history": np.array(history) if history else np.zeros((0, M)),
         "best_epoch": best_epoch,
         "best_loss": best_loss,
         "diverged": diverged,
+        "start_loss": start_loss,
+        "end_loss": end_loss,
+        "loss_scale": loss_scale,
+        "start_layers": start_layers,
     }
+
+
+def diverged_members(fit):
+    """Which members of a :func:`train_ensemble` result diverged.
+
+    A member diverged when the loss of its returned weights (on its validation rows, or
+    its training rows without early stopping) is not finite, or exceeds the loss at the
+    start by more than ``DIVERGENCE_FACTOR`` times the start's mean absolute row loss.
+
+    Parameters
+    ----------
+    fit : dict
+        As returned by :func:`train_ensemble`.
+
+    Returns
+    -------
+    ndarray of bool, shape (M,)
+    """
+    start, end, scale = fit["start_loss"], fit["end_loss"], fit["loss_scale"]
+    with np.errstate(invalid="ignore"):
+        grown = end - start > DIVERGENCE_FACTOR * np.maximum(scale, np.finfo(float).tiny)
+    return ~np.isfinite(end) | grown
 
 
 def _members_to_keep(active):

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.model_selection import ShuffleSplit
+from sklearn.model_selection import GroupKFold, ShuffleSplit, StratifiedGroupKFold
 
 from sklearn_dml import LogitDML, StructuralDMLRegressor
 from sklearn_dml.datasets import make_linear_confounded, make_logit
@@ -16,12 +16,31 @@ def data():
 
 
 @pytest.mark.parametrize("where", ["X", "T", "Y"])
-@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf_are_rejected(data, where, value):
     arrays = {"X": data.X.copy(), "T": data.T.copy(), "Y": data.Y.copy()}
     arrays[where].flat[3] = value
-    with pytest.raises(ValueError, match=f"(Input {where}|{where}) contains (NaN|infinity)"):
+    kind = "NaN" if np.isnan(value) else "inf"
+    expected = (f"Input X contains {'NaN' if kind == 'NaN' else 'infinity'}" if where == "X" else
+                rf"{where} contains NaN or infinity: column '{where}' has 1 {kind} \(row 3\)\. "
+                "The structural loss is undefined there: drop those rows")
+    with pytest.raises(ValueError, match=expected):
         StructuralDMLRegressor(**FAST).fit(arrays["X"], arrays["T"], arrays["Y"])
+
+
+def test_nan_and_inf_are_counted_per_named_column(data):
+    pd = pytest.importorskip("pandas")
+    T = pd.DataFrame({"price": data.T, "ad": data.T ** 2})
+    T.loc[[1, 5], "ad"] = np.nan
+    T.loc[[5, 8, 9], "price"] = np.inf
+    expected = (r"T contains NaN or infinity: column 'price' has 3 inf; column 'ad' has 2 NaN "
+                r"\(rows 1, 5, 8, 9\)")
+    with pytest.raises(ValueError, match=expected):
+        StructuralDMLRegressor(**FAST).fit(data.X, T, data.Y)
+    Y = pd.Series(data.Y, name="sales")
+    Y[[2, 4]] = [np.nan, -np.inf]
+    with pytest.raises(ValueError, match=r"column 'sales' has 1 NaN and 1 inf \(rows 2, 4\)"):
+        StructuralDMLRegressor(**FAST).fit(data.X, data.T, Y)
 
 
 @pytest.mark.parametrize("which", ["T", "Y"])
@@ -160,7 +179,8 @@ def test_influence_max_share_separates_gaussian_from_one_outlier():
 def test_one_dominant_row_warns_with_its_share(data):
     Y = data.Y.copy()
     Y[11] = 1e4  # a gross outlier: its residual dominates the correction
-    with pytest.warns(UserWarning, match=r"One row carries \d+% of the variance"):
+    with pytest.warns(UserWarning, match=r"Dropping one row would move 'E\[beta\]' by [0-9.]+ "
+                                         "standard errors"):
         est = StructuralDMLRegressor(**FAST).fit(data.X, data.T, Y)
     assert max(est.inference_.diagnostics["influence_max_share"]) > 0.5
     assert "influence_max_share" in str(est.summary())
@@ -183,3 +203,161 @@ def test_treatment_constant_on_half_of_a_regime_c_training_part(data):
     splits = [(np.arange(100, 200), np.arange(100)), (np.arange(100), np.arange(100, 200))]
     with pytest.raises(ValueError, match="constant .* on which an auxiliary θ-network trains"):
         LogitDML(cv=splits, **FAST).fit(data.X, T, Y)
+
+
+# -- treatment_law (regime A) against the observed T ------------------------------------------
+
+@pytest.fixture(scope="module")
+def randomized():
+    return make_logit(400, treatment="randomized", random_state=0)  # T ~ Bernoulli(0.5)
+
+
+@pytest.mark.parametrize("law, missing, support", [
+    (([1, 2], [0.5, 0.5]), "0", "1, 2"), (([0, 5], [0.5, 0.5]), "1", "0, 5"),
+    (([0, 1, 2], [0.5, 0.0, 0.5]), "1", "0, 2")])  # probability 0 is outside the support
+def test_treatment_law_must_cover_the_observed_treatments(randomized, law, missing, support):
+    from sklearn_dml._validation import check_treatment_law
+
+    expected = (r"treatment_law gives probability 0 to 1 value\(s\) that T takes in \d+ of {} "
+                rf"rows: {missing} \(\d+ rows\) is not in its support {support}\. .*"
+                "treatment_law='empirical'")
+    with pytest.raises(ValueError, match=expected.format(400)):
+        check_treatment_law(law, randomized.T[:, None])
+    # in a fit: ValueError (RuntimeError naming the fold, with a fold's training rows, where
+    # fit leaves the check to the folds' Λ stage)
+    with pytest.raises((ValueError, RuntimeError), match=expected.format(r"\d+")):
+        LogitDML(treatment_law=law, **FAST).fit(randomized.X, randomized.T, randomized.Y)
+
+
+def test_treatment_law_support_of_vectors_and_continuous_treatments(randomized):
+    from sklearn_dml._validation import check_treatment_law
+
+    T2 = np.column_stack([randomized.T, 1 - randomized.T])
+    with pytest.raises(ValueError, match=r"\(1, 0\) \(\d+ rows\) is not in its support \(0, 1\)"):
+        check_treatment_law(([[0, 1]], [1.0]), T2)
+    values, probs = check_treatment_law(([[0, 1], [1, 0]], [0.5, 0.5]), T2)
+    np.testing.assert_array_equal(probs, [0.5, 0.5])
+    normal = np.random.RandomState(0).normal(size=(300, 1))
+    with pytest.raises(ValueError, match=r"probability 0 to 300 value\(s\) .*\(1 row\), \.\.\. "
+                                         "are not in its support -1, 1"):
+        check_treatment_law(([-1, 1], [0.5, 0.5]), normal)
+    # values written differently match: 0.1 + 0.2 is not 0.3 in floating point
+    check_treatment_law(([0.1 + 0.2, 1.0], [0.5, 0.5]), np.repeat([[0.3], [1.0]], 50, axis=0))
+
+
+@pytest.mark.parametrize("law, expected", [
+    (([0, 1], [0.3, 0.7]), [
+        r"treatment_law does not look like the law that assigned 'T': the law's mean is 0\.7 and "
+        r"SD 0\.4583, the sample's \(n = 400\) 0\.4825 and 0\.4997, 9\.5 standard errors apart\. "
+        r".*treatment_law='empirical'"]),
+    (([0, 1, 5], [0.45, 0.45, 0.1]), [
+        r"treatment_law gives probability 0\.1 to 5, which T never takes in 400 rows \(a chance "
+        r"of 5e-19 under the law\)\. .*treatment_law='empirical'",
+        r"the law's mean is 0\.95 and SD 1\.431, .* 6\.6 standard errors apart"])])
+def test_treatment_law_far_from_the_sample_warns(randomized, law, expected):
+    import re
+
+    from sklearn_dml._validation import check_treatment_law
+
+    with pytest.warns(UserWarning) as record:
+        check_treatment_law(law, randomized.T[:, None])
+    messages = [str(w.message) for w in record]
+    assert len(messages) == len(expected)
+    for pattern, message in zip(expected, messages):
+        assert re.search(pattern, message), message
+
+
+@pytest.mark.parametrize("law", [None, "empirical", ([0, 1], [0.5, 0.5]), [0.0, 1.0],
+                                 ([0, 1, 2], [0.49, 0.49, 0.02])])  # 2 unseen: chance 3e-4
+def test_treatment_law_of_the_design_passes_quietly(randomized, law):
+    import warnings
+
+    from sklearn_dml._validation import check_treatment_law
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_treatment_law(law, randomized.T[:, None])
+
+
+# -- divergence --------------------------------------------------------------------------------
+
+def test_divergence_is_an_error_naming_the_folds():
+    d = make_linear_confounded(1000, random_state=0)
+    expected = (r"Training of the θ-network diverged in fold\(s\) \[0, 1, 2, 3, 4\] of repetition "
+                r"0, also with lr=100000: in fold 0, the validation loss of the returned weights "
+                r"is [0-9.e+]+, against [0-9.]+ at the start\. Use a smaller lr \(the default is "
+                r"0\.01\), standardize T and Y")
+    with pytest.warns(RuntimeWarning, match=r"diverged in fold 0 .*retrying with lr=100000"), \
+            pytest.raises(RuntimeError, match=expected):
+        StructuralDMLRegressor(lr=1e6, random_state=0).fit(d.X, d.T, d.Y)
+
+
+def test_divergence_without_early_stopping_is_judged_on_the_training_rows(data):
+    with pytest.warns(RuntimeWarning, match="retrying"), \
+            pytest.raises(RuntimeError, match=r"diverged in fold\(s\) .*the training loss"):
+        StructuralDMLRegressor(lr=1e6, early_stopping=False, **FAST).fit(data.X, data.T, data.Y)
+
+
+def test_theta_far_outside_the_data_is_an_error(monkeypatch, data):
+    """A network whose validation loss looks fine but whose θ̂ on the fold's held-out rows
+    is absurd (here: the output layer scaled by 1e6 after training)."""
+    import sklearn_dml._crossfit as cf
+
+    train = cf.train_ensemble
+
+    def absurd(*args, **kwargs):
+        fit = train(*args, **kwargs)
+        W, b = fit["layers"][-1]
+        fit["layers"][-1] = (W * 1e6, b * 1e6)
+        return fit
+
+    monkeypatch.setattr(cf, "train_ensemble", absurd)
+    expected = (r"diverged in fold\(s\) \[0, 1, 2, 3, 4\] .*in fold 0, θ̂ gives a mean loss of "
+                r"[0-9.e+]+ on 40 rows it did not train on, against [0-9.]+ at the start: θ̂ lies "
+                r"far outside what the data support")
+    with pytest.warns(RuntimeWarning, match="retrying"), pytest.raises(RuntimeError,
+                                                                       match=expected):
+        StructuralDMLRegressor(**FAST).fit(data.X, data.T, data.Y)
+
+
+def test_diverged_members_flags_growth_not_improvement():
+    from sklearn_dml._training import DIVERGENCE_FACTOR, diverged_members
+
+    fit = {"start_loss": np.array([1.0, 1.0, -2.0, 1.0, np.inf]),
+           "end_loss": np.array([0.5, 1.0 + 1.01 * DIVERGENCE_FACTOR, -1.0, np.nan, 3.0]),
+           "loss_scale": np.array([1.0, 1.0, 2.0, 1.0, np.inf])}
+    np.testing.assert_array_equal(diverged_members(fit), [False, True, False, True, False])
+
+
+# -- splitters and devices ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("cv", [GroupKFold(3), StratifiedGroupKFold(3)])
+def test_group_splitter_without_groups(data, cv):
+    expected = (rf"cv={type(cv).__name__}\(\.\.\.\) splits by groups, but fit got no groups\. "
+                r"Pass the group labels to fit: est\.fit\(X, T, Y, groups=groups\)")
+    with pytest.raises(ValueError, match=expected):
+        StructuralDMLRegressor(cv=cv, **FAST).fit(data.X, data.T, data.Y)
+
+
+def test_group_splitter_by_another_name_without_groups(data):
+    class Clusters(GroupKFold):  # a group splitter whose name does not say so
+        pass
+
+    Clusters.__name__ = "Clusters"
+    with pytest.raises(ValueError, match=r"cv=Clusters\(\.\.\.\) splits by groups"):
+        StructuralDMLRegressor(cv=Clusters(3), **FAST).fit(data.X, data.T, data.Y)
+
+
+@pytest.mark.parametrize("device, hint", [
+    ("mps", "Apple's 'mps' backend is not supported"), ("gpu", "For an NVIDIA GPU, use 'cuda'"),
+    ("cuda:7", ""), ("CPU", ""), ("cuda:x", "")])
+def test_unknown_device(data, device, hint):
+    import torch
+
+    if device == "cuda:7" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    expected = (rf"device='{device}' .*'cpu', 'cuda', 'cuda:N' \(N the index of a CUDA device "
+                r"torch sees\) or 'auto'")
+    with pytest.raises(ValueError, match=expected) as info:
+        StructuralDMLRegressor(device=device, **FAST).fit(data.X, data.T, data.Y)
+    assert hint in str(info.value)
