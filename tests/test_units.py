@@ -103,3 +103,19 @@ def test_network_predictions_are_in_the_users_units():
     ).detach().numpy() for k in range(est.n_folds_)], axis=0)
     np.testing.assert_allclose(theta, net_theta, rtol=1e-4, atol=1e-6)
     assert np.abs(theta[:, 1]).mean() < 0.01  # β per unit of 1000·T
+
+
+@pytest.mark.parametrize("link", ["gen_sigmoid_ii", "multiplicative"])
+def test_combinatorial_outcome_units(link):
+    """Y → c·Y: every combination effect and its SE scale by c (T is 0/1, unit-free)."""
+    from sklearn_dml import CombinatorialDML
+    from sklearn_dml.datasets import make_combinatorial
+
+    d = make_combinatorial(1500, n_treatments=2, link=link, random_state=0)
+    params = dict(link=link, hidden_dims=(16,), max_epochs=40, structure_check=False,
+                  random_state=0)
+    base = CombinatorialDML(**params).fit(d.X, d.T, d.Y).inference_
+    for c in (1e-3, 1e3):
+        res = CombinatorialDML(**params).fit(d.X, d.T, c * d.Y).inference_
+        assert np.all(np.abs(res.estimate / c - base.estimate) < 0.05 * base.stderr)
+        np.testing.assert_allclose(res.stderr / c, base.stderr, rtol=0.02)

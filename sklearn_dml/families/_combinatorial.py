@@ -56,6 +56,10 @@ class _SigmoidLink:
     def dim(self, m):
         return m + int(self.intercept) + int(self.free_scale)
 
+    def outcome_component(self, m):
+        """Index of the θ component in Y's units (the free scale), or None."""
+        return self.dim(m) - 1 if self.free_scale else None
+
     def _design(self, t):
         return _cat([_ones(t), t]) if self.intercept else t
 
@@ -130,6 +134,10 @@ class Multiplicative:
 
     def dim(self, m):
         return m + 1
+
+    def outcome_component(self, m):
+        """Index of the θ component in Y's units (the baseline)."""
+        return 0
 
     def mean(self, t, theta):
         factors = 1 + theta[..., 1:] * t
@@ -273,6 +281,23 @@ class CombinatorialFamily(Family):
     def expected_hessian(self, t, theta):
         G = self.mean_jacobian(t, theta)
         return 2.0 * G[:, :, None] * G[:, None, :]
+
+    def internal_units(self, t, y):
+        """Y divided by its SD where the link has a component in Y's units (its scale or
+        baseline), which scales with it; the sigmoid link's known a and b fix Y's units."""
+        from .._units import Units
+
+        m = t.shape[1]
+        d = self.theta_dim(m)
+        units = Units.identity(m, d)
+        j = self._link.outcome_component(m) if hasattr(self._link, "outcome_component") \
+            else None
+        sd = float(np.std(y))
+        if j is None or not sd > 0:
+            return units
+        M = np.eye(d)
+        M[j, j] = sd
+        return Units(units.t_shift, units.t_scale, 0.0, sd, M, np.zeros(d), sd ** 2)
 
     # -- data checks and defaults ---------------------------------------------------------
     def check_t(self, t):
