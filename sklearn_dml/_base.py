@@ -16,8 +16,8 @@ from threadpoolctl import threadpool_limits
 from ._crossfit import map_folds, n_lambda_threads, n_task_threads, plan_crossfit, run_crossfit
 from ._effects_api import _EffectsMixin
 from ._inference import (
-    Influence,
     InferenceResults,
+    Influence,
     influence,
     influence_max_share,
     leave_one_out_shift,
@@ -31,7 +31,7 @@ from ._lambda import (
     treatment_support,
 )
 from ._lambda_networks import check_lambda_model, is_network, network_config, network_projection
-from ._linalg import regularize_whitened, regularize_rowwise
+from ._linalg import regularize_rowwise, regularize_whitened
 from ._nets import member_to_module, predict_theta
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
@@ -41,12 +41,12 @@ from ._units import internal_law
 from ._validation import (
     check_effective_sample_size,
     check_sample_weight,
+    check_treatment_law,
     check_treatment_outcome,
     unpack_targets,
 )
 from .families import get_family
 from .targets import resolve_targets
-
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -195,7 +195,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Nonnegative weights for the training loss and the averages.
         groups : array-like of shape (n_samples,), default=None
-            Group labels; an integer ``cv`` then becomes a ``GroupKFold``.
+            Cluster labels (households, villages, markets): the folds keep each group
+            whole (an integer ``cv`` becomes a ``GroupKFold``) and, with
+            ``cluster_se=True``, the standard errors are cluster-robust. A pandas Series'
+            name labels the clusters in the summary.
 
         Returns
         -------
@@ -219,6 +222,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         if isinstance(self.cv, (int, np.integer)) and self.cv > X.shape[0] // 2:
             raise ValueError(f"cv={self.cv} folds is too many for {X.shape[0]} rows; "
                              "use fewer folds.")
+        self._groups_name = getattr(groups, "name", None)  # a pandas Series' name
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape[0] != X.shape[0]:
@@ -232,6 +236,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         Xs = self._standardize(X)
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        if self.lambda_method_ == "randomized":
+            check_treatment_law(self.treatment_law, T, self.treatment_names_)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
@@ -463,7 +469,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     def _variance_label(self, clusters):
         if clusters is not None:
-            return f"cluster-robust, clustered by groups, {int(clusters.max()) + 1} clusters"
+            name = self._groups_name if self._groups_name is not None else "groups"
+            return f"cluster-robust, clustered by {name}, {int(clusters.max()) + 1} clusters"
         if self.n_clusters_ is not None:
             return "robust for independent rows (cluster_se=False; groups only shape the folds)"
         return "robust (sandwich), independent rows"

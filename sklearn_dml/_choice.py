@@ -102,6 +102,18 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
                  outside_chosen=bool(np.any(n_chosen == 0)))
 
 
+def _case_column(df, case, column):
+    """One value of ``column`` per case (sorted case order), as a Series named ``column``."""
+    if column not in df.columns:
+        raise ValueError(f"groups={column!r} is not a column of the DataFrame; it has "
+                         f"{list(df.columns)}.")
+    by_case = df.groupby(case, sort=True)[column]
+    if (by_case.nunique(dropna=False) > 1).any():
+        raise ValueError(f"Column {column!r} varies within a case; clusters must hold whole "
+                         "cases.")
+    return by_case.first().reset_index(drop=True).rename(column)
+
+
 class MultinomialLogitDML(_BaseStructuralDML):
     __doc__ = f"""Conditional logit with heterogeneous preferences θ(w), debiased market averages.
 
@@ -305,7 +317,7 @@ class MultinomialLogitDML(_BaseStructuralDML):
         return self
 
     def fit_long(self, df, *, choice, alternative, attributes, covariates, case,
-                 sample_weight=None):
+                 sample_weight=None, groups=None):
         """Fit from a long-format table (see :func:`from_long`).
 
         Parameters
@@ -315,6 +327,10 @@ class MultinomialLogitDML(_BaseStructuralDML):
             As in :func:`from_long`.
         sample_weight : array-like of shape (n_cases,), default=None
             One weight per case, in sorted case order.
+        groups : str or array-like of shape (n_cases,), default=None
+            Clusters of cases (e.g. the household of a scanner panel): a column of ``df``
+            constant within a case, or one label per case in sorted case order. Folds keep
+            each group whole and the standard errors are cluster-robust (see ``fit``).
 
         Returns
         -------
@@ -331,9 +347,11 @@ class MultinomialLogitDML(_BaseStructuralDML):
                              "chose the outside good, or drop them.")
         self._long_names = {"alternatives": data.alternative_names,
                             "attributes": data.attribute_names}
+        if isinstance(groups, str):
+            groups = _case_column(df, case, groups)
         try:
             return self.fit(data.X, data.T, data.Y, availability=data.availability,
-                            sample_weight=sample_weight)
+                            sample_weight=sample_weight, groups=groups)
         finally:
             del self._long_names
 

@@ -43,8 +43,9 @@ _SHARED_PARAMS = """
         Patience of early stopping, in epochs.
     cv : int, cross-validation splitter or iterable, default=5
         Cross-fitting folds. An int gives ``KFold(cv, shuffle=True)`` (``GroupKFold``
-        when ``groups`` is passed; a splitter must then keep each group in one fold); 1 disables cross-fitting (tuning only). The
-        test folds of a splitter must partition the rows.
+        when ``groups`` is passed; a splitter must then keep each group in one fold); 1
+        disables cross-fitting (tuning only). The test folds of a splitter must partition
+        the rows.
     n_rep : int, default=1
         Repetitions of cross-fitting with new splits; estimates are aggregated by
         the median with the variance adjustment of Chernozhukov et al. (2018).
@@ -72,7 +73,9 @@ default="auto"
         the user guide's "Λ regressions as networks" for what it costs and gains).
     treatment_law : None, "empirical", array-like or (values, probabilities), default=None
         Declares T randomized (independent of X) with this law; Λ is then
-        integrated over it exactly. "empirical" uses the training rows' T.
+        integrated over it exactly. "empirical" uses the training rows' T. A given law
+        must give positive probability to every observed value of T (an error names
+        those it misses), and a law far from the sample's mean or SD warns.
     lambda_floor : float, default=1e-2
         Eigenvalue floor for Λ̂(x_i) before inversion, applied to Λ̂(x_i) whitened by the
         average Λ̄ (Λ̄^-½ Λ̂(x_i) Λ̄^-½), relative to the larger of the row's own largest
@@ -84,8 +87,8 @@ default="auto"
         With ``groups`` passed to ``fit``: standard errors robust to correlation within
         groups (ψ summed within each group, small-sample factor G/(G − 1)). The folds
         always keep each group whole. False gives standard errors for independent rows.
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where the θ-networks train.
+    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
+        Where the θ-networks train; "auto" uses CUDA when torch sees a GPU.
     n_jobs : int, default=None
         Parallel fold groups through joblib (``-1``: all cores). Results do not
         depend on it.

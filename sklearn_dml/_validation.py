@@ -397,15 +397,19 @@ def check_effective_sample_size(weights):
     n = weights.shape[0]
     n_eff = float(weights.sum() ** 2 / np.sum(weights ** 2))
     top = int(np.argmax(weights))
+    median = float(np.median(weights))
+    ratio = weights[top] / median if median > 0 else float("inf")
     if n_eff < MIN_EFFECTIVE_N and n_eff < 0.5 * n:  # the weights, not n, leave too few
         raise ValueError(
             f"The sample weights leave an effective sample size of {n_eff:.1f} rows out of {n} "
-            f"(Kish's (Σw)²/Σw²; the largest weight, row {top}, is {weights[top]:.3g}): too "
+            f"(Kish's (Σw)²/Σw²; the largest weight, row {top}, is {ratio:.3g} times the "
+            "median weight): too "
             "few for a normal approximation. Check the weights for a coding error.")
     if n_eff < EFFECTIVE_N_WARN_SHARE * n or (n_eff < EFFECTIVE_N_WARN and n_eff < 0.9 * n):
         warnings.warn(
             f"The sample weights leave an effective sample size of {n_eff:.0f} of {n} rows "
             f"(Kish's (Σw)²/Σw², a design effect of {n / n_eff:.1f}; the largest weight, row "
-            f"{top}, is {weights[top]:.3g}). Standard errors rest on those effective rows; "
+            f"{top}, is {ratio:.3g} times the median weight). Standard errors rest on those "
+            "effective rows; "
             "check for extreme weights, or trim them.", UserWarning, stacklevel=3)
     return n_eff

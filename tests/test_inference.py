@@ -123,3 +123,23 @@ def test_repetitions_with_groups_draw_new_group_splits(clustered):
     assert not np.array_equal(first, second)
     for fold_id in (first, second):  # each group whole in one fold
         assert all(np.unique(fold_id[groups == g]).size == 1 for g in np.unique(groups))
+
+
+def test_fit_long_clusters_by_a_column_and_names_it():
+    import pandas as pd
+
+    from sklearn_dml import MultinomialLogitDML
+    from sklearn_dml.datasets import make_choice
+
+    d = make_choice(400, n_alternatives=3, random_state=0)
+    n, J, _ = d.attributes.shape
+    long = pd.DataFrame({
+        "case": np.repeat(np.arange(n), J), "item": np.tile(np.arange(J), n),
+        "chosen": (np.tile(np.arange(J), n) == np.repeat(d.Y, J)).astype(int),
+        "price": d.attributes[:, :, 0].ravel(), "quality": d.attributes[:, :, 1].ravel(),
+        "w0": np.repeat(d.X[:, 0], J), "household": np.repeat(np.arange(n) // 4, J)})
+    est = MultinomialLogitDML(3, hidden_dims=(8,), max_epochs=20, random_state=0)
+    est.fit_long(long, choice="chosen", alternative="item", attributes=["price", "quality"],
+                 covariates=["w0"], case="case", groups="household")
+    assert "clustered by household, 100 clusters" in est.inference_.diagnostics[
+        "standard_errors"]

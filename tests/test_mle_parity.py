@@ -320,18 +320,9 @@ def test_constant_preferences_reproduce_the_conditional_logit_mle(design):
     assert_parity(est.inference_, oracle)
 
 
-LBFGS_XFAIL = (
-    "L-BFGS stops (an iteration lowered the loss by less than float32 eps relative, the rule "
-    "of _lbfgs.EnsembleLBFGS) 0.1-0.14 SE short of the NLS optimum, its loss 7e-6 relative "
-    "above it; measured at 8b35967 and 2c02bb0: E[scale] SE 0.232 vs 0.250 (-7.4%), "
-    "E[alpha] 0.138 vs 0.147 (-5.8%); points within 8e-4. Full-batch Adam reaches the "
-    "optimum and passes")
-
-
 @pytest.mark.parametrize("link, solver", [
     pytest.param("multiplicative", {}, id="multiplicative-lbfgs"),
-    pytest.param("gen_sigmoid_ii", {}, id="gen_sigmoid_ii-lbfgs",
-                 marks=pytest.mark.xfail(strict=True, reason=LBFGS_XFAIL)),
+    pytest.param("gen_sigmoid_ii", {}, id="gen_sigmoid_ii-lbfgs"),
     pytest.param("gen_sigmoid_ii", {"solver": "adam", "batch_size": 2000, "max_epochs": 3000},
                  id="gen_sigmoid_ii-adam"),
 ])
