@@ -268,7 +268,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_ = self._reps[0]["lambda"]
         self.lambda_condition_ = self._reps[0]["condition"]
         self.lambda_regularized_ = self._reps[0]["raised"]
-        self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1])
+        binary = [j for j in range(T.shape[1]) if np.all((T[:, j] == 0) | (T[:, j] == 1))]
+        self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
+                                        binary_treatments=binary)
         log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")

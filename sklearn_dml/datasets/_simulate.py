@@ -86,7 +86,8 @@ def _logit_ame_truth(treatment):
     alpha, beta = _alpha_beta_logit(X)
     T = _treatment(X, rng, treatment)
     p = sigmoid(alpha + beta * T)
-    return float(np.mean(p * (1 - p) * beta))
+    ate = float(np.mean(sigmoid(alpha + beta) - sigmoid(alpha)))
+    return float(np.mean(p * (1 - p) * beta)), ate
 
 
 _AME_CACHE: dict = {}
@@ -98,8 +99,9 @@ def make_logit(n_samples=2000, n_features=5, treatment="continuous", random_stat
     X ~ N(0, I); α(x) = −0.3 + 0.5·x₁ + 0.3·sin(x₂); β(x) = 0.8 + 0.4·x₂ − 0.2·x₁²;
     T as in :func:`make_linear_confounded` (``"randomized"``: Bernoulli(0.5),
     independent of X, with law ``treatment_law=([0, 1], [0.5, 0.5])``).
-    True E[β(X)] = 0.6; the true average marginal effect at the observed T is
-    computed once from 2·10⁶ draws (Monte Carlo error about 1e-4).
+    True E[β(X)] = 0.6; the true average marginal effect at the observed T (and, for a
+    0/1 treatment, the average effect of moving T from 0 to 1) is computed once from
+    2·10⁶ draws (Monte Carlo error about 1e-4).
 
     Parameters
     ----------
@@ -111,8 +113,8 @@ def make_logit(n_samples=2000, n_features=5, treatment="continuous", random_stat
     Returns
     -------
     Bunch with ``X``, ``T``, ``Y``, ``theta``, ``truth`` (``"E[beta]"``,
-    ``"AME[T]"``), ``treatment_law`` (for the randomized design, else None) and
-    ``description``.
+    ``"AME[T]"``, and ``"ATE[T]"`` for a 0/1 treatment), ``treatment_law`` (for the
+    randomized design, else None) and ``description``.
 
     Examples
     --------
@@ -129,7 +131,10 @@ def make_logit(n_samples=2000, n_features=5, treatment="continuous", random_stat
     if treatment not in _AME_CACHE:
         _AME_CACHE[treatment] = _logit_ame_truth(treatment)
     law = ([0.0, 1.0], [0.5, 0.5]) if treatment == "randomized" else None
-    return Bunch(X=X, T=T, Y=Y, theta=np.column_stack([alpha, beta]),
-                 truth={"E[beta]": 0.6, "AME[T]": _AME_CACHE[treatment]},
+    ame, ate = _AME_CACHE[treatment]
+    truth = {"E[beta]": 0.6, "AME[T]": ame}
+    if treatment != "continuous":
+        truth["ATE[T]"] = ate
+    return Bunch(X=X, T=T, Y=Y, theta=np.column_stack([alpha, beta]), truth=truth,
                  treatment_law=law,
                  description=f"logit model, {treatment} treatment, n={n_samples}")

@@ -76,6 +76,10 @@ class AverageEffect(Target):
     T0, T1 : float or array-like, default=0 and 1
         Baseline and counterfactual treatment values (scalars, one per
         treatment, or one row per observation).
+    treatment : int, optional
+        Move only this treatment column from T0 to T1 (scalars), the others staying at
+        each row's observed values; None moves every column. The default target of a
+        0/1 treatment is ``AverageEffect(0, 1, treatment=j)``, named ``ATE[<name>]``.
 
     Examples
     --------
@@ -90,21 +94,41 @@ class AverageEffect(Target):
     'ATE[0->1]'
     >>> target.value(family, theta, t).round(4)  # σ(α + β) − σ(α) per row
     array([0.0737, 0.1243])
+    >>> AverageEffect(treatment=0).name(["alpha", "beta"], ["coupon"])
+    'ATE[coupon]'
     """
 
-    def __init__(self, T0=0.0, T1=1.0):
+    def __init__(self, T0=0.0, T1=1.0, treatment=None):
         self.T0 = T0
         self.T1 = T1
+        self.treatment = treatment
 
     def name(self, theta_names, treatment_names):
-        return f"ATE[{self.T0}->{self.T1}]"
+        if self.treatment is None:
+            return f"ATE[{self.T0}->{self.T1}]"
+        label = treatment_names[self.treatment]
+        if np.ndim(self.T0) == 0 and np.ndim(self.T1) == 0 and (self.T0, self.T1) == (0, 1):
+            return f"ATE[{label}]"
+        return f"ATE[{label}: {self.T0}->{self.T1}]"
+
+    @property
+    def uses_observed_t(self):
+        # moving one of several columns keeps the others at their observed values
+        return self.treatment is not None and getattr(self, "n_treatments", None) != 1
+
+    def _treatments(self, t):
+        if self.treatment is None:
+            return broadcast_t(self.T0, t), broadcast_t(self.T1, t)
+        t0, t1 = np.array(t, dtype=float), np.array(t, dtype=float)
+        t0[:, self.treatment], t1[:, self.treatment] = self.T0, self.T1
+        return t0, t1
 
     def value(self, family, theta, t):
-        t0, t1 = broadcast_t(self.T0, t), broadcast_t(self.T1, t)
+        t0, t1 = self._treatments(t)
         return family.mean_numpy(t1, theta) - family.mean_numpy(t0, theta)
 
     def jacobian(self, family, theta, t):
-        t0, t1 = broadcast_t(self.T0, t), broadcast_t(self.T1, t)
+        t0, t1 = self._treatments(t)
         if isinstance(family, IndexFamily):
             g1 = family.mean_eta_d1(index(t1, theta))[:, None] * design(t1)
             g0 = family.mean_eta_d1(index(t0, theta))[:, None] * design(t0)

@@ -33,7 +33,7 @@ def _one(spec, theta_names):
     return target
 
 
-def resolve_targets(target, family, theta_names, n_treatments):
+def resolve_targets(target, family, theta_names, n_treatments, binary_treatments=()):
     """Return the list of targets to report.
 
     Parameters
@@ -43,6 +43,10 @@ def resolve_targets(target, family, theta_names, n_treatments):
     family : Family
     theta_names : list of str
     n_treatments : int
+    binary_treatments : sequence of int, default=()
+        Columns of T that take only the values 0 and 1. Among the defaults, the
+        derivative AME at the observed T of such a column becomes the effect of moving it
+        from 0 to 1 (``ATE[<name>]``), the quantity a binary treatment is about.
 
     Examples
     --------
@@ -52,11 +56,23 @@ def resolve_targets(target, family, theta_names, n_treatments):
     [AverageParameter(param='beta'), AverageMarginalEffect(treatment=0, at=None)]
     """
     if target is None:
-        specs = family.default_targets(n_treatments)
+        specs = [_binary_default(spec, binary_treatments)
+                 for spec in family.default_targets(n_treatments)]
     elif isinstance(target, (list, tuple)):
         specs = list(target)
     else:
         specs = [target]
     if not specs:
         raise ValueError("target is an empty list; name at least one target.")
-    return [_one(spec, theta_names) for spec in specs]
+    targets = [_one(spec, theta_names) for spec in specs]
+    for target in targets:
+        if isinstance(target, AverageEffect) and target.treatment is not None:
+            target.n_treatments = n_treatments  # whether other columns stay at observed T
+    return targets
+
+
+def _binary_default(spec, binary_treatments):
+    if (type(spec) is AverageMarginalEffect and spec.at is None
+            and spec.treatment in binary_treatments):
+        return AverageEffect(0.0, 1.0, treatment=spec.treatment)
+    return spec
