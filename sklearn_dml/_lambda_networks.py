@@ -237,14 +237,16 @@ def _product_targets(d2, resid):
 def network_projection(J, X32, fold_id, config, seed=0):
     """:func:`~sklearn_dml._lambda.project_crossfitted` by networks: E[J | X] for every row,
     all columns jointly, from a network fitted on the other folds (one per fold, batched)."""
+    # columns in units of their SD, so that training acts alike whatever the units of T, Y
+    scale = np.where(J.std(axis=0) > 0, J.std(axis=0), 1.0)
     tasks = []
     for k in np.unique(fold_id):
         test = np.flatnonzero(fold_id == k)
         train = np.flatnonzero(fold_id != k)
         train = train if train.size else test
-        tasks.append((train, J[train], test))
+        tasks.append((train, J[train] / scale, test))
     out = np.empty_like(J, dtype=float)
     preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config)
     for (_, _, test), pred in zip(tasks, preds):
-        out[test] = pred
+        out[test] = pred * scale
     return out

@@ -47,6 +47,16 @@ def test_treatment_units_do_not_change_estimates(family):
                 == first.inference_.diagnostics["share_regularized"])
 
 
+def test_network_lambda_model_is_free_of_treatment_units():
+    """lambda_model="network" (Λ regressions and the AME's projection as networks)."""
+    cls, X, T, Y = _data("logit")
+    params = dict(FAST, lambda_model="network")
+    base = _beta_and_ame(cls(**params).fit(X, T, Y))
+    res = _beta_and_ame(cls(**params).fit(X, 1e3 * T, Y))
+    assert np.all(np.abs(1e3 * res.estimate - base.estimate) < 0.05 * base.stderr)
+    np.testing.assert_allclose(1e3 * res.stderr, base.stderr, rtol=0.02)
+
+
 def test_treatment_shift_moves_only_the_intercept():
     """T → T + b leaves E[β] and moves E[α] by −E[β]·b (α is the intercept at T = 0)."""
     cls, X, T, Y = _data("linear")
