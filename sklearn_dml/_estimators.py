@@ -15,20 +15,20 @@ _SHARED_PARAMS = """
         iteration counts as an epoch for ``max_epochs`` and early stopping, a network
         also stops once an iteration no longer lowers its loss at float32 resolution,
         and ``lr`` and ``batch_size`` are unused. Use it to train to convergence (e.g.
-        ``cv=1, early_stopping=False`` for a constant or parametric model: 7 times
-        faster than full-batch Adam, and closer to the optimum). With early stopping
-        it is no faster than Adam on a CPU (1,000-5,000 rows: about the same time;
-        20,000: 1.4-2 times slower), and at 1,000 rows of the logit design its fits
-        more often had one row dominate the influence function; every iteration
-        evaluates all training rows, so memory grows with n. No dropout.
+        ``cv=1, early_stopping=False, weight_decay=0`` for a constant or parametric
+        model, where it is much faster than full-batch Adam and closer to the optimum).
+        With early stopping it is no faster than Adam on a CPU; every iteration
+        evaluates all training rows, so memory grows with n. No dropout. The user guide
+        gives the measurements.
     lr : float, default=0.01
         Adam learning rate.
     weight_decay : float, default=1e-2
         L2 penalty on the weights (Adam's weight decay; for "lbfgs", ``weight_decay / 2``
         times their squared norm is added to the loss, the same objective). The default
-        of 1e-2 (rather than a near-zero penalty) cut the RMSE of θ̂(x) by 10-30% in the
-        simulated designs of every family and tamed extrapolation at extreme covariates,
-        which otherwise produced rare huge debiasing corrections under exponential links.
+        (rather than a near-zero penalty) lowers the error of θ̂(x) and tames
+        extrapolation at extreme covariates, which otherwise produces rare huge debiasing
+        corrections under exponential links. Use 0 when θ cannot vary with x (a
+        constant covariate), so that θ̂ is the maximum-likelihood estimate.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" uses about an eighth of the training rows, in [64, 1024],
         and beyond 102,400 training rows a hundredth of them, up to 8192.
@@ -53,9 +53,8 @@ _SHARED_PARAMS = """
         θ-networks trained per fold (different initializations and validation
         splits, trained together in the batched ensemble); θ̂ on the fold's held-out
         rows is their average. Averaging lowers the variance of θ̂ (and the weight of
-        rare extreme rows: weibull SE/SD 0.60 -> 0.76 with 3), at ``n_networks`` times
-        the training cost; it does not remove the smoothing bias of θ̂, so the
-        second-order bias it leaves stays (probit, n = 2000: 0.40 -> 0.46 SE).
+        rare extreme rows), at ``n_networks`` times the training cost; it does not
+        remove the smoothing bias of θ̂, nor the second-order bias that bias leaves.
     lambda_method : {"auto", "analytic", "randomized", "conditional", "regression"}, \
 default="auto"
         How Λ(x) = E[ℓ_θθ | X = x] is estimated. "auto" picks "randomized" when

@@ -318,14 +318,8 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     Y follows η*; the one-step estimator needs the secant g(η, η) + ½·∂₂g·Δη. The expected
     curvature at η̃, g(η̃, η̃), misses it by (∂₁g + ½·∂₂g)·Δη; the observed ℓ''(y, η̃), whose
     Y follows the true η, by ½·∂₂g·Δη only. For the probit ∂₁g is 0.2-0.6 times ∂₂g for η
-    in [−2, 2], so the miss is 30-50% smaller, and ℓ'' stays bounded in (0, 1): in the
-    coverage design the E[β] bias fell from 0.40 to 0.22 SE on the same 100 seeds (0.25 SE
-    at R = 300) at 13% more SD (robust SD unchanged), where the secant weights'
-    Mills-ratio terms had cost 24-50%; at n = 8000, 0.04 SE against 0.28 SE, at the same
-    SD. For the gumbel the observed miss is the smaller only where P(Y = 1) is above about
-    0.7, and its study moved by 1.8 Monte Carlo s.e. (0.46 to 0.28 SE, SD +13%); it takes
-    the clipped secant weights instead. Families opt in with ``observed_lambda`` (the
-    probit).
+    in [−2, 2], so the miss is 30-50% smaller, and ℓ'' stays bounded in (0, 1). Families
+    opt in with ``observed_lambda`` (the probit).
 
     With ``secant=True`` (regime C, η from the auxiliary θ-fit) the weights are
     w = c(η) − (κ(η)/c(η))·ℓ'(y, η), with c the curvature E[ℓ'' | η] and κ from
@@ -333,25 +327,15 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     secant slope of E[ℓ' | x, t] between θ and θ̂; the curvature at θ̂ misses it by
     κ·Δη (κ = ½c' where ℓ'' is free of y), and since E[ℓ'(Y, η̂) | x, t] ≈ c·Δη, the
     second term removes that excess on average (to second order in Δη), with no θ
-    in sight. For the logit it is p(1 − p) − ½(1 − 2p)(p − y); for the Poisson,
-    (μ + y)/2. Both are nonnegative.
-
-    Why: evaluated at θ̂, Λ leaves a second-order remainder of +½·E[c'(η)Δη² z] in
-    the debiased estimate. In the logit coverage design (confounded T, n = 2000) it was
-    −0.45 SE; with the secant weights, −0.21 SE (R = 200; paired over 40 replications
-    the shift was +0.29 SE, s.e. 0.05), coverage 0.965 instead of 0.93, but an SD 15%
-    larger: the y-term makes Λ̂ noisier. Regressing over both cross-fitted halves of
-    the training part took that noise back out (same 400 seeds: SD 0.0685 -> 0.0590,
-    kurtosis 5.1 -> 3.0, |bias| 0.06 SE). For the probit (SD +24%, coverage 0.89) the
-    noise won, with Λ̂ from one half. For the gumbel, whose link is asymmetric, the weight
-    of an improbable outcome grows without bound (y = 0 at P(Y = 1) = 0.99: 700 times the
-    curvature), and over both halves the SD doubled (SE/SD 0.53, R = 100) through a few
-    wild Λ̂; clipped to at most 30 times the curvature (``secant_weight_cap``), which binds
-    only for y = 0 at P(Y = 1) above 0.97, the E[β] bias fell from 0.42 to 0.14 SE at 4%
-    less SD (R = 200, paired shift +0.27 SE). Families opt in with ``secant_lambda``: the
-    logit and the gumbel.
-    Weights equal to the squared score, (y − p)² for the logit (the outer product of
-    scores, ≈ Λ at θ), overshot by as much again and raised the SD by 50%.
+    in sight: evaluated at θ̂, Λ would leave a second-order remainder of
+    +½·E[c'(η)Δη² z] in the debiased estimate. For the logit it is
+    p(1 − p) − ½(1 − 2p)(p − y); for the Poisson, (μ + y)/2. Both are nonnegative. The
+    y-term makes Λ̂ noisier, which regressing over both cross-fitted halves of the
+    training part offsets. For an asymmetric link (the gumbel) the weight of an
+    improbable outcome grows without bound, so it is clipped at ``secant_weight_cap``
+    times the curvature. Families opt in with ``secant_lambda`` (the logit and the
+    gumbel); the user guide's section on regime C gives the measurements behind each
+    choice.
 
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
