@@ -44,7 +44,8 @@ from sklearn_dml.datasets import FAMILY_DATASETS, make_family_data  # noqa: E402
 ESTIMATORS = {"probit": sd.ProbitDML, "gumbel": sd.GumbelDML, "poisson": sd.PoissonDML,
               "negbin": sd.NegativeBinomialDML, "gamma": sd.GammaDML, "weibull": sd.WeibullDML,
               "tobit": sd.TobitDML, "heteroskedastic": sd.HeteroskedasticDML,
-              "beta": sd.BetaDML, "zip": sd.ZeroInflatedPoissonDML}
+              "beta": sd.BetaDML, "zip": sd.ZeroInflatedPoissonDML,
+              "fractional_logit": sd.FractionalLogitDML}
 MAIN_TARGET = "E[beta]"
 BAND = {"coverage": (0.93, 0.97), "bias_se": (0.0, 0.2), "se_sd": (0.85, 1.15)}
 COLUMNS = ["family", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",

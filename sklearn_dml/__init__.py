@@ -10,6 +10,7 @@ from ._combinatorial import CombinatorialDML
 from ._estimators import LogitDML, StructuralDML, StructuralDMLRegressor
 from ._family_estimators import (
     BetaDML,
+    FractionalLogitDML,
     GammaDML,
     GumbelDML,
     HeteroskedasticDML,
@@ -40,6 +41,7 @@ __all__ = [
     "GumbelDML",
     "HeteroskedasticDML",
     "BetaDML",
+    "FractionalLogitDML",
     "ZeroInflatedPoissonDML",
     "MultinomialLogitDML",
     "from_long",

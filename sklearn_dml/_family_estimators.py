@@ -6,6 +6,7 @@ import textwrap
 
 from ._base import _BaseStructuralDML
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from .families import PoissonFamily
 
 _REFERENCES = """
     References
@@ -53,6 +54,7 @@ _CLASS_OF = {
     "probit": "ProbitDML", "poisson": "PoissonDML", "negbin": "NegativeBinomialDML",
     "gamma": "GammaDML", "weibull": "WeibullDML", "tobit": "TobitDML", "gumbel": "GumbelDML",
     "heteroskedastic": "HeteroskedasticDML", "beta": "BetaDML", "zip": "ZeroInflatedPoissonDML",
+    "fractional_logit": "FractionalLogitDML",
 }
 _AME_DEFAULT = ("None gives E[β(X)] and the average marginal effect of T on E[Y | X, T] at "
                 "each row's observed T.")
@@ -81,13 +83,23 @@ class GumbelDML(_BaseStructuralDML):
 
 class PoissonDML(_BaseStructuralDML):
     __doc__ = _doc(
-        "Poisson model E[Y | x, t] = exp(α(x) + β(x)'t) for counts, with debiased averages.",
-        "    β(x) is a semi-elasticity. ℓ_θθ = e^η z z' depends on θ but not on y. For a\n"
-        "    continuous nonnegative Y (Poisson pseudo-likelihood) use\n"
-        "    ``StructuralDML(family=PoissonFamily(pseudo=True))``.",
+        "Poisson model E[Y | x, t] = exp(α(x) + β(x)'t) for any Y ≥ 0, with debiased averages.",
+        "    β(x) is a semi-elasticity. ℓ_θθ = e^η z z' depends on θ but not on y.\n\n"
+        "    Y may be a count or any nonnegative continuous outcome (spending, trade flows,\n"
+        "    durations): the Poisson quasi-likelihood (pseudo-maximum likelihood, Santos Silva\n"
+        "    and Tenreyro 2006) needs only the mean exp(η) to be right. The standard errors\n"
+        "    come from the influence function ψ (a sandwich), so they are valid without the\n"
+        "    Poisson variance Var(Y | x, t) = E[Y | x, t]: over- or underdispersion, and a\n"
+        "    continuous Y, are allowed. Targets that use the Poisson law itself (P(Y > c),\n"
+        "    the conditional variance) are valid only for Poisson counts.",
         _AME_DEFAULT, "poisson", "['E[beta]', 'AME[T]']",
-        "NegativeBinomialDML : overdispersed counts.\n    ZeroInflatedPoissonDML : excess zeros.")
+        "NegativeBinomialDML : overdispersed counts.\n    ZeroInflatedPoissonDML : excess zeros."
+        "\n    GammaDML : positive outcomes with a gamma likelihood.")
     _family = "poisson"
+
+    def _get_family(self):
+        # any Y ≥ 0: the quasi-likelihood needs only the mean, and ψ gives the sandwich SE
+        return PoissonFamily(pseudo=True)
 
 
 class NegativeBinomialDML(_BaseStructuralDML):
@@ -146,8 +158,29 @@ class BetaDML(_BaseStructuralDML):
         "Beta regression for fractional outcomes in (0, 1), with debiased averages.",
         "    Y ~ Beta(μφ, (1 − μ)φ) with mean μ = σ(α(x) + β(x)'t) and precision φ(x), whose\n"
         "    log is the last θ component (``log_precision``).\n" + _LAMBDA_FISHER,
-        _AME_DEFAULT, "beta", "['E[beta]', 'AME[T]']", "LogitDML : binary outcomes.")
+        _AME_DEFAULT, "beta", "['E[beta]', 'AME[T]']",
+        "FractionalLogitDML : shares in [0, 1] with mass at 0 or 1 (mean model only).\n"
+        "    LogitDML : binary outcomes.")
     _family = "beta"
+
+
+class FractionalLogitDML(_BaseStructuralDML):
+    __doc__ = _doc(
+        "Fractional logit E[Y | x, t] = σ(α(x) + β(x)'t) for a share or rate Y ∈ [0, 1].",
+        "    The Bernoulli quasi-likelihood ℓ = −[y log p + (1 − y) log(1 − p)] of Papke and\n"
+        "    Wooldridge (1996), for shares, rates and proportions, with mass at 0 and 1\n"
+        "    allowed. Only the mean model has to be right: no distribution of Y is assumed,\n"
+        "    and the standard errors come from the influence function ψ (a sandwich), never\n"
+        "    from the Bernoulli variance p(1 − p). Score and Hessian are the logit's; the\n"
+        "    Hessian p(1 − p) z z' is free of y, so Λ(x) needs only the mean as well\n"
+        "    (regime A with a randomized ``treatment_law``, otherwise an auxiliary network\n"
+        "    and a Hessian regression, three-way splitting). For Y strictly inside (0, 1)\n"
+        "    with a model of its dispersion, see BetaDML; squeezing a Y with mass at 0 or 1\n"
+        "    into (0, 1) for BetaDML changes the model and its average partial effects.",
+        _AME_DEFAULT + " The AME is the average partial effect of Papke and Wooldridge.",
+        "fractional_logit", "['E[beta]', 'AME[T]']",
+        "LogitDML : binary outcomes.\n    BetaDML : Y strictly inside (0, 1), beta likelihood.")
+    _family = "fractional_logit"
 
 
 class ZeroInflatedPoissonDML(_BaseStructuralDML):

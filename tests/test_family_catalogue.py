@@ -350,7 +350,8 @@ def test_expected_hessian_opens_regime_a_and_feeds_regime_c(rng):
 ESTIMATORS = {"probit": sd.ProbitDML, "gumbel": sd.GumbelDML, "poisson": sd.PoissonDML,
               "negbin": sd.NegativeBinomialDML, "gamma": sd.GammaDML, "weibull": sd.WeibullDML,
               "tobit": sd.TobitDML, "heteroskedastic": sd.HeteroskedasticDML,
-              "beta": sd.BetaDML, "zip": sd.ZeroInflatedPoissonDML}
+              "beta": sd.BetaDML, "zip": sd.ZeroInflatedPoissonDML,
+              "fractional_logit": sd.FractionalLogitDML}
 
 
 def test_every_family_has_an_estimator_and_a_simulator():

@@ -31,6 +31,7 @@ _DESIGNS = {
     "heteroskedastic": ((0.0, 0.5, 1.0, 1.0, 0.5, -0.25), lambda X: 0.3 * X[:, 0] - 0.2 * X[:, 1]),
     "beta": ((0.2, 0.3, 0.2, 0.4, 0.2, 0.1), lambda X: np.log(20.0) + 0.3 * X[:, 0]),
     "zip": ((0.7, 0.3, 0.2, 0.3, 0.1, 0.1), lambda X: -1.0 + 0.5 * X[:, 1]),
+    "fractional_logit": ((0.2, 0.3, 0.2, 0.4, 0.2, 0.1), None),
 }
 FAMILY_DATASETS = tuple(_DESIGNS)
 
@@ -82,6 +83,11 @@ def _draw_y(name, eta, s, rng):
     if name == "zip":
         return np.where(rng.uniform(size=n) < special.expit(s), 0.0,
                         rng.poisson(np.exp(eta))).astype(float)
+    if name == "fractional_logit":  # Bernoulli(μ) w.p. ρ = 0.2 + 0.4μ, else Beta(5μ, 5(1 − μ))
+        mu = special.expit(eta)
+        share = rng.beta(5 * mu, 5 * (1 - mu))
+        return np.where(rng.uniform(size=n) < 0.2 + 0.4 * mu,
+                        (rng.uniform(size=n) < mu).astype(float), share)
     raise ValueError(name)
 
 
@@ -98,7 +104,7 @@ def _mean_slope(name, eta, s):
         return np.exp(eta + special.gammaln(1 + np.exp(-s)))
     if name == "tobit":
         return special.ndtr(eta / np.exp(s))
-    if name == "beta":
+    if name in ("beta", "fractional_logit"):
         mu = special.expit(eta)
         return mu * (1 - mu)
     if name == "zip":
@@ -149,9 +155,13 @@ def make_family_data(family, n_samples=2000, n_features=5, treatment="continuous
     heteroskedastic    Y = η + σ(x)ε, log σ(x) = 0.3 x₁ − 0.2 x₂       1.0
     beta               mean σ(η), precision φ(x) = 20·e^{0.3 x₁}       0.4
     zip                Poisson(e^η) inflated by π(x) = σ(−1 + 0.5 x₂)  0.3
+    fractional_logit   mean μ = σ(η) in [0, 1], see below              0.4
     =================  ==============================================  ======
 
-    (heteroskedastic: α(x) = sin(x₁) + 0.5·x₂ and β(x) = 1 + 0.5·x₂ + 0.25·(x₁² − 1).)
+    (heteroskedastic: α(x) = sin(x₁) + 0.5·x₂ and β(x) = 1 + 0.5·x₂ + 0.25·(x₁² − 1).
+    fractional_logit: a share with mass at the bounds, E[Y | x, t] = μ exactly: with
+    probability 0.2 + 0.4μ, Y ~ Bernoulli(μ) (exactly 0 or 1, about 40% of rows),
+    otherwise Y ~ Beta(5μ, 5(1 − μ)); Var(Y | x, t) is not the Bernoulli μ(1 − μ).)
 
     Parameters
     ----------

@@ -4,6 +4,7 @@ from ._base import CustomFamily, Family
 from ._beta import BetaFamily
 from ._combinatorial import CombinatorialFamily
 from ._extended import ExtendedIndexFamily
+from ._fractional import FractionalLogitFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
 from ._hetero import HeteroskedasticGaussianFamily
@@ -37,6 +38,7 @@ __all__ = [
     "GumbelFamily",
     "HeteroskedasticGaussianFamily",
     "BetaFamily",
+    "FractionalLogitFamily",
     "ZeroInflatedPoissonFamily",
     "MultinomialLogitFamily",
     "CombinatorialFamily",

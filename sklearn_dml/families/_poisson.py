@@ -19,9 +19,11 @@ class PoissonFamily(IndexFamily):
     ----------
     pseudo : bool, default=False
         Accept any nonnegative Y, not only integer counts: Poisson pseudo-maximum
-        likelihood (Santos Silva and Tenreyro 2006), which needs only the mean
-        E[Y | x, t] = exp(η) to be right. Distribution-based targets (P(Y > c),
-        the conditional variance) then assume a Poisson law.
+        likelihood (quasi-Poisson; Santos Silva and Tenreyro 2006), which needs only the
+        mean E[Y | x, t] = exp(η) to be right; the standard errors come from ψ (a
+        sandwich), valid without the Poisson variance. :class:`~sklearn_dml.PoissonDML`
+        uses ``pseudo=True``. Distribution-based targets (P(Y > c), the conditional
+        variance) assume a Poisson law either way.
 
     Examples
     --------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._base import Family
 from ._beta import BetaFamily
 from ._combinatorial import CombinatorialFamily
+from ._fractional import FractionalLogitFamily
 from ._gamma import GammaFamily
 from ._gumbel import GumbelFamily
 from ._hetero import HeteroskedasticGaussianFamily
@@ -30,6 +31,7 @@ FAMILIES = {
     "gumbel": GumbelFamily,
     "heteroskedastic": HeteroskedasticGaussianFamily,
     "beta": BetaFamily,
+    "fractional_logit": FractionalLogitFamily,
     "zip": ZeroInflatedPoissonFamily,
     "multinomial_logit": MultinomialLogitFamily,
     "combinatorial": CombinatorialFamily,

@@ -16,9 +16,16 @@ def _shown(values, k=5):
 
 
 def check_binary(y, family_name):
-    """Y must be coded 0/1."""
+    """Y must be coded 0/1; a share in [0, 1] is sent to the fractional logit."""
     y = np.asarray(y, dtype=float)
     if not np.all(np.isin(np.unique(y), (0.0, 1.0))):
+        if np.all((y >= 0) & (y <= 1)):
+            inside = (y > 0) & (y < 1)
+            raise ValueError(
+                f"The {family_name} family needs a binary outcome Y coded 0/1; Y has "
+                f"{inside.sum()} values strictly between 0 and 1 (e.g. {_shown(y[inside], 3)}), "
+                "a share or rate. Use FractionalLogitDML (Bernoulli quasi-likelihood, "
+                "Papke-Wooldridge), which takes Y in [0, 1] as it is; do not recode it.")
         raise ValueError(
             f"The {family_name} family needs a binary outcome Y coded 0/1; got values "
             f"{_shown(y)}. Recode Y (e.g. Y = (Y == level)) or choose a family that fits your "
@@ -48,7 +55,8 @@ def check_counts(y, family_name, allow_noninteger=False):
         raise ValueError(
             f"The {family_name} family needs integer counts; Y has {bad.size} non-integer values "
             f"({_shown(bad, 3)}). Round or recount them; for a continuous nonnegative outcome use "
-            "PoissonFamily(pseudo=True) (Poisson pseudo-likelihood) or the gamma family.")
+            "PoissonDML (Poisson quasi-likelihood, any Y >= 0; PoissonFamily(pseudo=True) in "
+            "StructuralDML) or the gamma family.")
     return y
 
 
@@ -59,20 +67,47 @@ def check_positive(y, family_name):
         raise ValueError(
             f"The {family_name} family needs a strictly positive outcome; Y has {np.sum(y <= 0)} "
             f"values <= 0 (min {y.min():g}). Drop or shift them, or use a family that allows "
-            "zeros (tobit for a mass at zero, poisson(pseudo=True) for a nonnegative mean).")
+            "zeros (tobit for a mass at zero, PoissonDML for a nonnegative mean).")
     return y
 
 
+# Share of Y at exactly 0 or 1 above which squeezing into (0, 1) is not offered: the beta
+# likelihood then rests on those rows' log y, log(1 − y) of a made-up value, not on the data.
+BOUNDS_SQUEEZE_MAX = 0.05
+
+
 def check_open_unit(y, family_name):
-    """Y must lie strictly inside (0, 1)."""
+    """Y must lie strictly inside (0, 1); with mass at the bounds, point to the fractional
+    logit rather than to squeezing."""
     y = np.asarray(y, dtype=float)
     bad = (y <= 0) | (y >= 1)
     if np.any(bad):
+        head = (f"The {family_name} family needs an outcome strictly inside (0, 1); Y has "
+                f"{bad.sum()} values outside it (e.g. {_shown(y[bad], 3)}).")
+        bounds = float(np.mean((y == 0) | (y == 1)))
+        if np.all((y >= 0) & (y <= 1)) and bounds > BOUNDS_SQUEEZE_MAX:
+            raise ValueError(
+                f"{head} {bounds:.1%} of Y sits exactly at 0 or 1: do not squeeze it into "
+                "(0, 1), which makes those rows dominate the beta likelihood and changes the "
+                "mean being modelled. Use FractionalLogitDML (Bernoulli quasi-likelihood), "
+                "which takes Y in [0, 1] with its mass at the bounds.")
         raise ValueError(
-            f"The {family_name} family needs an outcome strictly inside (0, 1); Y has {bad.sum()} "
-            f"values outside it (e.g. {_shown(y[bad], 3)}). Squeeze it with "
-            "(Y * (n - 1) + 0.5) / n (Smithson and Verkuilen 2006), or model exact zeros and ones "
-            "separately.")
+            f"{head} For a share with values at 0 or 1 use FractionalLogitDML (Bernoulli "
+            "quasi-likelihood); to keep the beta model with a few such values, squeeze Y with "
+            "(Y * (n - 1) + 0.5) / n (Smithson and Verkuilen 2006).")
+    return y
+
+
+def check_unit_interval(y, family_name):
+    """Y must lie in [0, 1] (bounds included)."""
+    y = np.asarray(y, dtype=float)
+    bad = ~((y >= 0) & (y <= 1))
+    if np.any(bad):
+        raise ValueError(
+            f"The {family_name} family needs an outcome in [0, 1] (a share or rate); Y has "
+            f"{bad.sum()} values outside it (e.g. {_shown(y[bad], 3)}). Rescale a percentage to "
+            "[0, 1]; for an unbounded nonnegative outcome use PoissonDML (Poisson "
+            "quasi-likelihood).")
     return y
 
 
