@@ -42,7 +42,7 @@ from ._lambda import (
 from ._lambda_networks import is_network, network_config, network_weighted_moments
 from ._nets import predict_theta
 from ._progress import Stopwatch, log, progress_bar
-from ._training import DIVERGENCE_FACTOR, diverged_members, train_ensemble
+from ._training import DIVERGENCE_GROWTH, diverged_members, train_ensemble
 from .families._index import IndexFamily, index
 
 MAX_SEED = 2**31 - 1
@@ -468,7 +468,7 @@ def _divergence(fit, X, T, Y, weights, rows, family, plans, config):
     A network diverged when the loss of its returned weights is not finite or grew by
     orders of magnitude from the start (:func:`~sklearn_dml._training.diverged_members`),
     or when its θ̂, on rows of its fold it did not train on, gives a mean loss more than
-    ``DIVERGENCE_FACTOR`` times their mean absolute loss at its start above the start's: θ̂
+    ``DIVERGENCE_GROWTH`` times their mean absolute loss at its start above the start's: θ̂
     far outside what the data support.
     """
     per_plan = len(rows) // len(plans)
@@ -502,7 +502,7 @@ def _divergence(fit, X, T, Y, weights, rows, family, plans, config):
         with np.errstate(all="ignore"):
             loss, start = np.average(fitted, weights=w), np.average(begun, weights=w)
             scale = np.average(np.abs(begun), weights=w)
-            if not np.isfinite(start) or loss - start <= DIVERGENCE_FACTOR * scale:
+            if not np.isfinite(start) or loss - start <= DIVERGENCE_GROWTH * scale:
                 continue  # a start without a finite loss cannot judge
         problems.append((plan.fold, (
             f"θ̂ gives a mean loss of {loss:.3g} on {held.size} rows it did not train on, "

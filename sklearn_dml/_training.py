@@ -25,7 +25,7 @@ from ._progress import log, progress_bar
 # the start's mean absolute row loss, before training counts as diverged: two orders of
 # magnitude, which a network that merely overfits or stops early does not approach (early
 # stopping returns weights no worse on validation than after the first epoch).
-DIVERGENCE_FACTOR = 100.0
+DIVERGENCE_GROWTH = 100.0
 # rows (over all members) whose losses are evaluated at once outside the training steps
 LOSS_CHUNK_ROWS = 2 ** 18
 
@@ -307,7 +307,7 @@ def diverged_members(fit):
 
     A member diverged when the loss of its returned weights (on its validation rows, or
     its training rows without early stopping) is not finite, or exceeds the loss at the
-    start by more than ``DIVERGENCE_FACTOR`` times the start's mean absolute row loss.
+    start by more than ``DIVERGENCE_GROWTH`` times the start's mean absolute row loss.
 
     Parameters
     ----------
@@ -320,7 +320,7 @@ def diverged_members(fit):
     """
     start, end, scale = fit["start_loss"], fit["end_loss"], fit["loss_scale"]
     with np.errstate(invalid="ignore"):
-        grown = end - start > DIVERGENCE_FACTOR * np.maximum(scale, np.finfo(float).tiny)
+        grown = end - start > DIVERGENCE_GROWTH * np.maximum(scale, np.finfo(float).tiny)
     return ~np.isfinite(end) | grown
 
 

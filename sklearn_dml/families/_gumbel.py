@@ -46,12 +46,8 @@ class GumbelFamily(BinaryIndexFamily):
     label = "gumbel (cloglog)"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
-    # Secant weights, clipped at 30 times the expected curvature (coverage design, n = 2000,
-    # seeds 0-199, against the expected curvature on the same seeds): E[β] bias −0.42 →
-    # −0.14 SE, SD −4%, coverage 0.925 → 0.94; AME bias −0.54 → −0.29 SE. Unclipped, the
-    # weight of a y = 0 at P(Y = 1) ≥ 0.99 (up to 10⁸ times the curvature) made a few
-    # replications' Λ̂ wild: SD doubled, SE/SD 0.53 (R = 100). A cap of 10 did about as
-    # well on seeds 0-99 (bias −0.23 SE) and less well on seeds 100-199 (−0.14 vs −0.07).
+    # secant weights, clipped: the asymmetric link gives an improbable y = 0 a weight up to
+    # 10⁸ times the curvature, and a few such rows made Λ̂ wild (coverage page, notes)
     secant_lambda = True
     secant_weight_cap = 30.0
 

@@ -30,15 +30,10 @@ class ProbitFamily(BinaryIndexFamily):
     name = "probit"
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
-    # Secant weights halved the E[β] bias (0.40 → 0.19 SE) but their Mills-ratio terms made
-    # Λ̂ noisy: SD +24% (robust), two replications off by 4-6 SE, coverage 0.89 (R = 100).
+    # the secant weights' Mills-ratio terms make Λ̂ too noisy for the probit; the observed
+    # ℓ'' (bounded in (0, 1)) removes part of the same bias at little noise (user guide,
+    # regime C; coverage page, family catalogue notes)
     secant_lambda = False
-    # The observed ℓ'' (bounded in (0, 1)) instead: E[β] bias 0.40 → 0.22 SE on the same 100
-    # seeds (paired shift +0.17 SE, s.e. 0.04), SD +13% (robust SD unchanged); 0.25 SE,
-    # SE/SD 0.97, coverage 0.927 at R = 300. At n = 8000: 0.04 SE against 0.28 with the
-    # expected curvature, at the same SD. The gumbel's clipped secant weights (cap 30, both
-    # halves) were tried too: at n = 2000 (R = 200) bias −0.27 → −0.07 SE but SD +8% and
-    # SE/SD 0.92 → 0.87; at n = 8000 (R = 100) they overshoot, +0.21 SE against −0.04.
     observed_lambda = True
 
     def loss_eta(self, y, eta):
