@@ -2,8 +2,9 @@
 
 Names, keyword-only ``T0``/``T1`` and output shapes follow EconML's CATE
 estimators so comparisons are a loop. Semantics differ where EconML's are
-surprising: ``ate`` without ``X`` is the *debiased* training-sample average, and
-pointwise intervals are refused with an explanation instead of being faked.
+surprising: ``ate()`` and ``ate(X_train)`` are both the *debiased* training-sample
+average (a plug-in mean at other rows is :meth:`plugin_ate`), and pointwise intervals
+are refused with an explanation instead of being faked.
 """
 
 from __future__ import annotations
@@ -11,13 +12,22 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .targets import AverageEffect, AverageMarginalEffect, broadcast_t
+from ._sklearn_compat import validate_X
+from .targets import AverageEffect, AverageMarginalEffect, AverageParameter, broadcast_t
 
 POINTWISE_MESSAGE = (
     "Pointwise confidence intervals for θ(x) or effects at a single x are not provided by "
     "structural DML: the influence-function correction gives valid inference for averages "
     "only. Use ate_inference(where=mask) for a subgroup average, or "
     "est.inference(target, where=mask) for any other target."
+)
+
+NEW_X_MESSAGE = (
+    "These X are not the training rows. ate, ate_interval and ate_inference are the debiased "
+    "average over the training rows (X=None, or X equal to the training covariates): only "
+    "there do the outcomes correct the fitted effects. For the plug-in mean of effect(X) at "
+    "other rows (not debiased, no interval) use plugin_ate(X); for a subgroup of the "
+    "training rows use where=mask."
 )
 
 
@@ -88,14 +98,35 @@ class _EffectsMixin:
                 "marginal effect depends on t. Use marginal_effect(T, X).")
         return self._squeeze(theta[:, 1:])
 
+    # ------------------------------------------------------------------ averages
+    def _check_training_rows(self, X, where):
+        """Refuse X other than the training covariates: the averages are debiased there."""
+        if X is None:
+            return
+        Xs = self._standardize(validate_X(self, X, reset=False))
+        if not (Xs.shape == self._X.shape and np.array_equal(Xs, self._X)):
+            raise ValueError(NEW_X_MESSAGE)
+        if where is not None:
+            raise ValueError("where selects training rows; do not combine it with X.")
+
+    def _at_observed(self, T):
+        """None (each row's own treatment) when T is the training T, else T itself."""
+        if T is None:
+            return None
+        values = np.asarray(T, dtype=float)
+        if values.size == self._T.size and np.array_equal(values.reshape(self._T.shape), self._T):
+            return None
+        return T
+
     def ate_inference(self, X=None, *, T0=0, T1=1, where=None):
         """Debiased average effect of moving T from T0 to T1, with inference.
 
         Parameters
         ----------
-        X : None
-            Must be None: inference is for the training sample's average. (EconML
-            accepts new X here; its intervals then describe a different quantity.)
+        X : None or the training covariates, default=None
+            The average is over the training rows, the only rows whose outcomes debias
+            it; passing the training ``X`` (as EconML code does) means the same. Other
+            rows raise: use :meth:`plugin_ate` for a plug-in average there.
         T0, T1 : float or array-like, default=0 and 1
         where : bool array of shape (n_samples,), default=None
             Restrict to a subgroup of training rows (a debiased group average).
@@ -103,35 +134,98 @@ class _EffectsMixin:
         Returns
         -------
         InferenceResults
-            With ``summary_frame()``, ``conf_int()``, ``pvalue()``.
+            With EconML's ``mean_point``, ``stderr_mean``, ``conf_int_mean()``, and
+            ``summary_frame()``, ``conf_int()``, ``pvalue()``, ``zstat()``.
         """
-        if X is not None:
-            raise NotImplementedError(
-                "ate_inference is the debiased average over the training rows; new X would need "
-                "outcomes there. Use ate(X) for a plug-in average at new X, or where= for a "
-                "subgroup of the training rows.")
+        self._check_training_rows(X, where)
         return self.inference(AverageEffect(T0, T1), where=where)
 
     def ate(self, X=None, *, T0=0, T1=1, where=None):
-        """Average effect of moving T from T0 to T1.
+        """Debiased average effect of moving T from T0 to T1 over the training rows.
 
-        Without ``X``: the debiased training-sample average (optionally over ``where``).
-        With ``X``: the plug-in mean of :meth:`effect` at those rows (no debiasing).
+        ``ate()`` and ``ate(X_train)`` are the same number. For the plug-in mean of
+        :meth:`effect` at other rows, see :meth:`plugin_ate`.
 
         Returns
         -------
         float
         """
-        if X is None:
-            return float(self.ate_inference(T0=T0, T1=T1, where=where).estimate[0])
-        if where is not None:
-            raise ValueError("where selects training rows; do not combine it with X.")
-        return float(np.mean(self.effect(X, T0=T0, T1=T1)))
+        return float(self.ate_inference(X, T0=T0, T1=T1, where=where).estimate[0])
 
-    def ate_interval(self, X=None, *, T0=0, T1=1, where=None, alpha=0.05):
+    def ate_interval(self, X=None, *, T0=0, T1=1, alpha=0.05, where=None):
         """Confidence interval of the debiased average effect: ``(lower, upper)``."""
-        lo, hi = self.ate_inference(X, T0=T0, T1=T1, where=where).conf_int(alpha)[0]
-        return float(lo), float(hi)
+        return self.ate_inference(X, T0=T0, T1=T1, where=where).conf_int_mean(alpha=alpha)
+
+    def plugin_ate(self, X=None, *, T0=0, T1=1):
+        """Plug-in average of :meth:`effect` at rows ``X``: no debiasing, no interval.
+
+        With ``X=None``, the (weighted) mean over the training rows of the cross-fitted
+        effects, the uncorrected estimate that ``ate`` debiases.
+
+        Returns
+        -------
+        float
+        """
+        effects = self.effect(X, T0=T0, T1=T1)
+        weights = self._weights if X is None else None
+        return float(np.average(effects, weights=weights))
+
+    def marginal_ate_inference(self, T, X=None, *, where=None):
+        """Debiased average marginal effect ∂E[Y | X, t]/∂t at treatments ``T``.
+
+        Parameters
+        ----------
+        T : float or array-like
+            Where to differentiate: a scalar, one value per treatment, or one row per
+            training row. The training ``T`` means each row's observed treatment.
+        X : None or the training covariates, default=None
+        where : bool array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        InferenceResults
+            One target per treatment.
+        """
+        self._check_training_rows(X, where)
+        at = self._at_observed(T)
+        return self.inference([AverageMarginalEffect(j, at=at)
+                               for j in range(len(self.treatment_names_))], where=where)
+
+    def marginal_ate(self, T, X=None, *, where=None):
+        """Debiased average marginal effect at ``T``: a float, or one per treatment."""
+        return self.marginal_ate_inference(T, X, where=where).mean_point
+
+    def marginal_ate_interval(self, T, X=None, *, alpha=0.05, where=None):
+        """Confidence interval of :meth:`marginal_ate`: ``(lower, upper)``."""
+        return self.marginal_ate_inference(T, X, where=where).conf_int_mean(alpha=alpha)
+
+    def const_marginal_ate_inference(self, X=None, *, where=None):
+        """Debiased E[β(X)], the average of :meth:`const_marginal_effect`, with inference.
+
+        Only for families whose E[Y | x, t] is linear in t (the marginal effect is then
+        the same at every t).
+
+        Returns
+        -------
+        InferenceResults
+            One target per treatment.
+        """
+        if not getattr(self.family_, "linear_in_t", False):
+            raise NotImplementedError(
+                f"E[Y | x, t] is not linear in t for the {self.family_.name!r} family, so the "
+                "marginal effect depends on t. Use marginal_ate(T) or ate(T0=..., T1=...).")
+        self._check_training_rows(X, where)
+        # β_j(x) = θ_{1+j}(x), as in const_marginal_effect
+        return self.inference([AverageParameter(1 + j)
+                               for j in range(len(self.treatment_names_))], where=where)
+
+    def const_marginal_ate(self, X=None, *, where=None):
+        """Debiased E[β(X)]: a float, or one per treatment."""
+        return self.const_marginal_ate_inference(X, where=where).mean_point
+
+    def const_marginal_ate_interval(self, X=None, *, alpha=0.05, where=None):
+        """Confidence interval of :meth:`const_marginal_ate`: ``(lower, upper)``."""
+        return self.const_marginal_ate_inference(X, where=where).conf_int_mean(alpha=alpha)
 
     def effect_interval(self, X=None, *, T0=0, T1=1, alpha=0.05):
         """Not provided: see :data:`POINTWISE_MESSAGE`."""
@@ -142,5 +236,9 @@ class _EffectsMixin:
         raise NotImplementedError(POINTWISE_MESSAGE)
 
     def const_marginal_effect_interval(self, X=None, *, alpha=0.05):
+        """Not provided: see :data:`POINTWISE_MESSAGE`."""
+        raise NotImplementedError(POINTWISE_MESSAGE)
+
+    def const_marginal_effect_inference(self, X=None):
         """Not provided: see :data:`POINTWISE_MESSAGE`."""
         raise NotImplementedError(POINTWISE_MESSAGE)

@@ -266,10 +266,42 @@ class InferenceResults:
         half = crit * self.stderr
         return np.column_stack([self.estimate - half, self.estimate + half])
 
+    # -- EconML's population-summary names (what its ate_inference returns) ----------------
+    def _econml_shape(self, values):
+        return values[0] if values.shape == (1,) else values
+
+    @property
+    def mean_point(self):
+        """The debiased estimate(s), EconML's name: a float for one target, else shape (k,).
+
+        EconML's ``mean_point`` is the mean of a plug-in CATE over some rows; here it is
+        the debiased average itself.
+        """
+        return self._econml_shape(self.estimate)
+
+    @property
+    def stderr_mean(self):
+        """Standard error(s) of :attr:`mean_point` (exact, not EconML's conservative bound)."""
+        return self._econml_shape(self.stderr)
+
+    def conf_int_mean(self, *, alpha=0.05):
+        """EconML's ``conf_int_mean``: ``(lower, upper)``, floats for one target.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            1 − confidence level.
+        """
+        ci = self.conf_int(alpha)
+        return self._econml_shape(ci[:, 0]), self._econml_shape(ci[:, 1])
+
     # -- derived results ----------------------------------------------------------------
     def __getitem__(self, key):
-        idx = [self.names.index(k) if isinstance(k, str) else k
-               for k in (key if isinstance(key, (list, tuple)) else [key])]
+        keys = key if isinstance(key, (list, tuple)) else [key]
+        unknown = [k for k in keys if isinstance(k, str) and k not in self.names]
+        if unknown:
+            raise KeyError(f"No target named {unknown[0]!r}; these results hold {self.names}.")
+        idx = [self.names.index(k) if isinstance(k, str) else k for k in keys]
         k = len(self.names)
         diagnostics = {key: ([val[i] for i in idx] if isinstance(val, list) and len(val) == k
                              else val) for key, val in self.diagnostics.items()}

@@ -168,12 +168,22 @@ def test_econml_style_methods(data):
     np.testing.assert_allclose(inf.estimate, est.inference("beta").estimate)
     sub = est.ate(where=data.X[:, 0] > 0)
     assert sub != est.ate()
-    assert est.ate(data.X) == pytest.approx(est.effect(data.X).mean())
-    for call in (est.effect_interval, est.effect_inference):
+    # ate(X_train) is ate(): the debiased average; the plug-in mean has its own name
+    assert est.ate(data.X) == est.ate()
+    assert est.ate_interval(data.X) == est.ate_interval()
+    assert est.plugin_ate(data.X[:50]) == pytest.approx(est.effect(data.X[:50]).mean())
+    assert est.plugin_ate() == pytest.approx(inf.diagnostics["plugin_estimate"][0])
+    for call in (est.effect_interval, est.effect_inference, est.const_marginal_effect_inference):
         with pytest.raises(NotImplementedError, match="averages"):
             call(data.X)
-    with pytest.raises(NotImplementedError, match="training rows"):
-        est.ate_inference(data.X)
+    for call in (est.ate, est.ate_interval, est.ate_inference):
+        with pytest.raises(ValueError, match="plugin_ate"):
+            call(data.X[:50])
+    # EconML's other averages, debiased: the linear model's AME and E[beta] coincide
+    assert est.marginal_ate(data.T) == pytest.approx(est.const_marginal_ate())
+    assert est.const_marginal_ate() == pytest.approx(est.inference("beta").estimate[0])
+    lo, hi = est.marginal_ate_interval(0.0)
+    assert lo < est.marginal_ate(0.0) < hi
 
 
 def test_const_marginal_effect_refused_for_logit():
