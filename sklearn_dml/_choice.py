@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseStructuralDML
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from ._inference import InferenceResults
+from ._named_attributes import NamedAttributes, attached_names
 from ._sklearn_compat import Interval, validate_X
 from .families._multinomial import MultinomialLogitFamily
 from .targets._choice import WillingnessToPay
@@ -25,8 +26,9 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
         One row per (choice situation, alternative offered). Alternatives absent
         from a case are unavailable there.
     choice : str
-        Column that is 1 (True) on the chosen row of each case and 0 elsewhere. A
-        case with no chosen row chose the outside option.
+        Column that marks the chosen row of each case: 1/0, True/False or "yes"/"no"
+        (any case; also "y"/"n", "t"/"f"). A case with no chosen row chose the outside
+        option.
     alternative : str
         Column naming the alternative of each row.
     attributes : list of str
@@ -41,7 +43,9 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
 
     Returns
     -------
-    Bunch with ``X`` (n_cases, n_covariates) DataFrame, ``T`` attributes (n_cases, J, K),
+    Bunch with ``X`` (n_cases, n_covariates) DataFrame, ``T`` attributes (n_cases, J, K)
+    (an ndarray that carries the names, so ``MultinomialLogitDML(J).fit(data.X, data.T,
+    data.Y, availability=data.availability)`` labels θ with them),
     ``Y`` choices (J codes the outside option), ``availability`` (n_cases, J),
     ``alternative_names``, ``attribute_names``, ``cases`` and ``outside_chosen``
     (whether any case has no chosen row).
@@ -82,9 +86,7 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
     T[case_code, alt_code] = df[list(attributes)].to_numpy(dtype=float)
     avail = np.zeros((n, J), dtype=bool)
     avail[case_code, alt_code] = True
-    chosen = df[choice].to_numpy().astype(float)
-    if not np.all(np.isin(chosen, (0.0, 1.0))):
-        raise ValueError(f"Column {choice!r} must be 0/1 (or boolean): 1 on the chosen row.")
+    chosen = _choice_indicator(df[choice], choice)
     n_chosen = np.bincount(case_code, weights=chosen, minlength=n)
     if np.any(n_chosen > 1):
         raise ValueError(f"{int(np.sum(n_chosen > 1))} cases have more than one chosen row.")
@@ -97,9 +99,35 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
         raise ValueError(f"Covariates {list(varies.index[varies])} vary within a case; alternative-"
                          "specific variables belong in attributes.")
     X.index = cases
-    return Bunch(X=X, T=T, Y=Y, availability=avail, alternative_names=[str(a) for a in names],
+    alternative_names = [str(a) for a in names]
+    return Bunch(X=X, T=NamedAttributes(T, alternative_names, attributes), Y=Y,
+                 availability=avail, alternative_names=alternative_names,
                  attribute_names=list(attributes), cases=cases,
                  outside_chosen=bool(np.any(n_chosen == 0)))
+
+
+# spellings of a chosen / not-chosen mark, compared case-insensitively
+_CHOSEN = {"1": 1.0, "1.0": 1.0, "true": 1.0, "yes": 1.0, "y": 1.0, "t": 1.0,
+           "0": 0.0, "0.0": 0.0, "false": 0.0, "no": 0.0, "n": 0.0, "f": 0.0}
+
+
+def _choice_indicator(column, name):
+    """The choice column as 0.0 / 1.0: numbers 0/1, booleans, or "yes"/"no" and the like."""
+    values = column.to_numpy()
+    if values.dtype.kind in "biuf":
+        chosen = values.astype(float)
+        bad = values[~np.isin(chosen, (0.0, 1.0))]
+    else:
+        text = np.array([str(v).strip().lower() for v in values])
+        chosen = np.array([_CHOSEN.get(v, np.nan) for v in text])
+        bad = values[np.isnan(chosen)]
+    if bad.size:
+        shown = ", ".join(repr(v) for v in list(dict.fromkeys(bad.tolist()))[:5])
+        raise ValueError(
+            f"Column {name!r} must mark the chosen row: 1/0, True/False or 'yes'/'no'; it "
+            f"also has {shown}. Recode it, e.g. df[{name!r}] = df[{name!r}] == <the chosen "
+            "value>.")
+    return chosen
 
 
 def _case_column(df, case, column):
@@ -286,7 +314,9 @@ class MultinomialLogitDML(_BaseStructuralDML):
         X : array-like of shape (n_samples, n_features)
             Customer / context covariates w (the θ-network input).
         T : array-like of shape (n_samples, n_alternatives, n_attributes)
-            Alternative attributes x_ij.
+            Alternative attributes x_ij. The ``T`` of :func:`from_long` and of
+            :func:`~sklearn_dml.datasets.make_choice` carries the alternatives' and
+            attributes' names, used unless the constructor sets them.
         Y : array-like of shape (n_samples,)
             The chosen alternative, 0..J−1 (J for the outside option).
         availability : array-like of shape (n_samples, n_alternatives), default=None
@@ -304,7 +334,8 @@ class MultinomialLogitDML(_BaseStructuralDML):
         if T is None or Y is None:
             raise ValueError("MultinomialLogitDML.fit needs the attributes T (n, J, K) and the "
                              "choices Y.")
-        names = getattr(self, "_long_names", None)
+        # names: the constructor's, else fit_long's, else those T carries (from_long, make_choice)
+        names = getattr(self, "_long_names", None) or attached_names(T, self.n_alternatives)
         family = self._make_family(self._n_attributes(T), names)
         packed = self._pack(family, T, availability)
         self._fit_family = family

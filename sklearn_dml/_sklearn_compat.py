@@ -7,6 +7,7 @@ scikit-learn upgrade can break at most this file.
 
 from __future__ import annotations
 
+import numpy as np
 import sklearn
 from sklearn.utils.validation import check_array
 
@@ -46,10 +47,44 @@ def validate_X(estimator, X, *, reset):
     -------
     X : ndarray of shape (n_samples, n_features), dtype float64
     """
+    _check_numeric_columns(X)
     kwargs = dict(dtype="numeric", ensure_min_samples=1, reset=reset)
     if _validate_data is not None:
         return _validate_data(estimator, X, **kwargs).astype(float, copy=False)
     return estimator._validate_data(X, **kwargs).astype(float, copy=False)  # pragma: no cover
+
+
+def _non_numeric_columns(X):
+    """``[(column name, dtype)]`` of the columns of ``X`` that are not numbers or booleans."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(X, "columns"):  # a DataFrame: its dtypes say
+        return [(str(c), str(t)) for c, t in zip(X.columns, dtypes)
+                if getattr(t, "kind", "O") not in "biuf"]
+    arr = np.asarray(X) if not hasattr(X, "toarray") else None
+    if arr is None or arr.dtype.kind in "biuf" or arr.ndim != 2:
+        return []
+    if arr.dtype.kind != "O":  # strings, dates: every column
+        return [(f"column {j}", str(arr.dtype)) for j in range(arr.shape[1])]
+    bad = []
+    for j in range(arr.shape[1]):  # objects: the columns whose values are not numbers
+        try:
+            arr[:, j].astype(float)
+        except (TypeError, ValueError):
+            kinds = sorted({type(v).__name__ for v in arr[:, j]} - {"float", "int"})
+            bad.append((f"column {j}", ", ".join(kinds) or "object"))
+    return bad
+
+
+def _check_numeric_columns(X):
+    bad = _non_numeric_columns(X)
+    if bad:
+        listed = ", ".join(f"{name!s} ({kind})" for name, kind in bad[:10])
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        raise ValueError(
+            f"X has non-numeric columns: {listed}{more}. The θ-network takes numbers: one-hot "
+            "encode categorical columns (pandas.get_dummies, or a OneHotEncoder in a "
+            "ColumnTransformer in a Pipeline before the estimator) and turn dates into numbers "
+            "(a year, a month, days since a start date), or drop them.")
 
 
 def check_params(estimator):

@@ -19,7 +19,8 @@ class Summary:
 
     ``print(summary)`` gives a text table; in a notebook it renders as HTML;
     ``to_frame()`` returns a pandas DataFrame with the EconML column names
-    ``point_estimate, stderr, zstat, pvalue, ci_lower, ci_upper``.
+    ``point_estimate, stderr, zstat, pvalue, ci_lower, ci_upper``; ``to_latex()`` and
+    ``to_csv()`` write that frame with pandas' own writers.
 
     Parameters
     ----------
@@ -138,18 +139,52 @@ class Summary:
                 + (f"<table><caption>Diagnostics</caption>{diag}</table>" if diag else "")
                 + "</div>")
 
+    def to_latex(self, buf=None, **kwargs):
+        """The main table as a LaTeX tabular, written by :meth:`pandas.DataFrame.to_latex`.
+
+        Names and column headers are escaped (``&``, ``%``, ``$``, ``_``, ``#``, braces),
+        numbers are shown with ``decimals`` digits, and the tabular uses booktabs rules
+        (``\\usepackage{booktabs}``). Needs pandas and jinja2.
+
+        Parameters
+        ----------
+        buf : str, path or file-like, default=None
+            Where to write; None returns the text.
+        **kwargs
+            Passed to :meth:`pandas.DataFrame.to_latex` (e.g. ``caption``, ``label``,
+            ``float_format``).
+
+        Returns
+        -------
+        str or None
+        """
+        kwargs.setdefault("escape", True)
+        kwargs.setdefault("float_format", f"%.{self.decimals}f")
+        return self.to_frame().to_latex(buf, **kwargs)
+
+    def to_csv(self, path_or_buf=None, **kwargs):
+        """The main table as CSV, written by :meth:`pandas.DataFrame.to_csv`.
+
+        Full precision; names with commas or quotes are quoted, so
+        ``pandas.read_csv(..., index_col=0)`` reads the same table back.
+
+        Parameters
+        ----------
+        path_or_buf : str, path or file-like, default=None
+            Where to write; None returns the text.
+        **kwargs
+            Passed to :meth:`pandas.DataFrame.to_csv`.
+
+        Returns
+        -------
+        str or None
+        """
+        return self.to_frame().to_csv(path_or_buf, **kwargs)
+
     def as_latex(self):
-        """The main table as a LaTeX tabular."""
-        cols = " & ".join(c.replace("_", r"\_") for c in COLUMNS)
-        body = "\n".join(
-            f"{n.replace('_', chr(92) + '_')} & " + " & ".join(c) + r" \\"
-            for n, c in zip(self.names, self._cells()))
-        return ("\\begin{tabular}{l" + "r" * len(COLUMNS) + "}\n\\hline\n & " + cols
-                + " \\\\\n\\hline\n" + body + "\n\\hline\n\\end{tabular}")
+        """The main table as LaTeX text: ``to_latex()``."""
+        return self.to_latex()
 
     def as_csv(self):
-        """The main table as CSV text."""
-        lines = ["target," + ",".join(COLUMNS)]
-        for i, n in enumerate(self.names):
-            lines.append(f'"{n}",' + ",".join(repr(float(self.columns[k][i])) for k in COLUMNS))
-        return "\n".join(lines)
+        """The main table as CSV text: ``to_csv()``."""
+        return self.to_csv()

@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ._search_guard import check_search_scoring
+
 # check_array's switch for its finiteness check (renamed in scikit-learn 1.6): T and Y are
 # checked by _check_finite, whose message names the column and the count
 _FINITE_OFF = ({"ensure_all_finite": False}
@@ -37,6 +39,8 @@ def pack_targets(T, Y):
     Returns
     -------
     ndarray of shape (n_samples,) with fields ``"T"`` and ``"Y"``.
+        The names of a pandas ``T`` (Series name or columns) and ``Y`` travel with it
+        (in the dtype's metadata) and label the fitted estimator's tables.
 
     Examples
     --------
@@ -45,16 +49,31 @@ def pack_targets(T, Y):
     >>> TY = pack_targets(np.array([0.0, 1.0]), np.array([1.5, 2.5]))
     >>> TY["Y"]
     array([1.5, 2.5])
+    >>> import pandas as pd
+    >>> pack_targets(pd.Series([0.0, 1.0], name="price"),
+    ...              pd.Series([1.5, 2.5], name="sales")).dtype.metadata
+    mappingproxy({'treatment_names': ['price'], 'outcome_name': 'sales'})
     """
+    names = {"treatment_names": _names(T, None), "outcome_name": _names(Y, [None])[0]}
     T = np.asarray(T, dtype=float)
     Y = np.asarray(Y, dtype=float).reshape(-1)
     if T.shape[0] != Y.shape[0]:
         raise ValueError(f"T has {T.shape[0]} rows but Y has {Y.shape[0]}.")
     t_shape = T.shape[1:] if T.ndim == 2 and T.shape[1] > 1 else ()
-    out = np.empty(T.shape[0], dtype=[("T", float, t_shape), ("Y", float)])
+    # the names ride in the dtype's metadata, which row indexing (CV splits) keeps
+    fields = [("T", float, t_shape), ("Y", float)]
+    metadata = {k: v for k, v in names.items() if v is not None}
+    out = np.empty(T.shape[0], dtype=np.dtype(fields, metadata=metadata) if metadata
+                   else np.dtype(fields))
     out["T"] = T if t_shape else T.reshape(-1)
     out["Y"] = Y
     return out
+
+
+def packed_names(T):
+    """``(treatment_names, outcome_name)`` carried by a :func:`pack_targets` array, or Nones."""
+    metadata = getattr(getattr(T, "dtype", None), "metadata", None) or {}
+    return metadata.get("treatment_names"), metadata.get("outcome_name")
 
 
 def unpack_targets(T, Y):
@@ -124,9 +143,12 @@ def check_treatment_outcome(T, Y, n_rows, family, fitting=True):
         raise ValueError(
             "T is None: this estimator requires y to be passed, but the target y is None. Pass the "
             "treatment T (and the outcome Y) to fit.")
+    if fitting:
+        check_search_scoring(y_passed=Y is not None)
+    packed_t, packed_y = packed_names(T) if Y is None else (None, None)
     T, Y = unpack_targets(T, Y)
-    p_names = _names(T, None)
-    y_name = _names(Y, ["Y"])[0]
+    p_names = packed_t or _names(T, None)
+    y_name = packed_y or _names(Y, ["Y"])[0]
     T = _numeric(T, "T", ensure_2d=False)
     if T.ndim == 1:
         T = T[:, None]

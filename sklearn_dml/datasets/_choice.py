@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .._named_attributes import NamedAttributes
 from ..families._multinomial import MultinomialLogitFamily
 
 _TRUTH_DRAWS = 2_000_000
@@ -84,7 +85,9 @@ def make_choice(n_samples=5000, n_alternatives=4, prices="randomized", outside_o
 
     Returns
     -------
-    Bunch with ``X`` (W, the network input), ``attributes`` (n, J, 2),
+    Bunch with ``X`` (W, the network input), ``attributes`` (n, J, 2), ``T`` (the same
+    attributes carrying ``alternative_names`` and ``attribute_names``, which
+    ``MultinomialLogitDML(J).fit(data.X, data.T, data.Y)`` uses), those names,
     ``availability`` (n, J), ``Y`` (choices), ``theta`` (true θ(w_i)), ``at`` (the
     evaluation attributes x̃), ``probabilities`` (true P at the observed
     attributes), ``truth`` (dict keyed as the summary names the targets:
@@ -129,6 +132,9 @@ def make_choice(n_samples=5000, n_alternatives=4, prices="randomized", outside_o
     for j in range(J):
         truth[f"P[{j}]"] = sim[f"P{j}"]
         truth[f"Elasticity[P[{j}] / price[{j}]]"] = sim[f"E{j}"]
+    alternative_names = [str(j) for j in range(J)]
     return Bunch(X=W, attributes=attributes, availability=availability, Y=Y, theta=theta,
+                 T=NamedAttributes(attributes, alternative_names, ATTRIBUTES),
+                 alternative_names=alternative_names, attribute_names=list(ATTRIBUTES),
                  at=evaluation_attributes(J), probabilities=P, truth=truth,
                  description=f"conditional logit, J={J}, {prices} prices, n={n}")

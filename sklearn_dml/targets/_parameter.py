@@ -24,7 +24,9 @@ class AverageParameter(Target):
     >>> theta = np.array([[0.1, 0.3], [-0.2, 0.5]])  # θ̂(x) = (α, β) for two rows
     >>> t = np.array([[0.0], [1.0]])
     >>> target = AverageParameter("beta")
-    >>> target.name(["alpha", "beta"], ["price"])
+    >>> target.name(["alpha", "beta"], ["price"])  # a named treatment labels β
+    'E[beta[price]]'
+    >>> target.name(["alpha", "beta"], ["T"])
     'E[beta]'
     >>> target.bind(["alpha", "beta"]).value(family, theta, t)  # H = β(x) per row
     array([0.3, 0.5])
@@ -45,7 +47,13 @@ class AverageParameter(Target):
         raise ValueError(f"Unknown parameter {self.param!r}; θ has components {theta_names}.")
 
     def name(self, theta_names, treatment_names):
-        return f"E[{theta_names[self.index(theta_names)]}]"
+        component = theta_names[self.index(theta_names)]
+        # one treatment's coefficient is "beta" in θ; a named treatment labels it, as
+        # several treatments' "beta[price]" do ("T", the default name, adds nothing)
+        if (component == "beta" and len(treatment_names) == 1
+                and treatment_names[0] != "T"):
+            component = f"beta[{treatment_names[0]}]"
+        return f"E[{component}]"
 
     def bind(self, theta_names):
         self._j = self.index(theta_names)
