@@ -44,8 +44,7 @@ def from_long(df, *, choice, alternative, attributes, covariates, case, alternat
     Returns
     -------
     Bunch with ``X`` (n_cases, n_covariates) DataFrame, ``T`` attributes (n_cases, J, K)
-    (an ndarray that carries the names, so ``MultinomialLogitDML(J).fit(data.X, data.T,
-    data.Y, availability=data.availability)`` labels θ with them),
+    (an ndarray carrying the names, which ``MultinomialLogitDML.fit`` uses for θ),
     ``Y`` choices (J codes the outside option), ``availability`` (n_cases, J),
     ``alternative_names``, ``attribute_names``, ``cases`` and ``outside_chosen``
     (whether any case has no chosen row).
