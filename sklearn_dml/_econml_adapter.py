@@ -265,7 +265,8 @@ class _EconMLAdapter(BaseEstimator):
         """
         est = self._fitted()
         if self.constant_effect_:
-            per_row = np.ndim(T) > 0 and np.shape(T)[0] > 1
+            p = len(est.treatment_names_)  # one T row per row, not one value per treatment
+            per_row = np.ndim(T) == 2 or (np.ndim(T) == 1 and p == 1 and np.shape(T)[0] > 1)
             if per_row and not getattr(est.family_, "linear_in_t", False):
                 raise NotImplementedError(
                     "With X=None the effect is one average; a marginal effect at each row's "

@@ -44,6 +44,7 @@ def econml_script(LinearDML, Y, T, X, W, **kwargs):
                               inf.zstat(), inf.pvalue())
     out["const_effect"] = est.effect()
     out["const_cme"] = est.const_marginal_effect()
+    out["const_me"] = est.marginal_effect(T)
     out["const_cme_frame"] = est.const_marginal_effect_inference().summary_frame()
     out["intercept"] = est.intercept_
     out["const_summary"] = str(est.summary())
@@ -86,6 +87,7 @@ def test_constant_effect_with_controls_is_our_debiased_average(data, ours):
     np.testing.assert_array_equal(ours["const_effect"], [est.ate()])
     beta = est.inference("beta")
     np.testing.assert_allclose(ours["const_cme"], beta.estimate)
+    np.testing.assert_allclose(ours["const_me"], np.full(N, beta.estimate[0]))
     assert ours["intercept"] == pytest.approx(beta.estimate[0])
     assert ours["const_cme_frame"]["stderr"].iloc[0] == pytest.approx(beta.stderr[0])
     assert "constant effect (X=None)" in ours["const_summary"]
@@ -120,6 +122,7 @@ def test_the_same_script_runs_on_econml(data, ours):
     se = np.hypot(ours["const_inference"][1], theirs["const_inference"][1])
     assert abs(ours["const_ate"] - theirs["const_ate"]) < 4 * se
     assert np.shape(ours["const_effect"]) == np.shape(theirs["const_effect"]) == (1,)
+    assert np.shape(ours["const_me"]) == np.shape(theirs["const_me"]) == (N,)
     assert np.shape(ours["effect"]) == np.shape(theirs["effect"]) == (5,)
 
 
