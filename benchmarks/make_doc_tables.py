@@ -33,6 +33,10 @@ STUDIES = [
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000 (issue 4)",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
+    ("coverage_fractional.json", "Fractional logit: a share with mass at 0 and 1",
+     "FractionalLogitDML (Bernoulli quasi-likelihood), heterogeneous θ(x), confounded "
+     "continuous T, about 42% of Y exactly at 0 or 1. Targets for E[beta]: coverage 93-97%, "
+     "|bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
     ("coverage_choice.json", "Discrete choice, MultinomialLogitDML (issue 6)",
      "Target: coverage 93-97% for E[beta_price], a choice probability and an own-price "
      "elasticity, randomized and observational prices."),
