@@ -331,7 +331,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 "pooled_condition": reg.pooled_condition, "best_epoch": rep["best_epoch"]}
 
     def _warn_extreme_index(self, family):
-        if family.name != "logit":
+        from .families import LogitFamily
+
+        if not isinstance(family, LogitFamily):  # the logit and the fractional logit
             return
         from .families._index import index
 

@@ -7,6 +7,8 @@ scikit-learn upgrade can break at most this file.
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import sklearn
 from sklearn.utils.validation import check_array
@@ -54,6 +56,9 @@ def validate_X(estimator, X, *, reset):
     return estimator._validate_data(X, **kwargs).astype(float, copy=False)  # pragma: no cover
 
 
+_TEXT_OR_DATE = (str, bytes, datetime.date, np.datetime64)
+
+
 def _non_numeric_columns(X):
     """``[(column name, dtype)]`` of the columns of ``X`` that are not numbers or booleans."""
     dtypes = getattr(X, "dtypes", None)
@@ -61,17 +66,15 @@ def _non_numeric_columns(X):
         return [(str(c), str(t)) for c, t in zip(X.columns, dtypes)
                 if getattr(t, "kind", "O") not in "biuf"]
     arr = np.asarray(X) if not hasattr(X, "toarray") else None
-    if arr is None or arr.dtype.kind in "biuf" or arr.ndim != 2:
-        return []
+    if arr is None or arr.dtype.kind in "biufc" or arr.ndim != 2:
+        return []  # numbers; complex numbers get check_array's own message
     if arr.dtype.kind != "O":  # strings, dates: every column
         return [(f"column {j}", str(arr.dtype)) for j in range(arr.shape[1])]
     bad = []
-    for j in range(arr.shape[1]):  # objects: the columns whose values are not numbers
-        try:
-            arr[:, j].astype(float)
-        except (TypeError, ValueError):
-            kinds = sorted({type(v).__name__ for v in arr[:, j]} - {"float", "int"})
-            bad.append((f"column {j}", ", ".join(kinds) or "object"))
+    for j in range(arr.shape[1]):  # objects: the columns holding strings or dates
+        kinds = sorted({type(v).__name__ for v in arr[:, j] if isinstance(v, _TEXT_OR_DATE)})
+        if kinds:
+            bad.append((f"column {j}", ", ".join(kinds)))
     return bad
 
 
