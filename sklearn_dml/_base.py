@@ -270,7 +270,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_regularized_ = self._reps[0]["raised"]
         binary = [j for j in range(T.shape[1]) if np.all((T[:, j] == 0) | (T[:, j] == 1))]
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
-                                        binary_treatments=binary)
+                                        binary_treatments=binary,
+                                        treatment_names=self.treatment_names_)
         log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
@@ -495,7 +496,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         """
         check_is_fitted(self)
         targets = self.targets_ if target is None else resolve_targets(
-            target, self.family_, self.theta_names_, self._T.shape[1])
+            target, self.family_, self.theta_names_, self._T.shape[1],
+            treatment_names=self.treatment_names_)
         return self._infer(targets, where=where)
 
     def summary(self, alpha=0.05, value=0.0, decimals=4):

@@ -87,3 +87,18 @@ def test_names_survive_pack_targets(data):
                               {"weight_decay": [1e-2]}, cv=2, error_score="raise")
         search.fit(data.X, packed)
     assert search.best_estimator_.outcome_name_ == "sales"
+
+
+def test_a_named_treatments_beta_label_selects_it():
+    import pandas as pd
+
+    from sklearn_dml import StructuralDMLRegressor
+    from sklearn_dml.datasets import make_linear_confounded
+
+    d = make_linear_confounded(300, random_state=0)
+    est = StructuralDMLRegressor(hidden_dims=(4,), max_epochs=3, random_state=0).fit(
+        d.X, pd.Series(d.T.ravel(), name="price"), d.Y)
+    assert "E[beta[price]]" in est.inference_.names
+    by_label, by_name = est.inference("beta[price]"), est.inference("beta")
+    assert by_label.names == by_name.names == ["E[beta[price]]"]
+    assert by_label.estimate[0] == by_name.estimate[0]

@@ -16,7 +16,11 @@ _SHORTCUTS = {
 }
 
 
-def _one(spec, theta_names):
+def _one(spec, theta_names, treatment_names=None):
+    if (isinstance(spec, str) and spec not in theta_names and treatment_names is not None
+            and len(treatment_names) == 1 and spec == f"beta[{treatment_names[0]}]"
+            and "beta" in theta_names):
+        spec = "beta"  # the label a named treatment gives β (AverageParameter.name)
     if isinstance(spec, Target):
         target = spec
     elif isinstance(spec, str) and spec.lower() in _SHORTCUTS:
@@ -33,7 +37,8 @@ def _one(spec, theta_names):
     return target
 
 
-def resolve_targets(target, family, theta_names, n_treatments, binary_treatments=()):
+def resolve_targets(target, family, theta_names, n_treatments, binary_treatments=(),
+                    treatment_names=None):
     """Return the list of targets to report.
 
     Parameters
@@ -47,6 +52,8 @@ def resolve_targets(target, family, theta_names, n_treatments, binary_treatments
         Columns of T that take only the values 0 and 1. Among the defaults, the
         derivative AME at the observed T of such a column becomes the effect of moving it
         from 0 to 1 (``ATE[<name>]``), the quantity a binary treatment is about.
+    treatment_names : list of str, optional
+        With one named treatment, ``"beta[<name>]"`` (the label of its β) selects β.
 
     Examples
     --------
@@ -64,7 +71,7 @@ def resolve_targets(target, family, theta_names, n_treatments, binary_treatments
         specs = [target]
     if not specs:
         raise ValueError("target is an empty list; name at least one target.")
-    targets = [_one(spec, theta_names) for spec in specs]
+    targets = [_one(spec, theta_names, treatment_names) for spec in specs]
     for target in targets:
         if isinstance(target, AverageEffect) and target.treatment is not None:
             target.n_treatments = n_treatments  # whether other columns stay at observed T
