@@ -102,6 +102,11 @@ def main():
         for r in summarize(res):
             rows.append({"design": name, **r})
             print(json.dumps(rows[-1]), flush=True)
+        _write(args, overrides, rows, raw, t0)  # after each design, so a long run keeps them
+    print(markdown_table(rows, COLUMNS))
+
+
+def _write(args, overrides, rows, raw, t0):
     os.makedirs(args.out, exist_ok=True)
     suffix = "" if args.only is None else "_" + args.only.replace(" ", "_").replace(",", "_")
     suffix += "".join(f"_{key}-{value}" for key, value in overrides.items())
@@ -115,7 +120,6 @@ def main():
     with open(os.path.join(args.out, f"{stem}.md"), "w") as f:
         f.write(f"Coverage study, core estimators ({meta})\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
-    print(markdown_table(rows, COLUMNS))
 
 
 if __name__ == "__main__":
