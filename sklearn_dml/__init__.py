@@ -22,6 +22,7 @@ from ._family_estimators import (
     ZeroInflatedPoissonDML,
 )
 from ._inference import InferenceResults
+from ._nested_choice import NestedLogitDML
 from ._nets import EnsembleStructuralNet, StructuralNet
 from ._summary import Summary
 from ._validation import pack_targets
@@ -44,6 +45,7 @@ __all__ = [
     "FractionalLogitDML",
     "ZeroInflatedPoissonDML",
     "MultinomialLogitDML",
+    "NestedLogitDML",
     "from_long",
     "CombinatorialDML",
     "StructuralNet",

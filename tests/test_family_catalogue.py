@@ -355,7 +355,7 @@ ESTIMATORS = {"probit": sd.ProbitDML, "gumbel": sd.GumbelDML, "poisson": sd.Pois
 
 
 def test_every_family_has_an_estimator_and_a_simulator():
-    own_estimators = {"linear", "logit", "multinomial_logit", "combinatorial"}
+    own_estimators = {"linear", "logit", "multinomial_logit", "combinatorial", "nested_logit"}
     assert set(ESTIMATORS) == set(FAMILY_DATASETS) == set(FAMILIES) - own_estimators
     for name, cls in ESTIMATORS.items():
         assert cls._family == name and cls.__doc__ and "Examples" in cls.__doc__

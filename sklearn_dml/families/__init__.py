@@ -13,6 +13,7 @@ from ._linear import LinearFamily
 from ._logit import LogitFamily
 from ._multinomial import MultinomialLogitFamily
 from ._negbin import NegativeBinomialFamily
+from ._nested import NestedLogitFamily
 from ._poisson import PoissonFamily
 from ._probit import ProbitFamily
 from ._registry import FAMILIES, get_family
@@ -41,5 +42,6 @@ __all__ = [
     "FractionalLogitFamily",
     "ZeroInflatedPoissonFamily",
     "MultinomialLogitFamily",
+    "NestedLogitFamily",
     "CombinatorialFamily",
 ]

@@ -13,6 +13,7 @@ from ._linear import LinearFamily
 from ._logit import LogitFamily
 from ._multinomial import MultinomialLogitFamily
 from ._negbin import NegativeBinomialFamily
+from ._nested import NestedLogitFamily
 from ._poisson import PoissonFamily
 from ._probit import ProbitFamily
 from ._tobit import TobitFamily
@@ -35,6 +36,7 @@ FAMILIES = {
     "zip": ZeroInflatedPoissonFamily,
     "multinomial_logit": MultinomialLogitFamily,
     "combinatorial": CombinatorialFamily,
+    "nested_logit": NestedLogitFamily,
 }
 
 

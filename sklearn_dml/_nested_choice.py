@@ -1,0 +1,217 @@
+"""Discrete choice with nests: the nested logit with preferences that vary with the customer."""
+
+from __future__ import annotations
+
+from ._choice import MultinomialLogitDML, from_long
+from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from .families._nested import NestedLogitFamily
+
+
+def _nests_from_column(df, alternative, nest, alternatives):
+    """Nest → alternatives from a long table's nest column (constant per alternative)."""
+    if nest not in df.columns:
+        raise ValueError(f"nest={nest!r} is not a column of the DataFrame; it has "
+                         f"{list(df.columns)}.")
+    by_alt = df.groupby(df[alternative].astype(str))[nest]
+    varies = by_alt.nunique(dropna=False) > 1
+    if varies.any():
+        raise ValueError(f"Column {nest!r} gives alternative(s) {list(varies.index[varies])} "
+                         "more than one nest; each alternative belongs to exactly one nest.")
+    nest_of = by_alt.first()
+    nests = {}
+    for a in alternatives:
+        nests.setdefault(nest_of[a], []).append(a)
+    return nests
+
+
+class NestedLogitDML(MultinomialLogitDML):
+    __doc__ = f"""Nested logit with heterogeneous preferences θ(w), debiased market averages.
+
+    The alternatives are grouped into nests (``nests``, torch-choice's ``nest_to_item``).
+    Item-level utility as in :class:`MultinomialLogitDML`, V_ij = α_j(w_i) + x_ij'β(w_i);
+    with λ_k the inclusive-value parameter of nest k and
+    I_k = log Σ_{{j∈k, available}} exp(V_ij/λ_k), the choice probability is
+    P_ij = P(k) P(j | k) with P(k) ∝ exp(λ_k I_k) and P(j | k) = exp(V_ij/λ_k − I_k).
+    θ(w) = (α, β, λ): λ per nest (``"lambda[<nest>]"``) or one shared (``"lambda"``).
+    λ = 1 everywhere is the conditional logit; λ in (0, 1] is consistent with random
+    utility maximization, and λ̂ > 1 is reported as estimated (a sign that the nesting
+    or the utility is misspecified). A nest with a single alternative leaves its λ
+    unidentified: it is fixed at 1 and is not part of θ.
+
+    The default targets are E[α_j(W)], E[β_k(W)] and E[λ_k(W)]. Score and Hessian are
+    taken by automatic differentiation; the Hessian depends on the choice, so Λ(w) is
+    built from the Fisher information Σ_j P_j ℓ_θθ(j), through the same regimes as the
+    conditional logit (``treatment_law``). With a constant covariate, ``cv=1``,
+    ``solver="lbfgs"``, ``weight_decay=0`` and no early stopping, the debiased E[θ] is
+    the maximum-likelihood estimate and its standard errors the sandwich ones.
+
+    Parameters
+    ----------
+    n_alternatives : int
+        Number of (inside) alternatives J.
+    nests : dict, default=None
+        Nest name → list of its alternatives (indices or names); every alternative in
+        exactly one nest. None only with :meth:`fit_long` and its ``nest`` column.
+    shared_lambda : bool, default=False
+        One λ for all nests with two or more alternatives.
+    lambda_nests : list, default=None
+        Nests whose λ is estimated (the others keep λ = 1); None: every nest with two
+        or more alternatives. Naming a single-alternative nest is an error.
+    attribute_names, alternative_names, reference, outside_option, price
+        As in :class:`MultinomialLogitDML`; the outside option is a nest of its own.
+    target : None, str, int, Target or list of these, default=None
+        What to estimate; None gives the average of every θ component.
+{_SHARED_PARAMS}
+{_ATTRIBUTES}
+    family_ : NestedLogitFamily
+        The fitted layout (J, K, nests, names, outside option).
+
+    See Also
+    --------
+    MultinomialLogitDML : the conditional logit (all λ = 1).
+
+    References
+    ----------
+    McFadden (1978), "Modelling the choice of residential location".
+    Farrell, Liang and Misra (2025), "Deep Learning for Individual Heterogeneity".
+
+    Examples
+    --------
+    >>> from sklearn_dml import NestedLogitDML
+    >>> from sklearn_dml.datasets import make_choice
+    >>> data = make_choice(n_samples=500, random_state=0)
+    >>> est = NestedLogitDML(4, nests={{"low": [0, 1], "high": [2, 3]}},
+    ...                      attribute_names=["price", "quality"], max_epochs=20,
+    ...                      random_state=0)
+    >>> est = est.fit(data.X, data.attributes, data.Y)
+    >>> est.inference_.names[-2:]
+    ['E[lambda[low]]', 'E[lambda[high]]']
+    >>> est.get_coefficient("lambda").shape
+    (500, 2)
+    """
+
+    _family = "nested_logit"
+
+    _parameter_constraints = {
+        **MultinomialLogitDML._parameter_constraints,
+        "nests": [None, dict],
+        "shared_lambda": ["boolean"],
+        "lambda_nests": [None, list, tuple],
+    }
+
+    def __init__(
+        self,
+        n_alternatives,
+        *,
+        nests=None,
+        shared_lambda=False,
+        lambda_nests=None,
+        attribute_names=None,
+        alternative_names=None,
+        reference=0,
+        outside_option=False,
+        price=None,
+        target=None,
+        hidden_dims=(64, 32),
+        dropout=0.0,
+        solver="adam",
+        lr=0.01,
+        weight_decay=1e-2,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        cv=5,
+        n_rep=1,
+        n_networks=1,
+        lambda_method="auto",
+        lambda_model=None,
+        treatment_law=None,
+        lambda_floor=1e-2,
+        cluster_se=True,
+        device="cpu",
+        n_jobs=None,
+        torch_num_threads="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.nests = nests
+        self.shared_lambda = shared_lambda
+        self.lambda_nests = lambda_nests
+        super().__init__(
+            n_alternatives, attribute_names=attribute_names,
+            alternative_names=alternative_names, reference=reference,
+            outside_option=outside_option, price=price, target=target,
+            hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,
+            lambda_method=lambda_method, lambda_model=lambda_model,
+            treatment_law=treatment_law, lambda_floor=lambda_floor, cluster_se=cluster_se,
+            device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
+            random_state=random_state, verbose=verbose)
+
+    def _make_family(self, n_attributes, names=None):
+        names = names or {}
+        nests = self.nests if self.nests is not None else names.get("nests")
+        if nests is None:
+            raise ValueError("NestedLogitDML needs the nests: NestedLogitDML(J, nests={name: "
+                             "[alternatives]}), or fit_long(..., nest=<column>).")
+        return NestedLogitFamily(
+            self.n_alternatives, n_attributes, nests, shared_lambda=self.shared_lambda,
+            lambda_nests=self.lambda_nests, reference=self.reference,
+            outside_option=self.outside_option,
+            alternative_names=self.alternative_names or names.get("alternatives"),
+            attribute_names=self.attribute_names or names.get("attributes"))
+
+    def fit_long(self, df, *, choice, alternative, attributes, covariates, case, nest=None,
+                 sample_weight=None, groups=None):
+        """Fit from a long-format table (see :func:`from_long`).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        choice, alternative, attributes, covariates, case
+            As in :func:`from_long`.
+        nest : str, default=None
+            Column naming each alternative's nest (constant per alternative); used
+            when the constructor's ``nests`` is None.
+        sample_weight, groups
+            As in :meth:`MultinomialLogitDML.fit_long`.
+
+        Returns
+        -------
+        self : object
+        """
+        if self.nests is None and nest is None:
+            raise ValueError("Give the nests: NestedLogitDML(J, nests=...) or "
+                             "fit_long(..., nest=<column>).")
+        if self.nests is None:
+            alts = from_long(df, choice=choice, alternative=alternative, attributes=attributes,
+                             covariates=covariates, case=case,
+                             alternatives=self.alternative_names).alternative_names
+            self._long_nests = _nests_from_column(df, alternative, nest, alts)
+        try:
+            return super().fit_long(df, choice=choice, alternative=alternative,
+                                    attributes=attributes, covariates=covariates, case=case,
+                                    sample_weight=sample_weight, groups=groups)
+        finally:
+            self.__dict__.pop("_long_nests", None)
+
+    def fit(self, X, T, Y=None, *, availability=None, sample_weight=None, groups=None):
+        """Cross-fit θ(w) = (α, β, λ)(w), estimate Λ(w), and debias the targets.
+
+        Parameters are those of :meth:`MultinomialLogitDML.fit`.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        long_nests = getattr(self, "_long_nests", None)
+        if long_nests is not None:
+            self._long_names = {**(getattr(self, "_long_names", None) or {}),
+                                "nests": long_nests}
+        return super().fit(X, T, Y, availability=availability, sample_weight=sample_weight,
+                           groups=groups)
