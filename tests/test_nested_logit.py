@@ -240,3 +240,13 @@ def test_estimator_needs_nests_and_fit_long_nest_column(rng):
     assert est.family_.nest_names == ["budget", "premium", "store"]
     assert est.theta_names_[-2:] == ["lambda[budget]", "lambda[premium]"]
     assert isinstance(est, MultinomialLogitDML)
+
+
+def test_willingness_to_pay_works_and_choice_targets_refuse_the_nested_family(parity_fit):
+    from sklearn_dml.targets import ChoiceProbability
+
+    est, mle, _ = parity_fit
+    wtp = est.willingness_to_pay("quality", price="price")
+    np.testing.assert_allclose(wtp.estimate, -mle[6] / mle[5], rtol=1e-3)
+    with pytest.raises(TypeError, match="multinomial logit family"):
+        est.inference(ChoiceProbability(0))
