@@ -92,7 +92,8 @@ def _mle(x, avail, y, start):
         th = th - np.linalg.solve(hess(th), -scores(th).sum(0))
     Hinv = np.linalg.inv(hess(th))
     s = scores(th)
-    return th, Hinv @ (s.T @ s) @ Hinv
+    # θ̂ − θ ≈ Σ_i Hinv s_i: the rows of s @ Hinv are each case's influence on θ̂
+    return th, Hinv @ (s.T @ s) @ Hinv, s @ Hinv
 
 
 TRUE = np.array([0.5, 0.2, 1.0, 0.6, 0.3, -0.25, 0.8, 0.5, 0.7])
@@ -108,7 +109,8 @@ def parity_fit():
                          cv=1, solver="lbfgs", weight_decay=0.0, early_stopping=False,
                          max_epochs=300, hidden_dims=(8,), random_state=0)
     est.fit(np.ones((n, 1)), x, y.astype(float), availability=avail)
-    mle, cov = _mle(x, avail, y, est.inference_.estimate)
+    mle, cov, influence = _mle(x, avail, y, est.inference_.estimate)
+    est.parity_data_ = (x, avail, influence)  # for the target parity below
     return est, mle, cov
 
 
@@ -242,11 +244,129 @@ def test_estimator_needs_nests_and_fit_long_nest_column(rng):
     assert isinstance(est, MultinomialLogitDML)
 
 
-def test_willingness_to_pay_works_and_choice_targets_refuse_the_nested_family(parity_fit):
-    from sklearn_dml.targets import ChoiceProbability
-
+def test_willingness_to_pay_is_the_ratio_of_the_mles(parity_fit):
     est, mle, _ = parity_fit
     wtp = est.willingness_to_pay("quality", price="price")
     np.testing.assert_allclose(wtp.estimate, -mle[6] / mle[5], rtol=1e-3)
-    with pytest.raises(TypeError, match="multinomial logit family"):
-        est.inference(ChoiceProbability(0))
+
+
+def _target_rows(rng, n=25):
+    fam = _family()
+    x, avail, _ = _simulate(n, TRUE, rng)
+    avail[:, [1, 3]] = True  # the alternatives the targets below move
+    theta = np.tile(TRUE, (n, 1)) + rng.normal(scale=0.05, size=(n, TRUE.size))
+    return fam, x, avail, theta
+
+
+def _fd_theta(target, fam, theta, t, h=1e-6):
+    out = np.empty(theta.shape)
+    for a in range(theta.shape[1]):
+        e = np.zeros(theta.shape[1])
+        e[a] = h
+        out[:, a] = (target.value(fam, theta + e, t) - target.value(fam, theta - e, t)) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("of", [1, 0, 3, 5], ids=["own", "within", "across", "singleton"])
+def test_nested_elasticities_and_marginal_effects_match_finite_differences(rng, of):
+    from sklearn_dml.targets import ChoiceElasticity, ChoiceMarginalEffect
+
+    fam, x, avail, theta = _target_rows(rng)
+    avail[:, of] = True
+    t = fam.pack(x, avail)
+    h = 1e-6
+    xp, xm = x.copy(), x.copy()
+    xp[:, of, 0] *= 1 + h
+    xm[:, of, 0] *= 1 - h
+    Pp, Pm = fam.probabilities(fam.pack(xp, avail), theta), fam.probabilities(fam.pack(xm, avail),
+                                                                               theta)
+    elasticity = ChoiceElasticity(1, "price", of=of)
+    np.testing.assert_allclose(elasticity.value(fam, theta, t),
+                               (np.log(Pp[:, 1]) - np.log(Pm[:, 1])) / (2 * h), atol=1e-6)
+    effect = ChoiceMarginalEffect(1, "price", of=of)
+    np.testing.assert_allclose(effect.value(fam, theta, t),
+                               (Pp[:, 1] - Pm[:, 1]) / (2 * h * x[:, of, 0]), atol=1e-7)
+    for target in (elasticity, effect):
+        np.testing.assert_allclose(target.jacobian(fam, theta, t),
+                                   _fd_theta(target, fam, theta, t), atol=1e-6)
+
+
+def test_nested_within_and_across_cross_elasticities_differ(rng):
+    from sklearn_dml.targets import ChoiceElasticity
+
+    fam, x, avail, theta = _target_rows(rng)
+    t = fam.pack(x, avail)
+    within = ChoiceElasticity(1, "price", of=0).value(fam, theta, t)
+    across = ChoiceElasticity(1, "price", of=3).value(fam, theta, t)
+    P = fam.probabilities(t, theta)
+    # across nests the conditional logit's formula holds: −β_p x_lp P_l
+    np.testing.assert_allclose(across, -theta[:, 5] * x[:, 3, 0] * P[:, 3], rtol=1e-10)
+    rows = avail[:, 0]  # within the nest (λ < 1) substitution is stronger
+    assert np.all(within[rows] > across[rows] * x[rows, 0, 0] / x[rows, 3, 0] * P[rows, 0]
+                  / P[rows, 3])
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_nested_consumer_surplus(rng, outside):
+    from sklearn_dml.targets import ChoiceProbability, ConsumerSurplus
+
+    fam, x, avail, theta = _target_rows(rng)
+    if outside:
+        fam = NestedLogitFamily(J, K, NESTS, attribute_names=NAMES, outside_option=True,
+                                lambda_nests=["budget", "premium"])
+        theta = np.concatenate([theta[:, :1], theta], axis=1)  # one more α
+    t = fam.pack(x, avail)
+    cs = ConsumerSurplus("price")
+    bp = theta[:, fam.beta_index("price")]
+    # Williams–Daly–Zachary: ∂(log-sum)/∂V_j = P_j, so ∂CS/∂x_jp = −P_j
+    h = 1e-6
+    xp, xm = x.copy(), x.copy()
+    xp[:, 3, 0] += h
+    xm[:, 3, 0] -= h
+    dcs = (cs.value(fam, theta, fam.pack(xp, avail)) - cs.value(fam, theta, fam.pack(xm, avail)))
+    np.testing.assert_allclose(dcs / (2 * h), -fam.probabilities(t, theta)[:, 3], atol=1e-7)
+    np.testing.assert_allclose(cs.jacobian(fam, theta, t), _fd_theta(cs, fam, theta, t),
+                               atol=1e-5 * np.abs(1 / bp).max())
+    prob = ChoiceProbability(3)
+    np.testing.assert_allclose(prob.value(fam, theta, t), fam.probabilities(t, theta)[:, 3])
+    np.testing.assert_allclose(prob.jacobian(fam, theta, t), _fd_theta(prob, fam, theta, t),
+                               atol=1e-7)
+
+
+def test_nested_targets_at_lambda_one_are_the_conditional_logit_ones(rng):
+    from sklearn_dml.targets import ChoiceElasticity, ConsumerSurplus
+
+    fam, x, avail, theta = _target_rows(rng)
+    mnl = MultinomialLogitFamily(J, K, attribute_names=NAMES)
+    theta[:, -2:] = 1.0
+    t = fam.pack(x, avail)
+    for target in (ChoiceElasticity(1, "price", of=0), ChoiceElasticity(1, "price"),
+                   ConsumerSurplus("price")):
+        np.testing.assert_allclose(target.value(fam, theta, t),
+                                   target.value(mnl, theta[:, :-2], t), rtol=1e-10)
+        np.testing.assert_allclose(target.jacobian(fam, theta, t)[:, :-2],
+                                   target.jacobian(mnl, theta[:, :-2], t), atol=1e-10)
+
+
+def test_debiased_nested_targets_are_the_plug_in_at_the_mle(parity_fit):
+    """Own, within-nest and across-nest elasticities and ΔCS at the observed menus: the
+    average at the MLE, with the delta-method SE (row variation plus θ̂'s influence)."""
+    from sklearn_dml.targets import ChoiceElasticity, ConsumerSurplus
+
+    est, mle, _ = parity_fit
+    x, avail, influence = est.parity_data_
+    n = x.shape[0]
+    menu = x.mean(0)  # a fixed menu, and the same with alternative 3 10% cheaper
+    cheaper = menu.copy()
+    cheaper[3, 0] *= 0.9
+    targets = [ChoiceElasticity(1, "price"), ChoiceElasticity(1, "price", of=0),
+               ChoiceElasticity(1, "price", of=3),
+               ConsumerSurplus("price", at=cheaper, baseline=menu)]
+    res = est.inference(targets)
+    fam, t, theta = est.family_, est.family_.pack(x, avail), np.tile(mle, (n, 1))
+    for i, target in enumerate(targets):
+        H = target.value(fam, theta, t)
+        psi = H + n * influence @ target.jacobian(fam, theta, t).mean(0)
+        np.testing.assert_allclose(res.estimate[i], H.mean(), rtol=1e-3)
+        np.testing.assert_allclose(res.stderr[i], psi.std() / np.sqrt(n), rtol=0.05)
+    assert res.estimate[0] < 0 < res.estimate[2] < res.estimate[1]

@@ -212,8 +212,8 @@ class NestedLogitFamily(Family):
         return Units(u.t_shift, u.t_scale, u.y_shift, u.y_scale, M, np.zeros(d))
 
     # -- torch ---------------------------------------------------------------------------
-    def log_probabilities(self, t, theta):
-        """log P (n, S), torch; very negative for unavailable alternatives."""
+    def _torch_parts(self, t, theta):
+        """log P (n, S), log P(j | nest) (n, S), λ per slot (n, S), top log-sum (n,); torch."""
         V = self.items.torch_utilities(t, theta[:, :self._d0])
         _, avail = self.items.unpack(t)
         if self.items.outside_option:
@@ -222,8 +222,9 @@ class NestedLogitFamily(Family):
         cols = [theta[:, self._d0 + c] if c >= 0 else torch.ones_like(theta[:, 0])
                 for c in self._lambda_col]
         lam = _positive_lambda(torch.stack(cols, dim=1))  # (n, N)
+        lam_slot = lam[:, self._nest_of]
         big = torch.full_like(V, -1e30)
-        U = torch.where(avail, V / lam[:, self._nest_of], big)  # V_j / λ_k(j)
+        U = torch.where(avail, V / lam_slot, big)  # V_j / λ_k(j)
         member = torch.as_tensor(self._member, device=V.device)
         # I_k = log Σ_{j∈k, available} exp(U_j); empty nests are masked below
         masked = torch.where(member[None] & avail[:, None, :], U[:, None, :],
@@ -231,9 +232,27 @@ class NestedLogitFamily(Family):
         inclusive = torch.logsumexp(masked, dim=2)
         nest_avail = (member[None] & avail[:, None, :]).any(dim=2)
         A = torch.where(nest_avail, lam * inclusive, torch.full_like(lam, -1e30))
-        log_nest = A - torch.logsumexp(A, dim=1, keepdim=True)
-        logp = log_nest[:, self._nest_of] + U - inclusive[:, self._nest_of]
-        return torch.where(avail, logp, big)
+        top = torch.logsumexp(A, dim=1)
+        log_cond = torch.where(avail, U - inclusive[:, self._nest_of], big)
+        logp = torch.where(avail, (A - top[:, None])[:, self._nest_of] + log_cond, big)
+        return logp, log_cond, lam_slot, top
+
+    def log_probabilities(self, t, theta):
+        """log P (n, S), torch; very negative for unavailable alternatives."""
+        return self._torch_parts(t, theta)[0]
+
+    def torch_logsum(self, t, theta):
+        """The top-level log-sum log Σ_k exp(λ_k I_k) per row (consumer surplus), torch."""
+        return self._torch_parts(t, theta)[3]
+
+    def share_derivative(self, t, theta, j, l_):
+        """∂ log P_j / ∂ V_l per row (n,), torch: for j = l, 1/λ − (1/λ − 1) P(j|k) − P_j;
+        l in j's nest, −(1/λ − 1) P(l|k) − P_l; l in another nest, −P_l."""
+        logp, log_cond, lam_slot, _ = self._torch_parts(t, theta)
+        within = float(self._nest_of[j] == self._nest_of[l_])
+        inv = 1.0 / lam_slot[:, l_]
+        return (float(j == l_) * inv - within * (inv - 1.0) * torch.exp(log_cond[:, l_])
+                - torch.exp(logp[:, l_]))
 
     def loss(self, y, t, theta):
         return -self.log_probabilities(t, theta).gather(1, y.long().reshape(-1, 1))[:, 0]

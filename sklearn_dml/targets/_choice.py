@@ -4,7 +4,9 @@ Every target is an average over customers w of a smooth function of θ(w),
 evaluated at given attributes x̃ (a (J, K) array, or one per row) or at each
 row's observed attributes (``at=None``). Closed-form Jacobians use
 ∂P_j/∂θ = P_j (D_j − D̄) (see :mod:`sklearn_dml.families._multinomial`); the
-torch values are the autodiff oracle in the tests.
+torch values are the autodiff oracle in the tests. Under the nested logit
+(:mod:`sklearn_dml.families._nested`) the torch values, written with its
+∂ log P_j / ∂ V_l and top-level log-sum, give the value and, by autodiff, the Jacobian.
 """
 
 from __future__ import annotations
@@ -12,15 +14,30 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._autodiff import target_jacobian
 from ._base import Target
 
 
 def _family_check(family):
     from ..families._multinomial import MultinomialLogitFamily
 
-    if not isinstance(family, MultinomialLogitFamily):
-        raise TypeError(f"Choice targets need the multinomial logit family; got {family!r}.")
+    if not isinstance(family, MultinomialLogitFamily) and not _is_nested(family):
+        raise TypeError("Choice targets need the multinomial (or nested) logit family; got "
+                        f"{family!r}.")
     return family
+
+
+def _is_nested(family):
+    from ..families._nested import NestedLogitFamily
+
+    return isinstance(family, NestedLogitFamily)
+
+
+def _share_derivative(family, t, theta, j, l_, P):
+    """∂ log P_j / ∂ V_l (torch): 1{j=l} − P_l in the conditional logit."""
+    if _is_nested(family):
+        return family.share_derivative(t, theta, j, l_)
+    return float(j == l_) - P[:, l_]
 
 
 def _eval_t(family, at, availability, t):
@@ -58,6 +75,13 @@ class _ChoiceTarget(Target):
     def _h_torch(self, family, theta, t):
         raise NotImplementedError
 
+    def _h_autodiff(self, family, theta, t):
+        """(value, jacobian) from the torch value: the nested logit's route."""
+        with torch.no_grad():
+            value = self._h_torch(family, torch.as_tensor(theta, dtype=torch.float64),
+                                  torch.as_tensor(t, dtype=torch.float64)).numpy()
+        return value, target_jacobian(lambda th, tt: self._h_torch(family, th, tt), theta, t)
+
     def _points(self, family, t):
         cur = _eval_t(family, self.at, self.availability, t)
         if self.baseline is None:
@@ -68,15 +92,17 @@ class _ChoiceTarget(Target):
 
     def value(self, family, theta, t):
         family = _family_check(family)
+        h = self._h_autodiff if _is_nested(family) else self._h
         cur, base = self._points(family, np.asarray(t, dtype=float))
-        v = self._h(family, theta, cur)[0]
-        return v if base is None else v - self._h(family, theta, base)[0]
+        v = h(family, theta, cur)[0]
+        return v if base is None else v - h(family, theta, base)[0]
 
     def jacobian(self, family, theta, t):
         family = _family_check(family)
+        h = self._h_autodiff if _is_nested(family) else self._h
         cur, base = self._points(family, np.asarray(t, dtype=float))
-        J = self._h(family, theta, cur)[1]
-        return J if base is None else J - self._h(family, theta, base)[1]
+        J = h(family, theta, cur)[1]
+        return J if base is None else J - h(family, theta, base)[1]
 
     def torch_value(self, family, theta, t):
         cur, base = self._points(family, t.detach().numpy())
@@ -177,6 +203,8 @@ class ChoiceMarginalEffect(_AttributeResponse):
     """μ = E[∂P_j/∂x_lk]: effect of alternative l's attribute k on the probability of j.
 
     ∂P_j/∂x_lk = β_k P_j (1{j=l} − P_l): own effect for l = j, cross effect otherwise.
+    Under the nested logit 1{j=l} − P_l becomes ∂ log P_j / ∂ V_l, which differs for
+    l in j's nest (−(1/λ − 1) P(l | nest) − P_l) and outside it (−P_l).
 
     Parameters
     ----------
@@ -211,11 +239,16 @@ class ChoiceMarginalEffect(_AttributeResponse):
     def _h_torch(self, family, theta, t):
         j, l_, k = self._indices(family)
         P = torch.exp(family.log_probabilities(t, theta))
-        return theta[:, family.n_alpha + k] * P[:, j] * (float(j == l_) - P[:, l_])
+        return (theta[:, family.n_alpha + k] * P[:, j]
+                * _share_derivative(family, t, theta, j, l_, P))
 
 
 class ChoiceElasticity(_AttributeResponse):
     """μ = E[∂ log P_j / ∂ log x_lk] = E[β_k x_lk (1{j=l} − P_l)]: own or cross elasticity.
+
+    Under the nested logit, E[β_k x_lk ∂ log P_j / ∂ V_l]: the own elasticity has
+    1/λ − (1/λ − 1) P(j | nest) − P_j, a cross elasticity within j's nest
+    −(1/λ − 1) P(l | nest) − P_l, and across nests −P_l.
 
     Parameters
     ----------
@@ -252,7 +285,8 @@ class ChoiceElasticity(_AttributeResponse):
         j, l_, k = self._indices(family)
         P = torch.exp(family.log_probabilities(t, theta))
         x, _ = family.unpack(t)
-        return theta[:, family.n_alpha + k] * x[:, l_, k] * (float(j == l_) - P[:, l_])
+        return (theta[:, family.n_alpha + k] * x[:, l_, k]
+                * _share_derivative(family, t, theta, j, l_, P))
 
 
 class WillingnessToPay(Target):
@@ -308,7 +342,8 @@ class ConsumerSurplus(_ChoiceTarget):
     """μ = E[−log Σ_{j∈Ã} exp V_j(x̃) / β_price]: expected consumer surplus (Small–Rosen logsum).
 
     Defined up to a constant, so it is meaningful as a change: give ``baseline``
-    to get E[ΔCS] for the counterfactual baseline → ``at``.
+    to get E[ΔCS] for the counterfactual baseline → ``at``. Under the nested logit the
+    log-sum is log Σ_k exp(λ_k I_k), with I_k the inclusive value of nest k.
 
     Parameters
     ----------
@@ -349,6 +384,8 @@ class ConsumerSurplus(_ChoiceTarget):
 
     def _h_torch(self, family, theta, t):
         p = family.beta_index(self.price)
+        if _is_nested(family):  # the nested log-sum log Σ_k exp(λ_k I_k)
+            return -family.torch_logsum(t, theta) / theta[:, p]
         return -torch.logsumexp(family.torch_utilities(t, theta), dim=1) / theta[:, p]
 
 
