@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+from scipy.stats import chi2
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
 from ._choice import MultinomialLogitDML, from_long
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from .families._nested import NestedLogitFamily
@@ -215,3 +220,27 @@ class NestedLogitDML(MultinomialLogitDML):
                                 "nests": long_nests}
         return super().fit(X, T, Y, availability=availability, sample_weight=sample_weight,
                            groups=groups)
+
+    def iia_test(self):
+        """Wald test of E[λ_k(W)] = 1 for every estimated λ (the conditional logit's IIA).
+
+        Uses the joint debiased covariance of the average λ's. With constant
+        preferences it is the classical Wald test of λ = 1 with the sandwich covariance;
+        with λ(w) varying it tests the averages, a necessary condition for λ ≡ 1.
+
+        Returns
+        -------
+        Bunch with ``statistic`` (χ²), ``df``, ``pvalue``, ``names`` and ``estimate``
+        (the E[λ_k] tested).
+        """
+        check_is_fitted(self)
+        names = [name for name in self.theta_names_ if name.split("[")[0] == "lambda"]
+        if not names:
+            raise ValueError("No λ is estimated (all nests have one alternative, or "
+                             "lambda_nests=[]): there is nothing to test.")
+        res = self.inference(names)
+        gap = res.estimate - 1.0
+        statistic = float(gap @ np.linalg.solve(res.cov, gap))
+        pvalue = float(chi2.sf(statistic, len(names)))
+        return Bunch(statistic=statistic, df=len(names), pvalue=pvalue, names=res.names,
+                     estimate=res.estimate)

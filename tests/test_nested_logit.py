@@ -370,3 +370,15 @@ def test_debiased_nested_targets_are_the_plug_in_at_the_mle(parity_fit):
         np.testing.assert_allclose(res.estimate[i], H.mean(), rtol=1e-3)
         np.testing.assert_allclose(res.stderr[i], psi.std() / np.sqrt(n), rtol=0.05)
     assert res.estimate[0] < 0 < res.estimate[2] < res.estimate[1]
+
+
+def test_iia_wald_test_matches_the_mle_one(parity_fit):
+    from scipy.stats import chi2
+
+    est, mle, cov = parity_fit
+    test = est.iia_test()
+    gap = mle[-2:] - 1.0
+    oracle = gap @ np.linalg.solve(cov[-2:, -2:], gap)
+    assert test.df == 2 and test.names == ["E[lambda[budget]]", "E[lambda[premium]]"]
+    np.testing.assert_allclose(test.statistic, oracle, rtol=0.1)
+    np.testing.assert_allclose(test.pvalue, chi2.sf(test.statistic, 2))
