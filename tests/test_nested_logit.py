@@ -147,7 +147,9 @@ def test_gradient_and_hessian_match_finite_differences(rng):
     P = fam.probabilities(t, theta)
     outer = sum(P[:, j, None, None] * np.einsum("nd,ne->nde", g, g)
                 for j in range(J) for g in [fam.gradient(np.full(30, j), t, theta)])
+    expected = sum(P[:, j, None, None] * fam.hessian(np.full(30, j), t, theta) for j in range(J))
     np.testing.assert_allclose(fam.expected_hessian(t, theta), outer, atol=1e-10)
+    np.testing.assert_allclose(fam.expected_hessian(t, theta), expected, atol=1e-10)
 
 
 @pytest.mark.parametrize("outside", [False, True])

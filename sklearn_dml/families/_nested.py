@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 import torch
+from torch.func import jacrev, vmap
 
-from .._autodiff import loss_hessian
 from ._base import Family
 from ._multinomial import MultinomialLogitFamily
 
@@ -265,17 +265,25 @@ class NestedLogitFamily(Family):
                                           torch.as_tensor(np.asarray(theta, dtype=float)))
         return np.exp(logp.numpy())
 
+    def log_probability_jacobian(self, t, theta):
+        """∂ log P_j / ∂θ per row and slot (n, S, d) by autodiff, and P (n, S); numpy."""
+        def one(thi, ti):
+            return self.log_probabilities(ti[None], thi[None])[0]
+
+        t = torch.as_tensor(np.asarray(t, dtype=float))
+        theta = torch.as_tensor(np.asarray(theta, dtype=float))
+        jac = vmap(jacrev(one))(theta, t).detach().numpy()
+        P = self.probabilities(t.numpy(), theta.numpy())
+        return np.where(P[:, :, None] > 0, jac, 0.0), P
+
     def expected_hessian(self, t, theta):
-        """Fisher information Σ_j P_j ℓ_θθ(j) per row (n, d, d), by autodiff."""
-        t, theta = np.asarray(t, dtype=float), np.asarray(theta, dtype=float)
-        P = self.probabilities(t, theta)
-        out = np.zeros((theta.shape[0], theta.shape[1], theta.shape[1]))
-        for j in range(P.shape[1]):
-            rows = P[:, j] > 0
-            if rows.any():
-                H = loss_hessian(self.loss, np.full(rows.sum(), float(j)), t[rows], theta[rows])
-                out[rows] += P[rows, j, None, None] * H
-        return out
+        """Fisher information Σ_j P_j ℓ_θθ(j) = Σ_j P_j ℓ_θ(j) ℓ_θ(j)' per row (n, d, d).
+
+        The information identity holds at every θ under the model's own law of y, so
+        one Jacobian of log P replaces a Hessian per alternative (and is PSD by form).
+        """
+        jac, P = self.log_probability_jacobian(t, theta)
+        return np.einsum("ns,nsd,nse->nde", P, jac, jac)
 
     # -- checks and start value --------------------------------------------------------------
     def check_data(self, t, y, treatment_names):
