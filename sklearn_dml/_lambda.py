@@ -201,17 +201,28 @@ def moment_kind(d2, T_fit):
 
 def finish_moments(m, S, T_fit, d2, binary):
     """Clip a binary propensity (S = m(1 − m)) or floor S's eigenvalues at 1% of T's pooled
-    variance; return m, S and the rows where a floor binds."""
+    variance; return m, S and the rows where a floor binds.
+
+    With nonnegative weights, m is a weighted mean of observed treatments and S their
+    weighted covariance, so m lies within the range of T and S's eigenvalues below the
+    largest variance a law on that range can have: a ratio of two regressions that strays
+    outside (a tiny E[w | x] in the denominator) is brought back and reported.
+    """
     pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
     clipped = np.zeros(m.shape[0], dtype=bool)
     if binary:
         clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
         m = np.clip(m, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
         S = (m * (1 - m))[:, :, None]
+    else:
+        lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
+        clipped = ((m < lo) | (m > hi)).any(axis=1)
+        m = np.clip(m, lo, hi)
     sw, sv = np.linalg.eigh(S)
     floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
-    floored = (sw < floor).any(axis=1) | clipped
-    S = np.einsum("nij,nj,nkj->nik", sv, np.maximum(sw, floor), sv)
+    ceiling = max(float(np.sum((T_fit.max(axis=0) - T_fit.min(axis=0)) ** 2) / 4), floor)
+    floored = (sw < floor).any(axis=1) | (sw > ceiling).any(axis=1) | clipped
+    S = np.einsum("nij,nj,nkj->nik", sv, np.clip(sw, floor, ceiling), sv)
     return m, S, floored
 
 
@@ -231,7 +242,9 @@ def _weighted_moments(d2, T_fit, X_fit, X_pred, model):
     for j in range(p):
         m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
         if not binary:
-            resid[:, j] = T_fit[:, j] - _oof_predict(model, X_fit, wT[:, j]) / a_oof
+            # a weighted mean of T lies within T's range, whatever the ratio's noise
+            resid[:, j] = T_fit[:, j] - np.clip(_oof_predict(model, X_fit, wT[:, j]) / a_oof,
+                                                T_fit[:, j].min(), T_fit[:, j].max())
     S = None
     if not binary:
         S = np.empty((n_pred, p, p))

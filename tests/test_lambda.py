@@ -380,3 +380,17 @@ def test_lambda_stage_bins_exactly_where_it_fits_gradient_boosting(rng, family, 
         assert covariates is X
     else:
         assert covariates.dtype == np.uint8 and covariates.shape == X.shape
+
+
+def test_weighted_moments_stay_within_what_a_law_on_the_range_of_t_allows():
+    """m = E[wT | x] / E[w | x] is a weighted mean of observed T, S a weighted variance: a
+    ratio of regressions that strays outside (tiny denominator) is brought back, flagged."""
+    from sklearn_dml._lambda import finish_moments
+
+    T_fit = np.linspace(-2.0, 3.0, 50)[:, None]
+    m = np.array([[0.5], [40.0], [-9.0]])
+    S = np.array([[[1.0]], [[1.0]], [[500.0]]])
+    m2, S2, flagged = finish_moments(m, S, T_fit, np.ones(50), binary=False)
+    np.testing.assert_array_equal(m2[:, 0], [0.5, 3.0, -2.0])
+    assert S2[2, 0, 0] == pytest.approx(25.0 / 4)  # the largest variance on [-2, 3]
+    np.testing.assert_array_equal(flagged, [False, True, True])
