@@ -384,3 +384,31 @@ def test_iia_wald_test_matches_the_mle_one(parity_fit):
     assert test.df == 2 and test.names == ["E[lambda[budget]]", "E[lambda[premium]]"]
     np.testing.assert_allclose(test.statistic, oracle, rtol=0.1)
     np.testing.assert_allclose(test.pvalue, chi2.sf(test.statistic, 2))
+
+
+def test_no_lambda_estimated_is_the_conditional_logit_estimator(rng):
+    n = 1500
+    x, avail, y = _simulate(n, np.r_[TRUE[:-2], 1.0, 1.0], rng)  # λ = 1: a conditional logit
+    kw = dict(attribute_names=NAMES, cv=1, solver="lbfgs", weight_decay=0.0,
+              early_stopping=False, max_epochs=300, hidden_dims=(8,), random_state=0)
+    nested = NestedLogitDML(J, nests=NESTS, lambda_nests=[], **kw)
+    nested.fit(np.ones((n, 1)), x, y.astype(float), availability=avail)
+    plain = MultinomialLogitDML(J, **kw).fit(np.ones((n, 1)), x, y.astype(float),
+                                             availability=avail)
+    assert nested.theta_names_ == plain.theta_names_
+    np.testing.assert_allclose(nested.inference_.estimate, plain.inference_.estimate,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(nested.inference_.stderr, plain.inference_.stderr, rtol=1e-4)
+
+
+def test_randomized_attributes_regime_runs(rng):
+    n = 600
+    x, avail, y = _simulate(n, TRUE, rng)
+    est = NestedLogitDML(J, nests=NESTS, lambda_nests=["budget", "premium"],
+                         attribute_names=NAMES, treatment_law="empirical", cv=2,
+                         hidden_dims=(4,), max_epochs=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # small-sample influence diagnostics
+        est.fit(rng.normal(size=(n, 2)), x, y.astype(float), availability=avail)
+    assert est.inference_.diagnostics["lambda_method"] == "randomized"
+    assert np.all(np.isfinite(est.inference_.stderr))
