@@ -40,6 +40,9 @@ STUDIES = [
      "Family catalogue, with the range limits on the Λ stage's moments of T",
      "Poisson and tobit once the mean and variance of T given x in Λ̂ are kept within what a "
      "law on the range of T allows; seeds 0-99."),
+    ("coverage_families_units_rest.json", "Family catalogue, the other seven families re-run",
+     "Gumbel, negbin, gamma, weibull, heteroskedastic, beta and zip on the same code, seeds "
+     "0-99 of the stored runs, with the paired shifts against them."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
