@@ -237,7 +237,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
         if self.lambda_method_ == "randomized":
-            check_treatment_law(self.treatment_law, T, self.treatment_names_)
+            check_treatment_law(self.treatment_law, T, self.treatment_names_,
+                                n_independent=None if groups is None else np.unique(groups).size)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)

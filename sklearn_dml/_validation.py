@@ -287,7 +287,7 @@ def check_law_support(values, probs, T):
         "observed treatments.")
 
 
-def check_law_fit(values, probs, T, treatment_names):
+def check_law_fit(values, probs, T, treatment_names, n_independent=None):
     """Warn when the observed treatments do not look drawn from the law.
 
     Each check warns when the data would be rarer than ``LAW_TAIL`` under the law: a
@@ -304,8 +304,11 @@ def check_law_fit(values, probs, T, treatment_names):
     T : ndarray (n, p)
         Observed treatments.
     treatment_names : list of str
+    n_independent : int, optional
+        Independent draws behind the rows: the number of clusters when T was assigned
+        by cluster (the sampling errors then shrink with it, not with the rows).
     """
-    n = T.shape[0]
+    n = T.shape[0] if n_independent is None else int(n_independent)
     advice = ("Λ(x) integrates over this law, so a wrong one biases the estimate and its "
               "standard error: pass the design's law, or treatment_law='empirical'.")
     support, mass = values[probs > 0], probs[probs > 0]
@@ -317,7 +320,7 @@ def check_law_fit(values, probs, T, treatment_names):
         k = unseen[np.argmin(chance[unseen])]
         warnings.warn(
             f"treatment_law gives probability {mass[k]:.3g} to {_format_value(support[k])}, "
-            f"which T never takes in {n} rows (a chance of {chance[k]:.2g} under the law"
+            f"which T never takes in {T.shape[0]} rows (a chance of {chance[k]:.2g} under the law"
             f"{f'; {unseen.size - 1} more such values' if unseen.size > 1 else ''}). {advice}",
             UserWarning, stacklevel=4)
     for j, name in enumerate(treatment_names):
@@ -333,12 +336,12 @@ def check_law_fit(values, probs, T, treatment_names):
         if z > LAW_MOMENT_Z:
             warnings.warn(
                 f"treatment_law does not look like the law that assigned {name!r}: the law's "
-                f"mean is {mean:.4g} and SD {np.sqrt(var):.4g}, the sample's (n = {n}) "
+                f"mean is {mean:.4g} and SD {np.sqrt(var):.4g}, the sample's (n = {T.shape[0]}) "
                 f"{t.mean():.4g} and {t.std():.4g}, {z:.1f} standard errors apart. {advice}",
                 UserWarning, stacklevel=4)
 
 
-def check_treatment_law(treatment_law, T, treatment_names=None):
+def check_treatment_law(treatment_law, T, treatment_names=None, n_independent=None):
     """Check a user-given treatment law (regime A) against the observed treatments.
 
     None and "empirical" are the data's own law and pass. Otherwise the law must give
@@ -353,6 +356,8 @@ def check_treatment_law(treatment_law, T, treatment_names=None):
         Observed treatments.
     treatment_names : list of str, default=None
         Names for the warning; T, T0, T1, ... if None.
+    n_independent : int, optional
+        The number of clusters with clustered data (see :func:`check_law_fit`).
 
     Returns
     -------
@@ -364,7 +369,7 @@ def check_treatment_law(treatment_law, T, treatment_names=None):
         treatment_names = ["T"] if T.shape[1] == 1 else [f"T{j}" for j in range(T.shape[1])]
     values, probs = parse_treatment_law(treatment_law, T.shape[1])
     check_law_support(values, probs, T)
-    check_law_fit(values, probs, T, treatment_names)
+    check_law_fit(values, probs, T, treatment_names, n_independent)
     return values, probs
 
 

@@ -397,3 +397,24 @@ def test_no_warning_for_moderately_influential_rows():
     se = psi.std() / np.sqrt(1000)
     shift = leave_one_out_shift(psi, None, np.array([se]))[0]
     assert 0.40 < shift < 0.45
+
+
+def test_a_cluster_randomized_law_is_judged_on_the_clusters():
+    """T assigned by village: the treated share of rows varies with the villages, not the
+    rows, so the true law must not warn once groups says so (it does warn without)."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    villages = np.repeat(np.arange(40), 50)
+    treated = rng.binomial(1, 0.5, size=40)
+    treated[:4] = 1  # a share of 0.6 or so: well within 0.5 ± 2·0.5/√40, far for 2000 rows
+    T = treated[villages].astype(float)
+    from sklearn_dml._validation import check_treatment_law
+
+    share = T.mean()
+    assert abs(share - 0.5) > 4 * 0.5 / np.sqrt(T.size)
+    with pytest.warns(UserWarning, match="does not look like the law"):
+        check_treatment_law(([0.0, 1.0], [0.5, 0.5]), T[:, None])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_treatment_law(([0.0, 1.0], [0.5, 0.5]), T[:, None], n_independent=40)
