@@ -37,7 +37,7 @@ from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
-from ._units import internal_law
+from ._units import binary_columns, internal_law
 from ._validation import (
     check_effective_sample_size,
     check_sample_weight,
@@ -223,10 +223,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             raise ValueError(f"cv={self.cv} folds is too many for {X.shape[0]} rows; "
                              "use fewer folds.")
         self._groups_name = getattr(groups, "name", None)  # a pandas Series' name
+        codes = None
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape[0] != X.shape[0]:
                 raise ValueError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows.")
+            codes = np.unique(groups, return_inverse=True)[1].ravel()
 
         self.family_ = family
         self.theta_names_ = family.theta_names(self.treatment_names_)
@@ -238,7 +240,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
         if self.lambda_method_ == "randomized":
             check_treatment_law(self.treatment_law, T, self.treatment_names_,
-                                n_independent=None if groups is None else np.unique(groups).size)
+                                n_independent=None if codes is None else codes.max() + 1)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
@@ -252,7 +254,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                               needs_aux=self.lambda_method_ == "regression", rng=rng,
                               check_treatment=getattr(family, "requires_varying_treatments",
                                                       True))
-        self._clusters, self.n_clusters_ = self._cluster_codes(groups, plans)
+        self._clusters, self.n_clusters_ = self._cluster_codes(codes, plans)
         reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config, self.lambda_method_,
                             self.lambda_model, internal_law(self.treatment_law, units, T.shape[1]),
                             self.n_jobs, self.torch_num_threads, verbose=self.verbose)
@@ -269,9 +271,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_ = self._reps[0]["lambda"]
         self.lambda_condition_ = self._reps[0]["condition"]
         self.lambda_regularized_ = self._reps[0]["raised"]
-        binary = [j for j in range(T.shape[1]) if np.all((T[:, j] == 0) | (T[:, j] == 1))]
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
-                                        binary_treatments=binary,
+                                        binary_treatments=binary_columns(T),
                                         treatment_names=self.treatment_names_)
         log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
@@ -281,12 +282,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self._warn_influential_row()
         return self
 
-    def _cluster_codes(self, groups, plans):
-        """Integer cluster codes for a cluster-robust variance (None without groups or with
-        ``cluster_se=False``), after checking that every fold keeps each group whole."""
-        if groups is None:
+    def _cluster_codes(self, codes, plans):
+        """The groups' integer codes for a cluster-robust variance (None without groups or
+        with ``cluster_se=False``) and their number, after checking that every fold keeps
+        each group whole."""
+        if codes is None:
             return None, None
-        codes = np.unique(groups, return_inverse=True)[1].ravel()
         for rep_plans in plans:
             if len(rep_plans) == 1:
                 continue
@@ -433,7 +434,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             clusters = np.unique(self._clusters[rows], return_inverse=True)[1].ravel()
         data = Influence(tuple(psis), tuple(folds), w, clusters)
         estimate, cov = data.moments()
-        diagnostics = self._diagnostics(np.median(plugins, axis=0), estimate, rows, clusters)
+        diagnostics = self._diagnostics(np.median(plugins, axis=0), estimate, rows,
+                                        data.n_clusters)
         psi = np.mean(psis, axis=0)
         diagnostics["influence_max_share"] = [
             round(float(v), 4) for v in influence_max_share(psi, w)]
@@ -450,7 +452,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
         return mask
 
-    def _diagnostics(self, plugin, estimate, rows, clusters):
+    def _diagnostics(self, plugin, estimate, rows, n_clusters):
         reps = self._reps
         diag = {
             "plugin_estimate": [round(float(v), 6) for v in plugin],
@@ -458,7 +460,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             "n_obs": int(np.asarray(reps[0]["fold_id"][rows]).size),
             "n_folds": self.n_folds_,
             "n_rep": len(reps),
-            "standard_errors": self._variance_label(clusters),
+            "standard_errors": self._variance_label(n_clusters),
             "lambda_method": self.lambda_method_,
             "lambda_min_eig": float(min(r["raw_min_eig"][rows].min() for r in reps)),
             "share_regularized": float(np.mean([np.mean(r["raised"][rows]) for r in reps])),
@@ -473,10 +475,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
         return diag
 
-    def _variance_label(self, clusters):
-        if clusters is not None:
+    def _variance_label(self, n_clusters):
+        if n_clusters is not None:
             name = self._groups_name if self._groups_name is not None else "groups"
-            return f"cluster-robust, clustered by {name}, {int(clusters.max()) + 1} clusters"
+            return f"cluster-robust, clustered by {name}, {n_clusters} clusters"
         if self.n_clusters_ is not None:
             return "robust for independent rows (cluster_se=False; groups only shape the folds)"
         return "robust (sandwich), independent rows"

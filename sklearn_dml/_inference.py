@@ -376,11 +376,10 @@ class InferenceResults:
             raise ValueError("Both results must come from the same fit (the same rows, folds, "
                              "weights and clusters) to be combined; use est.inference([...]) "
                              "and contrast().")
-        both = InferenceResults(self.names + other.names,
-                                np.r_[self.estimate, other.estimate],
-                                np.zeros((2, 2)), influence=self.influence.stack(other.influence),
-                                diagnostics=self._shared_diagnostics())
-        return both.linear_map([[1.0, sign]], [f"{self.names[0]} {op} {other.names[0]}"])
+        c = np.array([[1.0], [sign]])
+        both = self.influence.stack(other.influence).map(lambda psi, r: psi @ c)
+        return InferenceResults.from_influence([f"{self.names[0]} {op} {other.names[0]}"], both,
+                                               self._shared_diagnostics())
 
     def __sub__(self, other):
         """Difference of two single-target results from the same fit (paired ψ)."""

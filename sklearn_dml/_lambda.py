@@ -209,18 +209,17 @@ def finish_moments(m, S, T_fit, d2, binary):
     outside (a tiny E[w | x] in the denominator) is brought back and reported.
     """
     pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
-    clipped = np.zeros(m.shape[0], dtype=bool)
+    lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
     if binary:
         clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
         m = np.clip(m, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
         S = (m * (1 - m))[:, :, None]
     else:
-        lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
         clipped = ((m < lo) | (m > hi)).any(axis=1)
         m = np.clip(m, lo, hi)
     sw, sv = np.linalg.eigh(S)
     floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
-    ceiling = max(float(np.sum((T_fit.max(axis=0) - T_fit.min(axis=0)) ** 2) / 4), floor)
+    ceiling = max(float(np.sum((hi - lo) ** 2) / 4), floor)
     floored = (sw < floor).any(axis=1) | (sw > ceiling).any(axis=1) | clipped
     S = np.einsum("nij,nj,nkj->nik", sv, np.clip(sw, floor, ceiling), sv)
     return m, S, floored

@@ -37,12 +37,6 @@ class Units:
         return cls(np.zeros(n_treatments), np.ones(n_treatments), 0.0, 1.0,
                    np.eye(theta_dim), np.zeros(theta_dim))
 
-    @property
-    def is_identity(self):
-        return (not self.t_shift.any() and np.all(self.t_scale == 1) and self.y_shift == 0
-                and self.y_scale == 1 and not self.theta_offset.any()
-                and np.array_equal(self.theta_matrix, np.eye(self.theta_matrix.shape[0])))
-
     def treatment(self, T):
         """The user's T (n, p) in internal units."""
         return (np.asarray(T, dtype=float) - self.t_shift) / self.t_scale
@@ -73,20 +67,26 @@ class Units:
         return [*layers[:-1], (W_user, b_user)]
 
 
-def standardized_columns(T, columns=None):
+def binary_columns(T):
+    """Indices of the columns of T (n, p) that take only the values 0 and 1."""
+    T = np.asarray(T, dtype=float)
+    return [j for j in range(T.shape[1]) if np.all((T[:, j] == 0) | (T[:, j] == 1))]
+
+
+def standardized_columns(T):
     """(shift, scale) per column of T: mean and SD, except for 0/1 and constant columns.
 
     A 0/1 treatment is left as it is (it is unit-free, and the Λ stage recognizes it by its
-    values). ``columns`` restricts the standardization to those column indices.
+    values).
     """
     T = np.asarray(T, dtype=float)
     p = T.shape[1]
     shift, scale = np.zeros(p), np.ones(p)
-    for j in range(p) if columns is None else columns:
-        column = T[:, j]
-        sd = column.std()
-        if sd > 0 and not np.all((column == 0) | (column == 1)):
-            shift[j], scale[j] = column.mean(), sd
+    binary = binary_columns(T)
+    for j in range(p):
+        sd = T[:, j].std()
+        if sd > 0 and j not in binary:
+            shift[j], scale[j] = T[:, j].mean(), sd
     return shift, scale
 
 
@@ -104,16 +104,14 @@ def index_theta_map(shift, scale, theta_dim):
 
 
 def internal_law(treatment_law, units, n_treatments):
-    """A user's ``treatment_law`` (values in the user's units) in internal units."""
+    """A user's ``treatment_law`` (values in the user's units) as (values, probabilities) in
+    internal units; None and "empirical" pass through."""
+    from ._validation import parse_treatment_law
+
     if treatment_law is None or isinstance(treatment_law, str):
         return treatment_law
-    pair = isinstance(treatment_law, tuple) and len(treatment_law) == 2
-    values = np.asarray(treatment_law[0] if pair else treatment_law, dtype=float)
-    if values.size % n_treatments:
-        raise ValueError(f"treatment_law values need {n_treatments} column(s), one per "
-                         f"treatment; got an array of shape {values.shape}.")
-    values = units.treatment(values.reshape(-1, n_treatments))
-    return (values, treatment_law[1]) if pair else values
+    values, probs = parse_treatment_law(treatment_law, n_treatments)
+    return units.treatment(values), probs
 
 
 def index_units(T, theta_dim, outcome=None):

@@ -200,12 +200,14 @@ def parse_treatment_law(treatment_law, n_treatments):
     -------
     values : ndarray (S, n_treatments), probs : ndarray (S,)
     """
-    if isinstance(treatment_law, tuple) and len(treatment_law) == 2:
-        values = np.asarray(treatment_law[0], dtype=float).reshape(-1, n_treatments)
-        probs = np.asarray(treatment_law[1], dtype=float)
-    else:
-        values = np.asarray(treatment_law, dtype=float).reshape(-1, n_treatments)
-        probs = np.full(values.shape[0], 1.0 / values.shape[0])
+    pair = isinstance(treatment_law, tuple) and len(treatment_law) == 2
+    values = np.asarray(treatment_law[0] if pair else treatment_law, dtype=float)
+    if values.size == 0 or values.size % n_treatments:
+        raise ValueError(f"treatment_law values need {n_treatments} column(s), one per "
+                         f"treatment; got an array of shape {values.shape}.")
+    values = values.reshape(-1, n_treatments)
+    probs = (np.asarray(treatment_law[1], dtype=float) if pair
+             else np.full(values.shape[0], 1.0 / values.shape[0]))
     if probs.shape != (values.shape[0],) or np.any(probs < 0) or not np.isclose(probs.sum(), 1):
         raise ValueError(
             "treatment_law=(values, probabilities) needs one nonnegative probability per value, "

@@ -418,3 +418,11 @@ def test_a_cluster_randomized_law_is_judged_on_the_clusters():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_treatment_law(([0.0, 1.0], [0.5, 0.5]), T[:, None], n_independent=40)
+
+
+def test_treatment_law_with_the_wrong_number_of_columns(data):
+    T2 = np.column_stack([data.T, data.T])
+    with pytest.raises(ValueError, match=r"treatment_law values need 2 column\(s\), one per "
+                                         r"treatment; got an array of shape \(3,\)"):
+        StructuralDMLRegressor(treatment_law=([0.0, 1.0, 2.0], [0.5, 0.25, 0.25]),
+                               **FAST).fit(data.X, T2, data.Y)
