@@ -244,3 +244,21 @@ class NestedLogitDML(MultinomialLogitDML):
         pvalue = float(chi2.sf(statistic, len(names)))
         return Bunch(statistic=statistic, df=len(names), pvalue=pvalue, names=res.names,
                      estimate=res.estimate)
+
+    def summary(self, alpha=0.05, value=0.0, decimals=4):
+        """The debiased estimates, with the IIA test (E[λ_k] = 1) among the diagnostics.
+
+        Parameters are those of :meth:`MultinomialLogitDML.summary`. The diagnostics
+        gain ``iia_wald_chi2``, ``iia_df`` and ``iia_pvalue`` (see :meth:`iia_test`)
+        when a λ is estimated.
+
+        Returns
+        -------
+        Summary
+        """
+        table = super().summary(alpha=alpha, value=value, decimals=decimals)
+        if any(name.split("[")[0] == "lambda" for name in self.theta_names_):
+            test = self.iia_test()
+            table.diagnostics.update(iia_wald_chi2=test.statistic, iia_df=test.df,
+                                     iia_pvalue=test.pvalue)
+        return table

@@ -27,6 +27,28 @@ def _pyplot():
     return plt
 
 
+def group_means(values, labels, names, block):
+    """Means of ``values`` (m,) or (m, k) within groups, sorted by label.
+
+    A pandas Series (one coefficient) or DataFrame (a block) indexed by group; a
+    dict label → mean when pandas is missing.
+    """
+    groups, code = np.unique(labels, return_inverse=True)
+    counts = np.bincount(code, minlength=groups.size)
+    vals = values.reshape(values.shape[0], -1)
+    sums = np.stack([np.bincount(code, weights=vals[:, j], minlength=groups.size)
+                     for j in range(vals.shape[1])], axis=1)
+    means = sums / counts[:, None]
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - depends on the environment
+        return dict(zip(groups.tolist(), means if block else means[:, 0]))
+    index = pd.Index(groups, name="group")
+    if block:
+        return pd.DataFrame(means, index=index, columns=names)
+    return pd.Series(means[:, 0], index=index, name=names[0])
+
+
 class _PostEstimationMixin:
     """get_coefficient, coef_frame, plot_coefficient_distribution, plot_coefficient_dependence."""
 
@@ -44,7 +66,7 @@ class _PostEstimationMixin:
         raise ValueError(f"Unknown coefficient {name!r}; θ has components {names} (a prefix such "
                          "as 'beta' names the whole block).")
 
-    def get_coefficient(self, name, X=None):
+    def get_coefficient(self, name, X=None, *, by=None):
         """θ̂ per row for one coefficient (or a block of them), by name.
 
         Parameters
@@ -54,10 +76,15 @@ class _PostEstimationMixin:
             prefix (``"beta"`` for all ``beta[...]``), or an index into θ.
         X : array-like of shape (m, n_features), default=None
             Where to evaluate θ̂; None gives the training rows' cross-fitted θ̂.
+        by : str or array-like of shape (m,), default=None
+            Group labels (e.g. a user id), or the name of a column of ``X`` (of the
+            training ``X`` when ``X`` is None): θ̂ is then averaged within each group.
 
         Returns
         -------
-        ndarray of shape (m,) for one coefficient, (m, k) for a block.
+        ndarray of shape (m,) for one coefficient, (m, k) for a block. With ``by``, one
+        row per group (sorted): a pandas Series (one coefficient) or DataFrame (a
+        block) indexed by group, or a dict group → value when pandas is missing.
 
         Examples
         --------
@@ -66,8 +93,33 @@ class _PostEstimationMixin:
         """
         check_is_fitted(self)
         cols, block = self._coefficient_columns(name)
+        return self._coefficient_values(cols, block, X, by)
+
+    def _coefficient_values(self, cols, block, X, by):
+        """θ̂ columns per row, or their group means with ``by``."""
         theta = self.theta_ if X is None else self.predict(X)
-        return theta[:, cols] if block else theta[:, cols[0]]
+        values = theta[:, cols] if block else theta[:, cols[0]]
+        if by is None:
+            return values
+        labels = self._group_labels(by, X, theta.shape[0])
+        return group_means(values, labels, [self.theta_names_[j] for j in cols], block)
+
+    def _group_labels(self, by, X, n):
+        """Per-row group labels from an array, or from a named column of X."""
+        if isinstance(by, str):
+            if X is not None and hasattr(X, "columns"):
+                if by not in X.columns:
+                    raise ValueError(f"by={by!r} is not a column of X; it has {list(X.columns)}.")
+                return np.asarray(X[by])
+            if X is not None:
+                raise ValueError(f"by={by!r} names a column, but X has no column names: pass "
+                                 "the group labels as an array.")
+            return self._training_feature(by)[0]
+        labels = np.asarray(by)
+        if labels.ndim != 1 or labels.shape[0] != n:
+            raise ValueError(f"by must hold one group label per row ({n}); got shape "
+                             f"{labels.shape}.")
+        return labels
 
     def coef_frame(self, X=None):
         """θ̂ per row as a pandas DataFrame, one column per θ component.

@@ -292,6 +292,12 @@ def test_get_coefficient_and_plots(fitted):
         est.plot_coefficient_distribution("beta")
     with pytest.raises(ValueError, match="Unknown coefficient"):
         est.get_coefficient("gamma")
+    with pytest.raises(ValueError, match="no λ"):
+        est.get_coefficient("lambda")
+    with pytest.raises(ValueError, match="level='nest'.*nested logit"):
+        est.get_coefficient("alpha", level="nest")
+    by_w0 = est.get_coefficient("beta", by=data.X[:, 0] > 0)
+    assert by_w0.shape == (2, 2) and list(by_w0.columns) == ["beta[price]", "beta[quality]"]
     matplotlib.pyplot.close("all")
 
 

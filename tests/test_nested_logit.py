@@ -189,6 +189,41 @@ def test_get_coefficient_lambda(parity_fit):
     np.testing.assert_allclose(lam.mean(0), mle[-2:], rtol=1e-2)
 
 
+def test_get_coefficient_by_group_level_and_lambda_errors(parity_fit):
+    est = parity_fit[0]
+    lam = est.get_coefficient("lambda")
+    users = np.arange(lam.shape[0]) % 10
+    frame = est.get_coefficient("lambda", by=users)
+    assert list(frame.columns) == ["lambda[budget]", "lambda[premium]"] and frame.shape == (10, 2)
+    np.testing.assert_allclose(frame.loc[3].to_numpy(), lam[users == 3].mean(0))
+    series = est.get_coefficient("beta[price]", by=users, level="item")
+    assert series.name == "beta[price]" and series.index.tolist() == list(range(10))
+    np.testing.assert_array_equal(est.get_coefficient("intercept[item]"),
+                                  est.get_coefficient("alpha"))
+    np.testing.assert_array_equal(est.get_coefficient("lambda", level="nest"), lam)
+    np.testing.assert_array_equal(est.get_coefficient("price[constant]"),
+                                  est.get_coefficient("beta[price]"))
+    with pytest.raises(ValueError, match="fixed at 1, not estimated.*single alternative"):
+        est.get_coefficient("lambda[store]")
+    with pytest.raises(ValueError, match="no nest-level terms"):
+        est.get_coefficient("alpha", level="nest")
+    with pytest.raises(ValueError, match="Unknown coefficient 'gamma'"):
+        est.get_coefficient("gamma")
+    with pytest.raises(ValueError, match="level must be"):
+        est.get_coefficient("alpha", level="user")
+    with pytest.raises(ValueError, match="one group label per row"):
+        est.get_coefficient("lambda", by=users[:5])
+
+
+def test_summary_reports_the_iia_test(parity_fit):
+    est = parity_fit[0]
+    diagnostics = est.summary().diagnostics
+    test = est.iia_test()
+    assert diagnostics["iia_wald_chi2"] == test.statistic and diagnostics["iia_df"] == 2
+    assert diagnostics["iia_pvalue"] == test.pvalue
+    assert "iia_pvalue" in est.summary().as_text()
+
+
 def test_shared_lambda_names_one_component():
     fam = NestedLogitFamily(J, K, NESTS, shared_lambda=True)
     assert fam.theta_names()[-1] == "lambda" and fam.n_lambda == 1
