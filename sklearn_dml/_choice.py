@@ -9,11 +9,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseStructuralDML
 from ._choice_coefficients import _ChoiceCoefficientsMixin
-from ._choice_data import _case_column, from_long
+from ._choice_data import _case_column, _case_frame, from_long
+from ._choice_formula import check_design, family_layout, formula_design, formulas, predict_design
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from ._inference import InferenceResults
 from ._named_attributes import attached_names
 from ._sklearn_compat import Interval, validate_X
+from ._utility_spec import parse_formula
 from .families._multinomial import MultinomialLogitFamily
 from .targets._choice import WillingnessToPay
 
@@ -58,6 +60,16 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         Add an always-available outside good with utility 0, coded as choice J.
     price : int or str, default=None
         The price attribute, used by :meth:`willingness_to_pay` when none is named.
+    formula : str, default=None
+        The utility in torch-choice's grammar, e.g. ``"(1|item) + (price|constant) +
+        (quality|item) + (income|item)"``: alternative constants ``(1|item)``, generic
+        ``(x|constant)`` and alternative-specific ``(x|item)`` coefficients on
+        attributes (the columns of ``T``) and item observables, alternative-specific
+        coefficients on case-level variables (``case_data`` in :meth:`fit`,
+        ``case_variables`` in :meth:`fit_long`). Coefficients are named
+        ``beta[x]`` and ``beta[x|<alternative>]``; every one varies with w through the
+        network. None: ``(1|item)`` plus a generic coefficient on each attribute. See
+        :ref:`choice_formula`.
     target : None, str, int, Target or list of these, default=None
         What to estimate. None gives E[α_j(W)] and E[β_k(W)]; strings name θ
         components (``"beta[price]"``); see :class:`~sklearn_dml.targets.ChoiceProbability`,
@@ -99,6 +111,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         "reference": [Interval(Integral, 0, None, closed="left")],
         "outside_option": ["boolean"],
         "price": [None, str, Integral],
+        "formula": [None, str],
     }
 
     def __init__(
@@ -110,6 +123,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         reference=0,
         outside_option=False,
         price=None,
+        formula=None,
         target=None,
         hidden_dims=(64, 32),
         dropout=0.0,
@@ -141,6 +155,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         self.reference = reference
         self.outside_option = outside_option
         self.price = price
+        self.formula = formula
         super().__init__(
             target=target, hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
@@ -157,9 +172,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         names = names or {}
         return MultinomialLogitFamily(
             self.n_alternatives, n_attributes, reference=self.reference,
-            outside_option=self.outside_option,
-            alternative_names=self.alternative_names or names.get("alternatives"),
-            attribute_names=self.attribute_names or names.get("attributes"))
+            outside_option=self.outside_option, **family_layout(self, names))
 
     def _get_family(self):
         return self._fit_family
@@ -182,7 +195,8 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
                          f"(or (n_samples, {J}·n_attributes), alternative-major); got {shape}.")
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X, T, Y=None, *, availability=None, sample_weight=None, groups=None):
+    def fit(self, X, T, Y=None, *, availability=None, case_data=None, sample_weight=None,
+            groups=None):
         """Cross-fit θ(w), estimate Λ(w), and debias the targets.
 
         Parameters
@@ -197,6 +211,9 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
             The chosen alternative, 0..J−1 (J for the outside option).
         availability : array-like of shape (n_samples, n_alternatives), default=None
             True where the alternative is in the choice set; all available when None.
+        case_data : array-like or DataFrame of shape (n_samples, n_case_variables), default=None
+            Case-level variables z_i that ``formula`` names (DataFrame columns, or
+            ``z0, z1, ...``), e.g. ``(income|item)``.
         sample_weight : array-like of shape (n_samples,), default=None
             Nonnegative weights for the training loss and the averages.
         groups : array-like of shape (n_samples,), default=None
@@ -212,8 +229,11 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
                              "choices Y.")
         # names: the constructor's, else fit_long's, else those T carries (from_long, make_choice)
         names = getattr(self, "_long_names", None) or attached_names(T, self.n_alternatives)
-        family = self._make_family(self._n_attributes(T), names)
-        packed = self._pack(family, T, availability)
+        design, names, bound = formula_design(self, T, case_data, names, self._nest_map(names))
+        family = self._make_family(self._n_attributes(design), names)
+        packed = self._pack(family, design, availability)
+        if bound is not None:
+            check_design(bound, T, design, availability, family)
         self._fit_family = family
         try:
             super().fit(X, packed, np.asarray(Y, dtype=float), sample_weight=sample_weight,
@@ -221,17 +241,26 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         finally:
             del self._fit_family
         self.treatment_names_ = list(self.family_.attribute_names)
+        self.utility_ = bound
         return self
 
-    def fit_long(self, df, *, choice, alternative, attributes, covariates, case,
-                 sample_weight=None, groups=None):
+    def _nest_map(self, names):
+        return None
+
+    def fit_long(self, df, *, choice, alternative, attributes=None, covariates, case,
+                 case_variables=None, sample_weight=None, groups=None):
         """Fit from a long-format table (see :func:`from_long`).
 
         Parameters
         ----------
         df : pandas.DataFrame
         choice, alternative, attributes, covariates, case
-            As in :func:`from_long`.
+            As in :func:`from_long`. With a ``formula``, ``attributes`` defaults to the
+            row-level columns it names.
+        case_variables : list of str, default=None
+            Case-level columns (constant within a case) that ``formula`` names, e.g.
+            ``income`` in ``(income|item)``; they are not network inputs unless also
+            listed in ``covariates``.
         sample_weight : array-like of shape (n_cases,), default=None
             One weight per case, in sorted case order.
         groups : str or array-like of shape (n_cases,), default=None
@@ -243,9 +272,12 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         -------
         self : object
         """
+        case_variables = list(case_variables or [])
+        attributes = self._long_attributes(attributes, case_variables, covariates)
         data = from_long(df, choice=choice, alternative=alternative, attributes=attributes,
                          covariates=covariates, case=case,
                          alternatives=self.alternative_names)
+        case_data = _case_frame(df, case, case_variables) if case_variables else None
         if len(data.alternative_names) != self.n_alternatives:
             raise ValueError(f"The table has {len(data.alternative_names)} alternatives "
                              f"{data.alternative_names}; n_alternatives={self.n_alternatives}.")
@@ -258,12 +290,40 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
             groups = _case_column(df, case, groups)
         try:
             return self.fit(data.X, data.T, data.Y, availability=data.availability,
-                            sample_weight=sample_weight, groups=groups)
+                            case_data=case_data, sample_weight=sample_weight, groups=groups)
         finally:
             del self._long_names
 
+    def _long_attributes(self, attributes, case_variables, covariates):
+        """fit_long's row-level columns: as given, else the formulas' non-case variables."""
+        given = formulas(self)
+        if given is None:
+            if case_variables:
+                raise ValueError("case_variables feed the terms of a utility formula; give "
+                                 f"{type(self).__name__}(formula=...) to use them.")
+            if attributes is None:
+                raise ValueError("Name the attributes: fit_long(..., attributes=[...]), or "
+                                 "give a formula.")
+            return list(attributes)
+        terms = [t for f, level in zip(given, ("item", "nest")) if f is not None
+                 for t in parse_formula(f, level)]
+        constants = given[0] is None or any(t.variable == "1" and t.variation == "item"
+                                            for t in terms if t.level == "item")
+        both = [c for c in case_variables if c in covariates]
+        if both and constants:
+            raise ValueError(f"Column(s) {both} are network covariates and case-level formula "
+                             "variables next to (1|item): α_j(w) already absorbs them. Drop "
+                             "them from one of the two.")
+        if attributes is not None:
+            return list(attributes)
+        if given[0] is None:
+            raise ValueError("Name the attributes: without an item-level formula they are "
+                             "fit_long(..., attributes=[...]).")
+        named = dict.fromkeys(t.variable for t in terms if t.variable != "1")
+        return [v for v in named if v not in case_variables]
+
     # ------------------------------------------------------------- prediction
-    def predict_proba(self, X, T, availability=None):
+    def predict_proba(self, X, T, availability=None, case_data=None):
         """Choice probabilities under θ̂(X) at attributes T.
 
         Parameters
@@ -271,15 +331,19 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         X : array-like of shape (n_samples, n_features)
         T : array-like of shape (n_samples, n_alternatives, n_attributes)
         availability : array-like of shape (n_samples, n_alternatives), default=None
+        case_data : array-like of shape (n_samples, n_case_variables), default=None
+            The case-level variables of a ``formula``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_alternatives (+ 1 with an outside option))
         """
         theta = self.predict(X)
-        return self.family_.probabilities(self._pack(self.family_, T, availability), theta)
+        design = predict_design(self, T, case_data)
+        return self.family_.probabilities(self._pack(self.family_, design, availability), theta)
 
-    def structural_loss(self, X, T, Y=None, sample_weight=None, availability=None):
+    def structural_loss(self, X, T, Y=None, sample_weight=None, availability=None,
+                        case_data=None):
         """Mean negative log-likelihood of the choices under θ̂; lower is better.
 
         Parameters
@@ -289,6 +353,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         Y : array-like of shape (n_samples,)
         sample_weight : array-like, default=None
         availability : array-like of shape (n_samples, n_alternatives), default=None
+        case_data : array-like of shape (n_samples, n_case_variables), default=None
 
         Returns
         -------
@@ -296,13 +361,14 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         """
         check_is_fitted(self)
         validate_X(self, X, reset=False)
-        return super().structural_loss(X, self._pack(self.family_, T, availability), Y,
+        design = predict_design(self, T, case_data)
+        return super().structural_loss(X, self._pack(self.family_, design, availability), Y,
                                        sample_weight=sample_weight)
 
-    def score(self, X, T, Y=None, sample_weight=None, availability=None):
+    def score(self, X, T, Y=None, sample_weight=None, availability=None, case_data=None):
         """Minus the mean negative log-likelihood (greater is better)."""
         return -self.structural_loss(X, T, Y, sample_weight=sample_weight,
-                                     availability=availability)
+                                     availability=availability, case_data=case_data)
 
     # --------------------------------------------------------------- targets
     def willingness_to_pay(self, attribute, price=None, kind="ratio_of_averages"):

@@ -130,3 +130,17 @@ def _case_column(df, case, column):
         raise ValueError(f"Column {column!r} varies within a case; clusters must hold whole "
                          "cases.")
     return by_case.first().reset_index(drop=True).rename(column)
+
+
+def _case_frame(df, case, columns):
+    """One row per case (sorted case order) of columns constant within a case."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"Case-level columns {missing} are not in the DataFrame; it has "
+                         f"{list(df.columns)}.")
+    by_case = df.groupby(case, sort=True)[list(columns)]
+    varies = by_case.nunique(dropna=False).max() > 1
+    if varies.any():
+        raise ValueError(f"Case-level variables {list(varies.index[varies])} vary within a "
+                         "case; a variable that varies by alternative is an attribute.")
+    return by_case.first().reset_index(drop=True)

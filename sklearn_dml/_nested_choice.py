@@ -8,6 +8,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._choice import MultinomialLogitDML, from_long
+from ._choice_formula import family_layout
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from .families._nested import NestedLogitFamily
 
@@ -62,8 +63,15 @@ class NestedLogitDML(MultinomialLogitDML):
     lambda_nests : list, default=None
         Nests whose λ is estimated (the others keep λ = 1); None: every nest with two
         or more alternatives. Naming a single-alternative nest is an error.
-    attribute_names, alternative_names, reference, outside_option, price
+    attribute_names, alternative_names, reference, outside_option, price, formula
         As in :class:`MultinomialLogitDML`; the outside option is a nest of its own.
+    nest_formula : str, default=None
+        Nest-level utility W_k, torch-choice's ``nest_formula``: nest constants
+        ``(1|nest)`` (``nest_alpha[<nest>]``, instead of ``(1|item)`` in ``formula``),
+        nest observables ``(x|constant)`` (a column of ``T`` constant within a nest,
+        ``nest_beta[x]``), nest-specific coefficients ``(x|nest)`` or ``(z|nest)`` on
+        case-level variables (``nest_beta[z|<nest>]``). P(nest k) ∝ exp(W_k + λ_k I_k);
+        :meth:`get_coefficient` reads them with ``level="nest"``.
     target : None, str, int, Target or list of these, default=None
         What to estimate; None gives the average of every θ component.
 {_SHARED_PARAMS}
@@ -102,6 +110,7 @@ class NestedLogitDML(MultinomialLogitDML):
         "nests": [None, dict],
         "shared_lambda": ["boolean"],
         "lambda_nests": [None, list, tuple],
+        "nest_formula": [None, str],
     }
 
     def __init__(
@@ -116,6 +125,8 @@ class NestedLogitDML(MultinomialLogitDML):
         reference=0,
         outside_option=False,
         price=None,
+        formula=None,
+        nest_formula=None,
         target=None,
         hidden_dims=(64, 32),
         dropout=0.0,
@@ -144,10 +155,11 @@ class NestedLogitDML(MultinomialLogitDML):
         self.nests = nests
         self.shared_lambda = shared_lambda
         self.lambda_nests = lambda_nests
+        self.nest_formula = nest_formula
         super().__init__(
             n_alternatives, attribute_names=attribute_names,
             alternative_names=alternative_names, reference=reference,
-            outside_option=outside_option, price=price, target=target,
+            outside_option=outside_option, price=price, formula=formula, target=target,
             hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
@@ -159,19 +171,21 @@ class NestedLogitDML(MultinomialLogitDML):
 
     def _make_family(self, n_attributes, names=None):
         names = names or {}
+        return NestedLogitFamily(
+            self.n_alternatives, n_attributes, self._nest_map(names),
+            shared_lambda=self.shared_lambda, lambda_nests=self.lambda_nests,
+            reference=self.reference, outside_option=self.outside_option,
+            **family_layout(self, names))
+
+    def _nest_map(self, names):
         nests = self.nests if self.nests is not None else names.get("nests")
         if nests is None:
             raise ValueError("NestedLogitDML needs the nests: NestedLogitDML(J, nests={name: "
                              "[alternatives]}), or fit_long(..., nest=<column>).")
-        return NestedLogitFamily(
-            self.n_alternatives, n_attributes, nests, shared_lambda=self.shared_lambda,
-            lambda_nests=self.lambda_nests, reference=self.reference,
-            outside_option=self.outside_option,
-            alternative_names=self.alternative_names or names.get("alternatives"),
-            attribute_names=self.attribute_names or names.get("attributes"))
+        return nests
 
-    def fit_long(self, df, *, choice, alternative, attributes, covariates, case, nest=None,
-                 sample_weight=None, groups=None):
+    def fit_long(self, df, *, choice, alternative, attributes=None, covariates, case,
+                 nest=None, case_variables=None, sample_weight=None, groups=None):
         """Fit from a long-format table (see :func:`from_long`).
 
         Parameters
@@ -182,7 +196,7 @@ class NestedLogitDML(MultinomialLogitDML):
         nest : str, default=None
             Column naming each alternative's nest (constant per alternative); used
             when the constructor's ``nests`` is None.
-        sample_weight, groups
+        case_variables, sample_weight, groups
             As in :meth:`MultinomialLogitDML.fit_long`.
 
         Returns
@@ -193,18 +207,20 @@ class NestedLogitDML(MultinomialLogitDML):
             raise ValueError("Give the nests: NestedLogitDML(J, nests=...) or "
                              "fit_long(..., nest=<column>).")
         if self.nests is None:
-            alts = from_long(df, choice=choice, alternative=alternative, attributes=attributes,
+            alts = from_long(df, choice=choice, alternative=alternative, attributes=[],
                              covariates=covariates, case=case,
                              alternatives=self.alternative_names).alternative_names
             self._long_nests = _nests_from_column(df, alternative, nest, alts)
         try:
             return super().fit_long(df, choice=choice, alternative=alternative,
                                     attributes=attributes, covariates=covariates, case=case,
+                                    case_variables=case_variables,
                                     sample_weight=sample_weight, groups=groups)
         finally:
             self.__dict__.pop("_long_nests", None)
 
-    def fit(self, X, T, Y=None, *, availability=None, sample_weight=None, groups=None):
+    def fit(self, X, T, Y=None, *, availability=None, case_data=None, sample_weight=None,
+            groups=None):
         """Cross-fit θ(w) = (α, β, λ)(w), estimate Λ(w), and debias the targets.
 
         Parameters are those of :meth:`MultinomialLogitDML.fit`.
@@ -218,8 +234,8 @@ class NestedLogitDML(MultinomialLogitDML):
         if long_nests is not None:
             self._long_names = {**(getattr(self, "_long_names", None) or {}),
                                 "nests": long_nests}
-        return super().fit(X, T, Y, availability=availability, sample_weight=sample_weight,
-                           groups=groups)
+        return super().fit(X, T, Y, availability=availability, case_data=case_data,
+                           sample_weight=sample_weight, groups=groups)
 
     def iia_test(self):
         """Wald test of E[λ_k(W)] = 1 for every estimated λ (the conditional logit's IIA).

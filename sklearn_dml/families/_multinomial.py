@@ -43,6 +43,12 @@ class MultinomialLogitFamily(Family):
         ``n_alternatives``.
     alternative_names, attribute_names : list of str, optional
         Labels for θ names (``"alpha[<alternative>]"``, ``"beta[<attribute>]"``).
+    constants : bool, default=True
+        Whether the alternatives have constants α (a utility formula without
+        ``(1|item)`` has none).
+    beta_names : list of str, optional
+        Full θ names of the attribute coefficients, in place of ``"beta[<attribute>]"``
+        (the columns of a utility formula's design).
 
     Examples
     --------
@@ -62,7 +68,7 @@ class MultinomialLogitFamily(Family):
     requires_varying_treatments = False
 
     def __init__(self, n_alternatives=2, n_attributes=1, *, reference=0, outside_option=False,
-                 alternative_names=None, attribute_names=None):
+                 alternative_names=None, attribute_names=None, constants=True, beta_names=None):
         J, K = int(n_alternatives), int(n_attributes)
         if J < 2 and not outside_option:
             raise ValueError(f"n_alternatives must be at least 2 (got {J}); with one inside "
@@ -82,7 +88,12 @@ class MultinomialLogitFamily(Family):
         if len(self.alternative_names) != J or len(self.attribute_names) != K:
             raise ValueError(f"Give {J} alternative names and {K} attribute names; got "
                              f"{len(self.alternative_names)} and {len(self.attribute_names)}.")
-        self.alpha_alternatives = [j for j in range(J) if j != self.reference]
+        self.constants = bool(constants)
+        self.alpha_alternatives = [j for j in range(J) if j != self.reference and constants]
+        self.beta_names = ([f"beta[{a}]" for a in self.attribute_names] if beta_names is None
+                           else [str(b) for b in beta_names])
+        if len(self.beta_names) != K:
+            raise ValueError(f"Give {K} coefficient names; got {len(self.beta_names)}.")
         S = J + self.outside_option
         self._E = np.zeros((S, len(self.alpha_alternatives)))  # slot -> α column
         self._E[self.alpha_alternatives, np.arange(len(self.alpha_alternatives))] = 1.0
@@ -104,7 +115,7 @@ class MultinomialLogitFamily(Family):
 
     def theta_names(self, treatment_names):
         return ([f"alpha[{self.alternative_names[j]}]" for j in self.alpha_alternatives]
-                + [f"beta[{a}]" for a in self.attribute_names])
+                + list(self.beta_names))
 
     def theta_dim(self, n_treatments=None):
         return self.n_alpha + self.n_attributes

@@ -55,7 +55,7 @@ class NestedLogitFamily(Family):
         more alternatives. A nest with a single alternative leaves its λ unidentified
         (P(j | nest) = 1 and λ·I = V_j whatever λ): it is always fixed at 1, and naming
         it here is an error; with per-nest λ requested by default a UserWarning says so.
-    reference, outside_option, alternative_names, attribute_names
+    reference, outside_option, alternative_names, attribute_names, constants, beta_names
         As in :class:`MultinomialLogitFamily`. The outside option is a nest of its own.
 
     Notes
@@ -84,10 +84,11 @@ class NestedLogitFamily(Family):
 
     def __init__(self, n_alternatives=2, n_attributes=1, nests=None, *, shared_lambda=False,
                  lambda_nests=None, reference=0, outside_option=False, alternative_names=None,
-                 attribute_names=None):
+                 attribute_names=None, constants=True, beta_names=None):
         self.items = MultinomialLogitFamily(
             n_alternatives, n_attributes, reference=reference, outside_option=outside_option,
-            alternative_names=alternative_names, attribute_names=attribute_names)
+            alternative_names=alternative_names, attribute_names=attribute_names,
+            constants=constants, beta_names=beta_names)
         self.shared_lambda = bool(shared_lambda)
         self.nest_names, members = self._check_nests(nests)
         N = len(self.nest_names)
