@@ -82,10 +82,9 @@ print(est.get_coefficient("intercept[item]").shape)  # the 5 alternative constan
 print(est.get_coefficient("lambda").mean(0))
 
 # %%
-# Per-user coefficients: ``by=`` averages θ̂ within groups (one user id per
-# choice situation, in the sorted case order of ``fit_long``).
-users = df.groupby("case")["user"].first()
-per_user = est.get_coefficient("beta[price]", by=users)
+# Per-user coefficients: ``by=`` averages θ̂ within groups, here the ``user``
+# column of the table (any column constant within a case, or an array of labels).
+per_user = est.get_coefficient("beta[price]", by="user")
 print(per_user.describe().round(3))
 
 # %%

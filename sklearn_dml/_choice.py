@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseStructuralDML
 from ._choice_coefficients import _ChoiceCoefficientsMixin
-from ._choice_data import _case_column, _case_frame, from_long
+from ._choice_data import _case_column, _case_frame, _case_level_columns, from_long
 from ._choice_formula import check_design, family_layout, formula_design, formulas, predict_design
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
 from ._inference import InferenceResults
@@ -78,6 +78,12 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
 {_ATTRIBUTES}
     family_ : MultinomialLogitFamily
         The fitted layout (J, K, names, outside option).
+    utility_ : BoundUtility or None
+        The formula bound to the data (design columns and their θ names); None
+        without a formula.
+    case_frame_ : pandas.DataFrame or None
+        After :meth:`fit_long`, the table's columns that are constant within a case,
+        one row per case in sorted case order (``get_coefficient(..., by="user")``).
 
     See Also
     --------
@@ -242,6 +248,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
             del self._fit_family
         self.treatment_names_ = list(self.family_.attribute_names)
         self.utility_ = bound
+        self.case_frame_ = None
         return self
 
     def _nest_map(self, names):
@@ -289,10 +296,12 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         if isinstance(groups, str):
             groups = _case_column(df, case, groups)
         try:
-            return self.fit(data.X, data.T, data.Y, availability=data.availability,
-                            case_data=case_data, sample_weight=sample_weight, groups=groups)
+            self.fit(data.X, data.T, data.Y, availability=data.availability,
+                     case_data=case_data, sample_weight=sample_weight, groups=groups)
         finally:
             del self._long_names
+        self.case_frame_ = _case_level_columns(df, case)
+        return self
 
     def _long_attributes(self, attributes, case_variables, covariates):
         """fit_long's row-level columns: as given, else the formulas' non-case variables."""

@@ -40,7 +40,9 @@ class _ChoiceCoefficientsMixin:
             for λ, as in torch-choice.
         by : str or array-like of shape (m,), default=None
             Group labels (e.g. a user id), or the name of a column of ``X`` (of the
-            training ``X`` when ``X`` is None): θ̂ is then averaged within each group.
+            training ``X`` when ``X`` is None; after :meth:`fit_long`, also of any
+            column of its table constant within a case): θ̂ is then averaged within
+            each group.
 
         Returns
         -------
@@ -59,6 +61,13 @@ class _ChoiceCoefficientsMixin:
             raise ValueError(f"level must be 'item' or 'nest'; got {level!r}.")
         cols, block = self._choice_columns(name, level)
         return self._coefficient_values(cols, block, X, by)
+
+    def _group_labels(self, by, X, n):
+        """Also reads ``by`` from the case-level columns of the ``fit_long`` table."""
+        frame = getattr(self, "case_frame_", None)
+        if isinstance(by, str) and X is None and frame is not None and by in frame.columns:
+            return frame[by].to_numpy()
+        return super()._group_labels(by, X, n)
 
     def _choice_columns(self, name, level):
         if isinstance(name, (int, np.integer)) or not isinstance(name, str):

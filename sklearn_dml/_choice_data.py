@@ -144,3 +144,10 @@ def _case_frame(df, case, columns):
         raise ValueError(f"Case-level variables {list(varies.index[varies])} vary within a "
                          "case; a variable that varies by alternative is an attribute.")
     return by_case.first().reset_index(drop=True)
+
+
+def _case_level_columns(df, case):
+    """The columns of ``df`` constant within every case, one row per case (sorted)."""
+    grouped = df.groupby(case, sort=True)
+    constant = grouped.nunique(dropna=False).max() <= 1
+    return grouped[list(constant.index[constant])].first().reset_index(drop=True)

@@ -228,6 +228,7 @@ def test_fit_long_with_formula_and_case_variables(rng):
         "chosen": (np.arange(J)[None] == y[:, None]).ravel().astype(int),
         "price": x[:, :, 0].ravel(), "dist": x[:, :, 2].ravel(),
         "income": np.repeat(income, J), "age": np.repeat(rng.normal(size=n), J),
+        "user": np.repeat(np.arange(n) % 7, J),
         "nest": np.tile(["p", "p", "q", "q"], n)})
     est = NestedLogitDML(J, formula="(1|item) + (price|constant) + (dist|item)",
                          nest_formula="(income|nest)", max_epochs=3, cv=2, random_state=0)
@@ -235,6 +236,12 @@ def test_fit_long_with_formula_and_case_variables(rng):
                  nest="nest", case_variables=["income"])
     assert est.theta_names_[-3:] == ["nest_beta[income|q]", "lambda[p]", "lambda[q]"]
     assert est.get_coefficient("dist[item]", by=np.arange(n) % 4).shape == (4, 4)
+    per_user = est.get_coefficient("beta[price]", by="user")
+    np.testing.assert_allclose(per_user.to_numpy(), [
+        est.get_coefficient("beta[price]")[np.arange(n) % 7 == u].mean() for u in range(7)])
+    assert "price" not in est.case_frame_.columns  # varies within a case
+    with pytest.raises(ValueError, match="Unknown feature 'price'"):
+        est.get_coefficient("beta[price]", by="price")
     with pytest.raises(ValueError, match="vary within a case"):
         est.fit_long(df, choice="chosen", alternative="item", covariates=["age"], case="case",
                      nest="nest", case_variables=["price"])
