@@ -62,6 +62,49 @@ class _ChoiceCoefficientsMixin:
         cols, block = self._choice_columns(name, level)
         return self._coefficient_values(cols, block, X, by)
 
+    def plot_coefficient_distribution(self, name, *, level="item", **kwargs):
+        """Histogram of θ̂(w_i) with the debiased mean and CI; ``name`` as in
+        :meth:`get_coefficient`, one coefficient.
+
+        Parameters
+        ----------
+        name : str or int
+        level : {"item", "nest"}, default="item"
+        **kwargs
+            ``ax``, ``bins``, ``kde``, ``alpha`` of the generic plot.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        return super().plot_coefficient_distribution(self._one_name(name, level), **kwargs)
+
+    def plot_coefficient_dependence(self, name, feature, *, level="item", **kwargs):
+        """θ̂(w_i) against one covariate; ``name`` as in :meth:`get_coefficient`.
+
+        Parameters
+        ----------
+        name : str or int
+        feature : str or int
+        level : {"item", "nest"}, default="item"
+        **kwargs
+            ``ax``, ``n_bins`` of the generic plot.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        return super().plot_coefficient_dependence(self._one_name(name, level), feature,
+                                                   **kwargs)
+
+    def _one_name(self, name, level):
+        check_is_fitted(self)
+        cols, block = self._choice_columns(name, level)
+        if block and len(cols) > 1:
+            raise ValueError(f"{name!r} names {len(cols)} coefficients; plot one of "
+                             f"{[self.theta_names_[j] for j in cols]}.")
+        return self.theta_names_[cols[0]]
+
     def _group_labels(self, by, X, n):
         """Also reads ``by`` from the case-level columns of the ``fit_long`` table."""
         frame = getattr(self, "case_frame_", None)

@@ -2,6 +2,7 @@
 
 import warnings
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +12,8 @@ from scipy.optimize import minimize
 from sklearn_dml import MultinomialLogitDML, NestedLogitDML
 from sklearn_dml._utility_spec import UtilitySpec, parse_formula
 from sklearn_dml.families import MultinomialLogitFamily
+
+matplotlib.use("Agg")
 
 J = 4
 ALTS = ["a", "b", "c", "d"]
@@ -147,6 +150,11 @@ def test_nested_fit_with_nest_level_terms_is_the_mle():
     np.testing.assert_allclose(est.inference_.estimate, mle, rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(est.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.05)
     assert est.get_coefficient("z0[nest]", level="nest").shape == (n, 2)
+    ax = est.plot_coefficient_distribution("nest_beta[z0|premium]", level="nest")
+    assert ax.get_xlabel() == "nest_beta[z0|premium]"
+    with pytest.raises(ValueError, match="names 2 coefficients"):
+        est.plot_coefficient_distribution("z0[nest]", level="nest")
+    matplotlib.pyplot.close("all")
     with pytest.raises(ValueError, match="Unknown coefficient 'alpha' at level='nest'"):
         est.get_coefficient("alpha", level="nest")
 
