@@ -35,6 +35,7 @@ from ._linalg import regularize_rowwise, regularize_whitened
 from ._nets import member_to_module, predict_theta
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
+from ._sizing import resolve_weight_decay
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, resolve_device
 from ._units import binary_columns, internal_law
@@ -73,7 +74,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -102,7 +103,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         dropout=0.0,
         solver="adam",
         lr=0.01,
-        weight_decay=1e-2,
+        weight_decay="auto",
         batch_size="auto",
         max_epochs=200,
         early_stopping=True,
@@ -151,7 +152,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     def _get_family(self):
         return get_family(getattr(self, "family", self._family))
 
-    def _train_config(self):
+    def _train_config(self, n_rows=None):
+        """The training settings; "auto" entries resolved for ``n_rows`` rows (default: the
+        rows of the last fit)."""
+        n_rows = getattr(self, "n_samples_fit_", None) if n_rows is None else n_rows
         dims = tuple(int(h) for h in np.atleast_1d(self.hidden_dims))
         if len(dims) == 0 or min(dims) < 1:
             raise ValueError(
@@ -164,7 +168,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 f"or solver='adam'.")
         return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), solver=self.solver,
                            lr=float(self.lr),
-                           weight_decay=float(self.weight_decay), batch_size=self.batch_size,
+                           weight_decay=resolve_weight_decay(self.weight_decay, n_rows),
+                           batch_size=self.batch_size,
                            max_epochs=int(self.max_epochs),
                            early_stopping=bool(self.early_stopping),
                            validation_fraction=float(self.validation_fraction),
@@ -207,8 +212,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         """
         check_params(self)
         family = self._get_family()
-        config = self._train_config()
         X = validate_X(self, X, reset=True)
+        config = self._train_config(n_rows=X.shape[0])
         if X.shape[0] < 8:
             raise ValueError(
                 f"Got n_samples = {X.shape[0]}; cross-fitting a θ-network needs at least 8 rows "
@@ -231,6 +236,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             codes = np.unique(groups, return_inverse=True)[1].ravel()
 
         self.family_ = family
+        self.n_samples_fit_ = X.shape[0]
+        self.weight_decay_ = config.weight_decay
         self.theta_names_ = family.theta_names(self.treatment_names_)
         self.x_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
@@ -468,6 +475,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 np.concatenate([r["condition"][rows] for r in reps]))),
             "pooled_condition": float(max(r["pooled_condition"] for r in reps)),
             "mean_best_epoch": float(np.mean([np.mean(r["best_epoch"]) for r in reps])),
+            "weight_decay": float(self._train_config().weight_decay),
         }
         if not np.all(self._weights == 1.0):
             diag["effective_n"] = round(float(self.effective_n_), 1)

@@ -22,13 +22,17 @@ _SHARED_PARAMS = """
         gives the measurements.
     lr : float, default=0.01
         Adam learning rate.
-    weight_decay : float, default=1e-2
-        L2 penalty on the weights (Adam's weight decay; for "lbfgs", ``weight_decay / 2``
-        times their squared norm is added to the loss, the same objective). The default
-        (rather than a near-zero penalty) lowers the error of θ̂(x) and tames
-        extrapolation at extreme covariates, which otherwise produces rare huge debiasing
-        corrections under exponential links. Use 0 when θ cannot vary with x (a
-        constant covariate), so that θ̂ is the maximum-likelihood estimate.
+    weight_decay : float or "auto", default="auto"
+        L2 penalty on the weights, relative to the mean loss (Adam's weight decay; for
+        "lbfgs", ``weight_decay / 2`` times their squared norm is added to the loss, the
+        same objective). "auto" is ``1e-2`` up to 2,000 rows and ``1e-2 · 2000 / n``
+        beyond (``weight_decay_`` after fit): a penalty that does not fall with n keeps
+        θ̂(x) at a fixed smoothing bias while the standard error shrinks, and the
+        debiased estimate then has variance its standard error does not see. A
+        penalty (rather than none) lowers the error of θ̂(x) at small n and tames
+        extrapolation at extreme covariates, which otherwise produces rare huge
+        debiasing corrections under exponential links. Use 0 when θ cannot vary with x
+        (a constant covariate), so that θ̂ is the maximum-likelihood estimate.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" uses about an eighth of the training rows, in [64, 1024],
         and beyond 102,400 training rows a hundredth of them, up to 8192.
@@ -134,6 +138,9 @@ _ATTRIBUTES = """
     history_ : list
         Validation-loss curves per fold.
     n_folds_ : int
+    weight_decay_ : float
+        The L2 penalty the θ-networks were trained with (``weight_decay="auto"``
+        resolved for the number of rows).
     device_ : str
         Where the θ-networks were trained ("cpu" or "cuda"; ``device="auto"`` resolved).
         The fitted weights are stored as CPU arrays, so a pickle loads anywhere.
@@ -242,7 +249,7 @@ class StructuralDML(_BaseStructuralDML):
         dropout=0.0,
         solver="adam",
         lr=0.01,
-        weight_decay=1e-2,
+        weight_decay="auto",
         batch_size="auto",
         max_epochs=200,
         early_stopping=True,
