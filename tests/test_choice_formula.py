@@ -261,3 +261,39 @@ def test_fit_long_with_formula_and_case_variables(rng):
 def test_parse_formula_reads_nest_variations():
     terms = parse_formula("(1|item) + (size|constant)", "nest")
     assert [t.variation for t in terms] == ["nest", "constant"]
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_elasticity_of_a_design_column_is_that_of_the_raw_attribute(rng, nested):
+    """ChoiceElasticity(j, "price|b", of="b") = ∂ log P_j / ∂ log price_b through the design."""
+    from sklearn_dml.families import NestedLogitFamily
+    from sklearn_dml.targets import ChoiceElasticity
+
+    spec = UtilitySpec("(1|item) + (price|item) + (income|item)")
+    bound = spec.bind(alternatives=ALTS, reference=0, outside_option=False,
+                      row_variables=["price"], case_variables=["income"])
+    layout = dict(attribute_names=bound.column_labels, beta_names=bound.theta_names,
+                  alternative_names=ALTS)
+    fam = (NestedLogitFamily(J, len(bound.theta_names), {"p": ["a", "b"], "q": ["c", "d"]},
+                             **layout) if nested
+           else MultinomialLogitFamily(J, len(bound.theta_names), **layout))
+    n = 30
+    price, income = rng.uniform(1.0, 9.0, (n, J, 1)), rng.normal(size=(n, 1))
+    theta = rng.normal(size=(n, fam.theta_dim()))
+    theta[:, 3:7] = -np.abs(theta[:, 3:7])  # price coefficients
+    if nested:
+        theta[:, -2:] = rng.uniform(0.4, 0.9, (n, 2))
+
+    def log_p(p):
+        return np.log(fam.probabilities(fam.pack(bound.design(p, income)), theta))
+
+    h = 1e-6
+    up, down = price.copy(), price.copy()
+    up[:, 1, 0] *= np.exp(h)
+    down[:, 1, 0] *= np.exp(-h)
+    numeric = (log_p(up) - log_p(down)) / (2 * h)
+    t = fam.pack(bound.design(price, income))
+    for j in range(J):
+        target = ChoiceElasticity(ALTS[j], "price|b", of="b")
+        np.testing.assert_allclose(target.value(fam, theta, t), numeric[:, j], rtol=1e-5,
+                                   atol=1e-8)
