@@ -119,19 +119,26 @@ def _key(design, version, n):
 
 
 def render(store, path):
+    """The table (markdown beside the JSON; ``rows`` in the JSON for doc/coverage.rst) and
+    the plot (doc/images/coverage_by_n.png)."""
     rows = []
     for key, cell in store["cells"].items():
         design, version, n = key.split("|")
         rows.append({"design": design, "version": version, "n": int(n),
                      **summarize_cell(cell["raw"]), "failed": len(cell["failed"])})
     rows.sort(key=lambda r: (DESIGNS.index(r["design"]), r["version"], r["n"]))
+    store["rows"] = rows
+    with open(path, "w") as f:
+        json.dump(store, f, indent=1)
     lo, hi = BAND["coverage"]
     with open(os.path.splitext(path)[0] + ".md", "w") as f:
         f.write(f"Coverage of {TARGET} by sample size ({store.get('meta', '')})\n\n"
                 f"Band: coverage {lo:.0%}-{hi:.0%}, |bias| <= {BAND['bias_se'][1]} SE, SE/SD in "
                 f"{list(BAND['se_sd'])}; fit_s is CPU seconds per fit.\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
-    _plot(rows, os.path.splitext(path)[0] + ".png")
+        f.write("".join(f"\n* {note}" for note in store.get("notes", [])))
+    _plot(rows, os.path.join(os.path.dirname(__file__), os.pardir, "doc", "images",
+                             "coverage_by_n.png"))
     return rows
 
 
