@@ -11,7 +11,7 @@ from ._base import _BaseStructuralDML
 from ._choice_coefficients import _ChoiceCoefficientsMixin
 from ._choice_data import _case_column, _case_frame, _case_level_columns, from_long
 from ._choice_formula import check_design, family_layout, formula_design, formulas, predict_design
-from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
 from ._inference import InferenceResults
 from ._named_attributes import attached_names
 from ._sklearn_compat import Interval, validate_X
@@ -74,7 +74,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         What to estimate. None gives E[α_j(W)] and E[β_k(W)]; strings name θ
         components (``"beta[price]"``); see :class:`~sklearn_dml.targets.ChoiceProbability`,
         :class:`~sklearn_dml.targets.ChoiceElasticity` and the other choice targets.
-{_SHARED_PARAMS}
+{_CHOICE_PARAMS}
 {_ATTRIBUTES}
     family_ : MultinomialLogitFamily
         The fitted layout (J, K, names, outside option).

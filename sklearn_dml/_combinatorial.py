@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from numbers import Integral, Real
 
@@ -14,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from ._base import _BaseStructuralDML
 from ._crossfit import n_task_threads
-from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from ._estimators import _ATTRIBUTES, _SHARED_PARAMS, _replace_param
 from ._inference import InferenceResults
 from ._nets import predict_theta
 from ._sklearn_compat import Interval, StrOptions
@@ -53,14 +52,6 @@ class _CellMeansFamily(Family):
         hit = (t[:, None, :] == self.cells[None]).all(-1)
         counts = np.maximum(hit.sum(0), 1)
         return list((hit * y[:, None]).sum(0) / counts)
-
-
-def _replace_param(block, name, text):
-    """Swap one parameter's entry in the shared numpydoc block."""
-    pattern = rf"    {name} : .*?\n(?=    \w+ : )"
-    new, n = re.subn(pattern, text, block, count=1, flags=re.S)
-    assert n == 1, name
-    return new
 
 
 _PARAMS = _replace_param(_SHARED_PARAMS, "max_epochs", """    max_epochs : int, default=500

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._choice import MultinomialLogitDML, from_long
 from ._choice_formula import family_layout
-from ._estimators import _ATTRIBUTES, _SHARED_PARAMS
+from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
 from .families._nested import NestedLogitFamily
 
 
@@ -74,7 +74,7 @@ class NestedLogitDML(MultinomialLogitDML):
         :meth:`get_coefficient` reads them with ``level="nest"``.
     target : None, str, int, Target or list of these, default=None
         What to estimate; None gives the average of every θ component.
-{_SHARED_PARAMS}
+{_CHOICE_PARAMS}
 {_ATTRIBUTES}
     family_ : NestedLogitFamily
         The fitted layout (J, K, nests, names, outside option).
