@@ -76,7 +76,7 @@ class EstimatorFactory:
 
     def __call__(self, data, seed):
         family, _ = _family_and_treatment(self.design)
-        kwargs = {"target": "beta"} if family == "linear" else {}
+        kwargs = {"target": "beta"}
         if data.get("treatment_law") is not None:
             kwargs["treatment_law"] = data.treatment_law
         return ESTIMATORS[family](cv=5, random_state=seed, **kwargs).set_params(**self.params)
@@ -144,11 +144,12 @@ def render(store, path):
 
 def _plot(rows, path):
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
     for (design, version) in sorted({(r["design"], r["version"]) for r in rows}):
         cell = sorted((r for r in rows if (r["design"], r["version"]) == (design, version)),
                       key=lambda r: r["n"])
@@ -159,12 +160,15 @@ def _plot(rows, path):
         axes[1].plot(ns, [r["coverage"] for r in cell], style)
     axes[0].axhspan(-0.2, 0.2, color="0.9")
     axes[1].axhspan(0.93, 0.97, color="0.9")
+    ticks = sorted({r["n"] for r in rows})
     for ax, label in zip(axes, ("bias / SE", "coverage of the 95% interval")):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(ticks, [f"{n:,}" for n in ticks])
         ax.set_xlabel("n")
         ax.set_ylabel(label)
-    fig.legend(loc="center right", fontsize=7)
-    fig.tight_layout(rect=(0, 0, 0.78, 1))
+    fig.legend(loc="lower center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
