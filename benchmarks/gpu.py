@@ -58,9 +58,9 @@ def child(model, n, d, device, params):
         est = LogitDML(target="beta", random_state=0)
     estimator_params = dict(params)
     if estimator_params.pop("_lambda_in_threads", False):  # the Λ folds in threads, as before
-        import sklearn_dml._crossfit as crossfit
+        import sklearn_dml._parallel as parallel
 
-        crossfit.LAMBDA_PROCESSES_MIN_ROWS = float("inf")
+        parallel.LAMBDA_PROCESSES_MIN_ROWS = float("inf")
     est.set_params(device=device, verbose=1, **estimator_params)
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     est.fit(X, T, Y)

@@ -24,8 +24,8 @@ import time
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 
-from sklearn_dml._crossfit import _memory_mapped, map_folds
 from sklearn_dml._lambda import default_lambda_model
+from sklearn_dml._parallel import map_folds, memory_mapped
 
 
 def _data(rows, d, n_targets):
@@ -69,7 +69,7 @@ def compare(rows, d, n_fits, concurrency, sequential=True):
                                      for _ in range(concurrency))
         timings["process start-up"] = time.perf_counter() - start
     start = time.perf_counter()  # and above: worker processes, X memory-mapped
-    with _memory_mapped(X) as (X_shared,):
+    with memory_mapped(X) as (X_shared,):
         shared = [(X_shared, targets, group) for group in groups]
         results.append(flat(map_folds(_fit_group, shared, cores, processes=True)))
     timings[f"{concurrency} warm processes"] = time.perf_counter() - start

@@ -9,7 +9,7 @@ import json
 import os
 import re
 
-from sklearn_dml._crossfit import LAMBDA_PROCESSES_MIN_ROWS
+from sklearn_dml._parallel import LAMBDA_PROCESSES_MIN_ROWS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 from numbers import Integral, Real
 
@@ -13,32 +12,23 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._crossfit import map_folds, n_lambda_threads, n_task_threads, plan_crossfit, run_crossfit
+from ._crossfit import plan_crossfit, run_crossfit
+from ._debias import cache_repetition, debias
 from ._effects_api import _EffectsMixin
-from ._inference import (
-    InferenceResults,
-    Influence,
-    influence,
-    influence_max_share,
-    leave_one_out_shift,
-)
 from ._lambda import (
     LAMBDA_METHODS,
+    check_lambda_model,
     choose_lambda_method,
-    lambda_features,
-    project_crossfitted,
-    project_on_law,
-    treatment_support,
+    make_lambda_strategy,
 )
-from ._lambda_networks import check_lambda_model, is_network, network_config, network_projection
-from ._linalg import regularize_rowwise, regularize_whitened
 from ._nets import member_to_module, predict_theta
+from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
 from ._sizing import resolve_weight_decay
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
-from ._training import TrainConfig, resolve_device
-from ._units import binary_columns, internal_law
+from ._training import TrainConfig, resolve_device, train_ensemble
+from ._units import binary_columns
 from ._validation import (
     check_effective_sample_size,
     check_sample_weight,
@@ -245,6 +235,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         Xs = self._standardize(X)
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        self._lambda_strategy = make_lambda_strategy(self.lambda_method_, family,
+                                                     self.lambda_model, self.treatment_law)
         if self.lambda_method_ == "randomized":
             check_treatment_law(self.treatment_law, T, self.treatment_names_,
                                 n_independent=None if codes is None else codes.max() + 1)
@@ -258,26 +250,26 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         rng = check_random_state(self.random_state)
         plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
-                              needs_aux=self.lambda_method_ == "regression", rng=rng,
+                              needs_aux=self._lambda_strategy.needs_aux, rng=rng,
                               check_treatment=getattr(family, "requires_varying_treatments",
                                                       True))
         self._clusters, self.n_clusters_ = self._cluster_codes(codes, plans)
-        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config, self.lambda_method_,
-                            self.lambda_model, internal_law(self.treatment_law, units, T.shape[1]),
-                            self.n_jobs, self.torch_num_threads, verbose=self.verbose)
+        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config,
+                            self._lambda_strategy.in_units(units, T.shape[1]), self.n_jobs,
+                            self.torch_num_threads, verbose=self.verbose)
         self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
-        if self.lambda_method_ == "randomized":
-            self._law = treatment_support(self.treatment_law, T, np.random.RandomState(0))
-        self._reps = [self._cache_rep(rep, family, T_fit, Y_fit, units, weights) for rep in reps]
+        self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
+                                       self.lambda_floor, self._lambda_scale(rep.lam))
+                      for rep in reps]
         self.n_folds_ = len(plans[0])
         self.device_ = config.device
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
-        self.models_ = [units.layers(rep["layers"]) for rep in reps]
-        self.history_ = [rep["history"] for rep in reps]
-        self.theta_ = np.mean([r["theta"] for r in self._reps], axis=0)
-        self.lambda_ = self._reps[0]["lambda"]
-        self.lambda_condition_ = self._reps[0]["condition"]
-        self.lambda_regularized_ = self._reps[0]["raised"]
+        self.models_ = [units.layers(rep.layers) for rep in reps]
+        self.history_ = [rep.history for rep in reps]
+        self.theta_ = np.mean([r.theta for r in self._reps], axis=0)
+        self.lambda_ = self._reps[0].lam
+        self.lambda_condition_ = self._reps[0].condition
+        self.lambda_regularized_ = self._reps[0].raised
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
                                         binary_treatments=binary_columns(T),
                                         treatment_names=self.treatment_names_)
@@ -319,26 +311,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         applies to Λ̂ whitened by its average (:func:`~sklearn_dml._linalg.regularize_whitened`).
         """
         return None
-
-    def _cache_rep(self, rep, family, T, Y, units, weights):
-        """Per-row cache in the user's units: θ̂_i, Λ̂_i (regularized) and Λ̂_i⁻¹ ℓ_θ,i.
-
-        ``T``, ``Y`` and the repetition's θ̂, Λ̂ are in the internal units of ``units``.
-        """
-        lam = rep["lambda"]
-        scale = self._lambda_scale(lam)
-        reg = (regularize_whitened(lam, self.lambda_floor, weights) if scale is None
-               else regularize_rowwise(lam, self.lambda_floor, scale))
-        correction = units.tangent(reg.solve(family.gradient(Y, T, rep["theta"])))
-        raw_min = reg.raw_min
-        with np.errstate(divide="ignore"):
-            raw_condition = np.where(raw_min > 0, reg.eigval[:, -1] / np.where(
-                raw_min > 0, raw_min, 1), np.inf)
-        return {"theta": units.theta(rep["theta"]), "fold_id": rep["fold_id"],
-                "lambda": units.curvature(reg.matrices()), "correction": correction,
-                "raised": reg.raised | rep["floored"], "raw_min_eig": raw_min,
-                "condition": reg.condition, "raw_condition": raw_condition,
-                "pooled_condition": reg.pooled_condition, "best_epoch": rep["best_epoch"]}
 
     def _warn_extreme_index(self, family):
         from .families import LogitFamily
@@ -389,66 +361,27 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):
-        """E[H_θ | X] for targets evaluated at the observed T."""
-        family, theta = self.family_, rep["theta"]
-        if self.lambda_method_ == "randomized":
-            values, probs = self._law
-
-            def project(target, J):
-                return project_on_law(lambda th, t: target.jacobian(family, th, t),
-                                      theta, values, probs)
-        elif is_network(self.lambda_model):
-            config = network_config(self._train_config())
-            X32 = self._X.astype(np.float32)
-
-            def project(target, J):
-                return network_projection(J, X32, rep["fold_id"], config)
-        else:
-            # the fits run as the Λ stage's do: folds side by side, sharing the cores
-            n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
-
-            @functools.cache
-            def features():  # made at the first target that needs E[H_θ | X], if any does
-                return lambda_features(self._X, self.lambda_model, n_threads)
-
-            def project(target, J):
-                return project_crossfitted(
-                    J, features(), rep["fold_id"], self.lambda_model,
-                    map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
-        return project
+        """E[H_θ | X] for targets evaluated at the observed T, by the Λ strategy."""
+        # the fits run as the Λ stage's do: folds side by side, sharing the cores
+        n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
+        return self._lambda_strategy.projector(
+            rep.theta, rep.fold_id, self._X, self._T, n_threads=n_threads,
+            config=self._train_config(), train=train_ensemble)
 
     def _infer(self, targets, where=None):
         # inference runs outside the fold tasks: cap its threads as the tasks do (OpenMP
         # spinning against other processes cost 10x here); the E[H_θ | X] regressions set
         # their own, by the Λ stage's rule (see _projector)
-        with threadpool_limits(limits=n_task_threads(self.torch_num_threads, parallel=False)):
-            return self._infer_unlimited(targets, where)
-
-    def _infer_unlimited(self, targets, where=None):
-        family = self.family_
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         rows = slice(None) if where is None else self._check_where(where)
-        psis, folds, plugins = [], [], []
-        w = self._weights[rows]
-        for rep in self._reps:
-            plugin, psi = influence(family, targets, rep["theta"], self._T, rep["correction"],
-                                    project=self._projector(rep))
-            psis.append(psi[rows])
-            folds.append(rep["fold_id"][rows])
-            plugins.append(np.average(plugin[rows], axis=0, weights=w))
-        clusters = None
-        if self._clusters is not None:
-            clusters = np.unique(self._clusters[rows], return_inverse=True)[1].ravel()
-        data = Influence(tuple(psis), tuple(folds), w, clusters)
-        estimate, cov = data.moments()
-        diagnostics = self._diagnostics(np.median(plugins, axis=0), estimate, rows,
-                                        data.n_clusters)
-        psi = np.mean(psis, axis=0)
-        diagnostics["influence_max_share"] = [
-            round(float(v), 4) for v in influence_max_share(psi, w)]
-        diagnostics["influence_max_shift"] = [
-            round(float(v), 4) for v in leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))]
-        return InferenceResults(names, estimate, cov, diagnostics=diagnostics, influence=data)
+        facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
+                 "standard_errors": self._variance_label,
+                 "weight_decay": float(self._train_config().weight_decay),
+                 "effective_n": None if np.all(self._weights == 1.0) else self.effective_n_}
+        with threadpool_limits(limits=n_task_threads(self.torch_num_threads, parallel=False)):
+            return debias(self.family_, targets, names, self._reps, self._T, self._weights,
+                          [self._projector(rep) for rep in self._reps], rows=rows,
+                          clusters=self._clusters, fit_facts=facts)
 
     def _check_where(self, where):
         mask = np.asarray(where)
@@ -458,30 +391,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         if mask.sum() < 2 * self.n_folds_:
             raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
         return mask
-
-    def _diagnostics(self, plugin, estimate, rows, n_clusters):
-        reps = self._reps
-        diag = {
-            "plugin_estimate": [round(float(v), 6) for v in plugin],
-            "correction": [round(float(v), 6) for v in estimate - plugin],
-            "n_obs": int(np.asarray(reps[0]["fold_id"][rows]).size),
-            "n_folds": self.n_folds_,
-            "n_rep": len(reps),
-            "standard_errors": self._variance_label(n_clusters),
-            "lambda_method": self.lambda_method_,
-            "lambda_min_eig": float(min(r["raw_min_eig"][rows].min() for r in reps)),
-            "share_regularized": float(np.mean([np.mean(r["raised"][rows]) for r in reps])),
-            "lambda_condition_median": float(np.median(
-                np.concatenate([r["condition"][rows] for r in reps]))),
-            "pooled_condition": float(max(r["pooled_condition"] for r in reps)),
-            "mean_best_epoch": float(np.mean([np.mean(r["best_epoch"]) for r in reps])),
-            "weight_decay": float(self._train_config().weight_decay),
-        }
-        if not np.all(self._weights == 1.0):
-            diag["effective_n"] = round(float(self.effective_n_), 1)
-        if self.n_folds_ == 1:
-            diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
-        return diag
 
     def _variance_label(self, n_clusters):
         if n_clusters is not None:

@@ -12,10 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._base import _BaseStructuralDML
-from ._crossfit import n_task_threads
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS, _replace_param
 from ._inference import InferenceResults
 from ._nets import predict_theta
+from ._parallel import n_task_threads
 from ._sklearn_compat import Interval, StrOptions
 from ._training import train_ensemble
 from .families._base import Family
@@ -263,13 +263,13 @@ class CombinatorialDML(_BaseStructuralDML):
 
     def _report_lambda(self):
         rep = self._reps[0]
-        cond = rep["raw_condition"]
+        cond = rep.raw_condition
         self.lambda_condition_raw_ = cond
-        share = float(np.mean(rep["raised"]))
+        share = float(np.mean(rep.raised))
         q = np.quantile(np.where(np.isfinite(cond), cond, np.finfo(float).max), [0.5, 0.9, 0.99])
         self.lambda_report_ = {"condition_median": float(q[0]), "condition_q90": float(q[1]),
                                "condition_q99": float(q[2]), "condition_max": float(cond.max()),
-                               "min_eigenvalue": float(rep["raw_min_eig"].min()),
+                               "min_eigenvalue": float(rep.raw_min_eig.min()),
                                "share_near_singular": share}
         if share > NEAR_SINGULAR_WARN_SHARE:
             hint = (" Under gen_sigmoid_ii this happens where effects vanish or cancel "
@@ -302,7 +302,7 @@ class CombinatorialDML(_BaseStructuralDML):
         pred = np.empty(n)
         for k, te in enumerate(tests):
             pred[te] = fam.mean_numpy(T[te], predict_theta(fit["layers"], X32[te], member=k))
-        err_s = (Y - self.family_.mean_numpy(T, self._reps[0]["theta"])) ** 2
+        err_s = (Y - self.family_.mean_numpy(T, self._reps[0].theta)) ** 2
         err_u = (Y - pred) ** 2
         diff = w * (err_s - err_u)
         mse_s, mse_u = float(np.average(err_s, weights=w)), float(np.average(err_u, weights=w))

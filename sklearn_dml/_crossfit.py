@@ -8,42 +8,30 @@ results do not depend on ``n_jobs`` or the joblib backend.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import functools
 import inspect
-import os
-import shutil
-import tempfile
 import warnings
-from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs, parallel_config
-from joblib.parallel import get_active_backend
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.model_selection import GroupKFold, KFold
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from ._lambda import (
-    conditional_law,
-    index_moment_lambda,
-    integrate_hessian,
-    lambda_features,
-    lambda_hessians,
-    lambda_index_weights,
-    law_from_moments,
-    moment_lambda,
-    regress_hessian,
-    treatment_support,
-)
-from ._lambda_networks import is_network, network_config, network_weighted_moments
+from ._lambda import LambdaData
 from ._nets import predict_theta
+from ._parallel import (
+    lambda_in_processes,
+    map_folds,
+    memory_mapped,
+    n_lambda_threads,
+    n_task_threads,
+)
 from ._progress import Stopwatch, log, progress_bar
 from ._training import DIVERGENCE_GROWTH, diverged_members, train_ensemble
-from .families._index import IndexFamily, index
 
 MAX_SEED = 2**31 - 1
 
@@ -179,31 +167,19 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
     return plans
 
 
-def _lambda_covariates(X, family, method, lambda_model, n_threads):
-    """X as the Λ stage's regressions see it: the bin codes of :func:`lambda_features` for
-    gradient boosting (the default of an index family and of the conditional law), X
-    itself for the default random forest over whole Hessian matrices, for networks and
-    where Λ integrates over a known law."""
-    if method == "randomized" or is_network(lambda_model):
-        return X
-    if lambda_model is None and method != "conditional" and not isinstance(family, IndexFamily):
-        return X
-    return lambda_features(X, lambda_model, n_threads)
-
-
-def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, method, lambda_model,
-                treatment_law, n_threads, lambda_threads):
+def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, strategy, n_threads,
+                lambda_threads):
     """Train and evaluate a group of folds; runs inside a joblib worker.
 
-    ``X`` feeds the networks, ``X_lambda`` (X or its bin codes, :func:`lambda_features`)
-    the Λ regressions.
+    ``X`` feeds the networks, ``X_lambda`` (X or its bin codes,
+    :meth:`~sklearn_dml._lambda.LambdaStrategy.covariates`) the Λ regressions.
     """
     previous = torch.get_num_threads()
     with threadpool_limits(limits=n_threads):
         torch.set_num_threads(n_threads)
         try:
             return _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config,
-                                    method, lambda_model, treatment_law, lambda_threads)
+                                    strategy, lambda_threads)
         except Exception as exc:
             folds = [p.fold for p in plans]
             raise RuntimeError(
@@ -213,8 +189,8 @@ def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, method, lambd
             torch.set_num_threads(previous)
 
 
-def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, method, lambda_model,
-                     treatment_law, lambda_threads):
+def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy,
+                     lambda_threads):
     X32 = X.astype(np.float32)
     where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
     clock = Stopwatch()
@@ -225,7 +201,7 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, method, 
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main['best_epoch'].tolist()})")
     aux = None
-    if method == "regression" and plans[0].aux_rows is not None:
+    if strategy.needs_aux and plans[0].aux_rows is not None:
         # two per fold, each predicting the half the other trained on
         aux = _train_with_retry(X32, T, Y, weights,
                                 [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
@@ -237,224 +213,95 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, method, 
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
-    processes = False
-    if is_network(lambda_model) and method != "randomized":
-        results = _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method,
-                                              network_config(config), B)
-    else:
-        # the randomized design's Λ integrates over a known law: no regressions to spread
-        processes = (method != "randomized"
-                     and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
-        with _memory_mapped(X_lambda, X32, enabled=processes) as (X_shared, X32_shared):
-            evaluate = functools.partial(_evaluate_fold, main=main, aux=aux, X=X_shared,
-                                         X32=X32_shared, T=T, Y=Y, family=family,
-                                         method=method, lambda_model=lambda_model,
-                                         treatment_law=treatment_law, B=B)
-            results = map_folds(evaluate, enumerate(plans), lambda_threads,
-                                processes=processes)
-    log(config.verbose, 1, f"{where}: Λ(x) ({method}) in {lambda_clock():.1f} s"
+    processes = (strategy.spreads_fits and not strategy.batched
+                 and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
+    with memory_mapped(X_lambda, X32, enabled=processes) as (X_shared, X32_shared):
+        folds = [FoldNetworks(plan, m, B, main["layers"],
+                              None if aux is None else aux["layers"], X32_shared)
+                 for m, plan in enumerate(plans)]
+        data = LambdaData(X_shared, T, Y)
+        if strategy.batched:
+            thetas = [fold.theta(fold.plan.test) for fold in folds]
+            lambdas = strategy.evaluate_group(folds, thetas, data, X32, config, train_ensemble)
+            evaluated = [(theta, *result) for theta, result in zip(thetas, lambdas)]
+        else:
+            evaluated = map_folds(functools.partial(_evaluate_fold, strategy=strategy, data=data),
+                                  folds, lambda_threads, processes=processes)
+    results = [_fold_result(fold, main, *values) for fold, values in zip(folds, evaluated)]
+    log(config.verbose, 1, f"{where}: Λ(x) ({strategy.method}) in {lambda_clock():.1f} s"
         + (" (folds in worker processes)" if processes else ""))
     return main["layers"], results
 
 
-def map_folds(function, items, n_threads, processes=False):
-    """``[function(item) for item in items]`` on ``n_threads`` OpenMP/BLAS threads in all.
+@dataclass
+class FoldNetworks:
+    """The trained networks of one fold of a group, as the Λ strategy queries them."""
 
-    With several threads and several folds, the folds run concurrently, each with an equal
-    share of the OpenMP threads: in Python threads, or with ``processes=True`` in loky worker
-    processes (``function`` must then pickle; see :func:`lambda_in_processes`). The Λ
-    nuisance fits (small-tree gradient boosting) use many threads poorly. Measured on the
-    same machine, the logit's Λ stage of five folds one after another on all cores vs side
-    by side: 33.0 s vs 15.3 s at 5·10⁵ rows on an H100 machine's 16 cores (whole fit 57.1 s
-    vs 35.9 s, same estimate); 11.3 s vs 8.8 s at 10⁵ rows on 2 cores. OpenMP's thread
-    count is per calling thread, so each Python thread sets its own; the BLAS pools are
-    process-wide and get the per-thread share for the whole section.
-    """
-    items = list(items)
-    n_concurrent = min(len(items), n_threads)
-    if n_concurrent <= 1:
-        with threadpool_limits(limits=n_threads):
-            return [function(item) for item in items]
-    per_thread = max(1, n_threads // n_concurrent)
-    if processes:
-        try:
-            with parallel_config(backend="loky", inner_max_num_threads=per_thread):
-                return Parallel(n_jobs=n_concurrent)(delayed(function)(item) for item in items)
-        except BrokenExecutor as exc:  # a worker killed (often for memory) or not started
-            raise RuntimeError(
-                f"The Λ stage's {n_concurrent} worker processes stopped ({exc}). If memory is "
-                "short, or processes cannot be started here, fit inside `with joblib."
-                "parallel_config(backend='threading'):` to run the folds in threads in this "
-                "process.") from exc
-    controller = ThreadpoolController()
+    plan: FoldPlan
+    member: int  # the fold's place m in its group: networks m*B .. m*B+B-1
+    n_networks: int  # B
+    main_layers: list
+    aux_layers: list | None
+    X32: np.ndarray
 
-    def run(item):
-        with controller.limit(limits=per_thread, user_api="openmp"):
-            return function(item)
+    def theta(self, rows):
+        """θ̂ at ``rows``: the mean of the fold's ``B`` networks."""
+        B, m = self.n_networks, self.member
+        return np.mean([predict_theta(self.main_layers, self.X32[rows], member=m * B + b)
+                        for b in range(B)], axis=0)
 
-    with controller.limit(limits=per_thread, user_api="blas"), \
-            ThreadPoolExecutor(n_concurrent, thread_name_prefix="sklearn_dml-fold") as pool:
-        return list(pool.map(run, items))
+    def held_out_theta(self):
+        """Both halves of the training part with θ from the auxiliary network that did
+        not see each, or None without auxiliary networks."""
+        if self.aux_layers is None:
+            return None
+        plan, m = self.plan, self.member
+        rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
+        theta_rows = np.concatenate([
+            predict_theta(self.aux_layers, self.X32[plan.lambda_rows], member=2 * m),
+            predict_theta(self.aux_layers, self.X32[plan.aux_rows], member=2 * m + 1)])
+        return rows, theta_rows
 
 
-def lambda_in_processes(n_rows, n_folds, n_threads):
-    """Whether the Λ stage's fold fits run in worker processes rather than Python threads.
+@dataclass
+class FoldResult:
+    """θ̂ and Λ̂ at one fold's held-out rows, with its training record."""
 
-    Measured on an H100 machine's 16 cores (benchmarks/gpu.py, five folds side by side, a
-    fresh interpreter per fit, so the workers' start is counted): the logit's whole fit at
-    10⁶ rows took 48.7 s and 57.5 s with the folds in processes against 84.6 s and 84.2 s
-    in threads (Λ stage 28.5 s against 58.6 s), with the same estimates; at 5·10⁵ rows
-    43.7 s against 48.2 s; at 2·10⁵ rows the processes' start cost more than they saved
-    (logit 29.0 s against 26.6 s, linear 17.1 s against 13.1 s). Gradient-boosting fits
-    alone ran as fast in threads as in processes (35 fits at 8·10⁵ rows: 28.8 s against
-    27.5 s; benchmarks/lambda_threads.py), so the threads' loss lies in the rest of the
-    fold's work (the data copies and the networks' forward passes around the fits); it
-    was not isolated further. Processes are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows,
-    with at least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once (on 2 cores, two at once,
-    the logit's Λ stage at 4·10⁵ rows took 47.8 s in processes against 43.1 s in threads,
-    the same estimate); never inside a joblib worker, where nesting would oversubscribe, nor
-    under ``joblib.parallel_config(backend="threading")`` (or "sequential"), the user's way
-    to keep a fit in one process. loky keeps its workers for later fits.
-    """
-    n_concurrent = min(n_folds, n_threads)
-    if n_rows < LAMBDA_PROCESSES_MIN_ROWS or n_concurrent < LAMBDA_PROCESSES_MIN_CONCURRENT:
-        return False
-    backend, _ = get_active_backend()
-    return (getattr(backend, "nesting_level", 0) == 0
-            and not getattr(backend, "supports_sharedmem", False))
+    rep: int
+    fold: int
+    test: np.ndarray
+    theta: np.ndarray  # (n_test, d)
+    lam: np.ndarray  # (n_test, d, d)
+    floored: np.ndarray  # (n_test,) bool: a floor of the Λ stage binds
+    best_epoch: float  # mean over the fold's networks
+    history: np.ndarray | None
 
 
-@contextlib.contextmanager
-def _memory_mapped(*arrays, enabled=True):
-    """The arrays as read-only memory maps in a temporary folder while the block runs.
+@dataclass
+class CrossfitResult:
+    """One repetition's cross-fitted θ̂ and Λ̂ at every row, in internal units."""
 
-    joblib sends a memory-mapped array to worker processes by file name; a plain one it
-    hashes (about 0.2 s per 100 MB) for every task that carries it.
-    """
-    if not enabled:
-        yield arrays
-        return
-    folder = tempfile.mkdtemp(prefix="sklearn_dml_",
-                              dir=_shared_memory_dir(sum(a.nbytes for a in arrays)))
-    try:
-        maps = []
-        for i, array in enumerate(arrays):
-            path = os.path.join(folder, f"{i}.npy")
-            np.save(path, array)
-            maps.append(np.load(path, mmap_mode="r"))
-        yield tuple(maps)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    theta: np.ndarray  # (n, d)
+    lam: np.ndarray  # (n, d, d)
+    floored: np.ndarray  # (n,) bool
+    fold_id: np.ndarray  # (n,)
+    layers: list  # stacked weights of the K fold networks
+    best_epoch: np.ndarray  # (K,)
+    history: list
 
 
-def _shared_memory_dir(nbytes, shm="/dev/shm"):
-    """``shm`` (memory, not disk) where it is writable and has twice ``nbytes`` free, else
-    None, the system's temporary folder: containers often give /dev/shm 64 MB."""
-    try:
-        stats = os.statvfs(shm)
-    except (OSError, AttributeError):  # no such folder; no statvfs on Windows
-        return None
-    free = stats.f_bavail * stats.f_frsize
-    return shm if os.access(shm, os.W_OK) and free >= 2 * nbytes else None
+def _evaluate_fold(fold, *, strategy, data):
+    """θ̂ and Λ̂ at the test rows of one fold (a :class:`FoldNetworks`)."""
+    theta_test = fold.theta(fold.plan.test)
+    lam, floored = strategy.evaluate(fold, theta_test, data)
+    return theta_test, lam, floored
 
 
-def _evaluate_fold(fold, *, main, aux, X, X32, T, Y, family, method, lambda_model,
-                   treatment_law, B):
-    """θ̂ and Λ̂ at the test rows of ``fold = (m, plan)``, the group's m-th fold.
-
-    ``X`` holds the covariates of the Λ regressions (:func:`lambda_features`), ``X32``
-    those of the networks.
-    """
-    m, plan = fold
-    theta_test = _theta_test(m, plan, main, X32, B)
-    floored = np.zeros(plan.test.size, dtype=bool)
-    if method == "randomized":
-        values, probs = treatment_support(treatment_law, T[plan.train],
-                                          np.random.RandomState(plan.law_seed))
-        lam = integrate_hessian(family, theta_test, values, probs)
-    elif method == "conditional":
-        values, probs, floored = conditional_law(T[plan.train], X[plan.train], X[plan.test],
-                                                 lambda_model,
-                                                 np.random.RandomState(plan.law_seed))
-        lam = integrate_hessian(family, theta_test, values, probs)
-    else:
-        rows, theta_rows = _hessian_rows(m, plan, aux, main, X32, theta_test.shape[1], method,
-                                         B)
-        if isinstance(family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ depends on y
-            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method, aux is not None)
-            lam, floored = index_moment_lambda(d2, T[rows], X[rows], X[plan.test],
-                                               lambda_model)
-        else:
-            H = lambda_hessians(family, Y[rows], T[rows], theta_rows)
-            lam = regress_hessian(H, X[rows], X[plan.test], lambda_model)
-    return _fold_result(m, plan, main, theta_test, lam, floored, B)
-
-
-def _evaluate_folds_by_networks(plans, main, aux, X32, T, Y, family, method, config, B):
-    """:func:`_evaluate_fold` for every fold of the group, with the Λ regressions of all
-    folds fitted as one batch of networks (``lambda_model="network"``; index families, or
-    the conditional law of T, as :func:`~sklearn_dml._lambda_networks.check_lambda_model`
-    ensures)."""
-    thetas = [_theta_test(m, plan, main, X32, B) for m, plan in enumerate(plans)]
-    folds = []
-    for m, plan in enumerate(plans):
-        if method == "conditional":
-            rows, d2 = plan.train, np.ones(plan.train.size)
-        else:
-            rows, theta_rows = _hessian_rows(m, plan, aux, main, X32, thetas[m].shape[1],
-                                             method, B)
-            d2 = _index_weights(family, Y[rows], T[rows], theta_rows, method, aux is not None)
-        folds.append({"d2": d2, "T": T[rows], "fit_rows": rows, "pred_rows": plan.test})
-    moments = network_weighted_moments(folds, X32, [plan.law_seed for plan in plans], config)
-    results = []
-    for m, (plan, (a, mean, S, floored, resid)) in enumerate(zip(plans, moments)):
-        if method == "conditional":
-            values, probs, floored = law_from_moments(mean, S, floored, resid,
-                                                      np.random.RandomState(plan.law_seed))
-            lam = integrate_hessian(family, thetas[m], values, probs)
-        else:
-            lam = moment_lambda(a, mean, S)
-        results.append(_fold_result(m, plan, main, thetas[m], lam, floored, B))
-    return results
-
-
-def _theta_test(m, plan, main, X32, B):
-    """θ̂ at the fold's test rows: the mean of its ``B`` networks."""
-    return np.mean([predict_theta(main["layers"], X32[plan.test], member=m * B + b)
-                    for b in range(B)], axis=0)
-
-
-def _hessian_rows(m, plan, aux, main, X32, theta_dim, method, B):
-    """The rows whose Hessians estimate Λ, and θ there: zeros where ℓ_θθ is free of θ
-    (analytic); for "regression", each half's θ from the auxiliary network that did not
-    see it, or without cross-fitting (no auxiliary networks) θ̂ itself, so that a θ that
-    cannot vary gives the classical sandwich."""
-    if method == "analytic":
-        return plan.train, np.zeros((plan.train.size, theta_dim))
-    if aux is None:
-        return plan.train, np.mean([predict_theta(main["layers"], X32[plan.train],
-                                                  member=m * B + b) for b in range(B)], axis=0)
-    rows = np.concatenate([plan.lambda_rows, plan.aux_rows])
-    theta_rows = np.concatenate([
-        predict_theta(aux["layers"], X32[plan.lambda_rows], member=2 * m),
-        predict_theta(aux["layers"], X32[plan.aux_rows], member=2 * m + 1)])
-    return rows, theta_rows
-
-
-def _index_weights(family, y, t, theta_rows, method, auxiliary):
-    """Index weights of Λ̂; the secant and observed-ℓ'' forms correct for the auxiliary fit's
-    error, so they apply only where θ there comes from an auxiliary network."""
-    elsewhere = method == "regression" and auxiliary
-    return lambda_index_weights(family, y, index(t, theta_rows),
-                                secant=elsewhere and family.secant_lambda,
-                                observed=elsewhere and family.observed_lambda)
-
-
-def _fold_result(m, plan, main, theta_test, lam, floored, B):
-    return {"rep": plan.rep, "fold": plan.fold, "test": plan.test,
-            "theta": theta_test, "lambda": lam, "floored": floored,
-            "best_epoch": float(np.mean(main["best_epoch"][m * B:(m + 1) * B])),
-            "history": main["history"][:, m * B] if main["history"].size else None}
+def _fold_result(fold, main, theta_test, lam, floored):
+    m, B, plan = fold.member, fold.n_networks, fold.plan
+    return FoldResult(plan.rep, plan.fold, plan.test, theta_test, lam, floored,
+                      float(np.mean(main["best_epoch"][m * B:(m + 1) * B])),
+                      main["history"][:, m * B] if main["history"].size else None)
 
 
 # Held-out rows per network on which θ̂ is compared with the network's start: divergence
@@ -541,45 +388,13 @@ def _train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what
     return fit
 
 
-# Rows (all of the data) from which the Λ stage's concurrent fold fits run in processes, and
-# the fewest fits at once for which they do; see lambda_in_processes.
-LAMBDA_PROCESSES_MIN_ROWS = 400_000
-LAMBDA_PROCESSES_MIN_CONCURRENT = 3
-
-# Rows per Λ nuisance fit from which its OpenMP/BLAS threads pay for themselves when the fold
-# groups run one after another. Measured (HistGradientBoosting, d = 20, 2 cores): 4000 rows,
-# 0.105 s wall on 1 thread vs 0.088 s on 2 at 40% more CPU; 200,000 rows, 2.05 s vs 1.27 s.
-LAMBDA_THREADS_MIN_ROWS = 20_000
-
-
-def n_task_threads(torch_num_threads, parallel):
-    """Torch/BLAS threads per task: 1 inside parallel workers unless told otherwise."""
-    if torch_num_threads != "auto":
-        return int(torch_num_threads)
-    # Small θ-networks run fastest single-threaded (measured: 3.3 s vs 12.1 s with 2 threads).
-    return 1
-
-
-def n_lambda_threads(torch_num_threads, n_groups_at_once, n_rows):
-    """OpenMP/BLAS threads for the Λ stage of one fold group.
-
-    Nuisance fits on ``LAMBDA_THREADS_MIN_ROWS`` rows or more share the cores among the fold
-    groups running at once; smaller ones run as training does (one thread under "auto").
-    """
-    if torch_num_threads != "auto" or n_rows < LAMBDA_THREADS_MIN_ROWS:
-        return n_task_threads(torch_num_threads, n_groups_at_once > 1)
-    return max(1, cpu_count(only_physical_cores=True) // n_groups_at_once)
-
-
-def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, treatment_law,
-                 n_jobs, torch_num_threads, verbose=0):
+def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torch_num_threads,
+                 verbose=0):
     """Run all fold groups with joblib and gather per-repetition arrays.
 
     Returns
     -------
-    list (one per repetition) of dicts with ``theta`` (n, d), ``lambda`` (n, d, d),
-    ``fold_id`` (n,), ``layers`` (stacked weights of the K fold networks) and
-    ``best_epoch`` (K,).
+    list of CrossfitResult, one per repetition.
     """
     n_workers = effective_n_jobs(n_jobs)
     groups = []
@@ -591,7 +406,7 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     threads = n_task_threads(torch_num_threads, parallel)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
                                       else 1, X.shape[0])
-    X_lambda = _lambda_covariates(X, family, method, lambda_model, lambda_threads)
+    X_lambda = strategy.covariates(X, lambda_threads)
     # progress bars (verbose >= 1, tqdm installed): over epochs where the folds train in this
     # process, over fold groups where they train in workers
     config = dataclasses.replace(config, progress=verbose >= 1 and not parallel)
@@ -599,8 +414,8 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
     tasks = Parallel(n_jobs=n_jobs, prefer="processes",
                      return_as="generator" if group_bar else "list",
                      verbose=verbose if verbose >= 2 else 0)(
-        delayed(_fold_group)(g, X, X_lambda, T, Y, weights, family, config, method,
-                             lambda_model, treatment_law, threads, lambda_threads)
+        delayed(_fold_group)(g, X, X_lambda, T, Y, weights, family, config, strategy,
+                             threads, lambda_threads)
         for g in groups
     )
     bar = progress_bar(group_bar, len(groups), "fold groups", "group", delay=0.0)
@@ -609,29 +424,30 @@ def run_crossfit(plans, X, T, Y, weights, family, config, method, lambda_model, 
         outputs.append(output)
         bar.update()
     bar.close()
-    n, d = X.shape[0], family.theta_dim(T.shape[1])
-    reps = []
-    for rep in range(len(plans)):
-        theta = np.full((n, d), np.nan)
-        lam = np.full((n, d, d), np.nan)
-        floored = np.zeros(n, dtype=bool)
-        fold_id = np.full(n, -1)
-        layer_parts, best_epoch, histories = [], [], []
-        for layers, results in outputs:
-            if results[0]["rep"] != rep:
-                continue
-            layer_parts.append(layers)
-            for r in results:
-                theta[r["test"]] = r["theta"]
-                lam[r["test"]] = r["lambda"]
-                floored[r["test"]] = r["floored"]
-                fold_id[r["test"]] = r["fold"]
-                best_epoch.append(r["best_epoch"])
-                histories.append(r["history"])
-        stacked = [(np.concatenate([lp[i][0] for lp in layer_parts]),
-                    np.concatenate([lp[i][1] for lp in layer_parts]))
-                   for i in range(len(layer_parts[0]))]
-        reps.append({"theta": theta, "lambda": lam, "floored": floored, "fold_id": fold_id,
-                     "layers": stacked,
-                     "best_epoch": np.array(best_epoch), "history": histories})
-    return reps
+    d = family.theta_dim(T.shape[1])
+    return [_gather(rep, outputs, X.shape[0], d) for rep in range(len(plans))]
+
+
+def _gather(rep, outputs, n, d):
+    """The repetition's fold results, put back in row order."""
+    theta = np.full((n, d), np.nan)
+    lam = np.full((n, d, d), np.nan)
+    floored = np.zeros(n, dtype=bool)
+    fold_id = np.full(n, -1)
+    layer_parts, best_epoch, histories = [], [], []
+    for layers, results in outputs:
+        if results[0].rep != rep:
+            continue
+        layer_parts.append(layers)
+        for r in results:
+            theta[r.test] = r.theta
+            lam[r.test] = r.lam
+            floored[r.test] = r.floored
+            fold_id[r.test] = r.fold
+            best_epoch.append(r.best_epoch)
+            histories.append(r.history)
+    stacked = [(np.concatenate([lp[i][0] for lp in layer_parts]),
+                np.concatenate([lp[i][1] for lp in layer_parts]))
+               for i in range(len(layer_parts[0]))]
+    return CrossfitResult(theta, lam, floored, fold_id, stacked, np.array(best_epoch),
+                          histories)

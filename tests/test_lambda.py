@@ -6,7 +6,6 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
 from sklearn_dml import _lambda
-from sklearn_dml._crossfit import _lambda_covariates
 from sklearn_dml._lambda import (
     binned_features,
     choose_lambda_method,
@@ -14,10 +13,10 @@ from sklearn_dml._lambda import (
     index_moment_lambda,
     integrate_hessian,
     lambda_features,
-    regularize,
-    solve,
+    make_lambda_strategy,
     treatment_support,
 )
+from sklearn_dml._linalg import regularize
 from sklearn_dml.families import LinearFamily, LogitFamily, TobitFamily
 from sklearn_dml.families._index import IndexFamily, sigmoid
 
@@ -73,7 +72,8 @@ def test_regularize_floors_and_solves():
     assert raw_min[0] == -1.0
     assert w.min() >= 2e-2 - 1e-15
     rhs = np.array([[1.0, 1.0], [1.0, -1.0]])
-    np.testing.assert_allclose(solve(w[1:], V[1:], rhs[1:]),
+    inverse = np.einsum("nij,nj,nkj->nik", V[1:], 1.0 / w[1:], V[1:])
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", inverse, rhs[1:]),
                                np.linalg.solve(L[1:], rhs[1:, :, None])[..., 0])
 
 
@@ -284,13 +284,13 @@ def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvat
 def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     """The probit's Hessian regression uses the observed ℓ'', the logit's and the gumbel's
     the secant weights (the gumbel's clipped)."""
-    import sklearn_dml._crossfit as crossfit
+    import sklearn_dml._lambda._strategies as strategies
     from sklearn_dml import GumbelDML, LogitDML, ProbitDML
     from sklearn_dml.datasets import make_family_data
 
     seen = []
-    real = crossfit.lambda_index_weights
-    monkeypatch.setattr(crossfit, "lambda_index_weights", lambda family, y, eta, **kw:
+    real = strategies.lambda_index_weights
+    monkeypatch.setattr(strategies, "lambda_index_weights", lambda family, y, eta, **kw:
                         seen.append((family.name, kw)) or real(family, y, eta, **kw))
     kw = dict(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0)
     for estimator, name in ((ProbitDML, "probit"), (LogitDML, "probit"), (GumbelDML, "gumbel")):
@@ -346,7 +346,7 @@ def test_bin_codes_from_a_subsample_and_in_threads(rng, monkeypatch):
     X = rng.normal(size=(3000, 4))
     serial = binned_features(X, max_bins=16)
     np.testing.assert_array_equal(binned_features(X, max_bins=16, n_threads=2), serial)
-    monkeypatch.setattr(_lambda, "BINNING_SUBSAMPLE", 500)
+    monkeypatch.setattr(_lambda._regressors, "BINNING_SUBSAMPLE", 500)
     sub = binned_features(X, max_bins=16)
     assert sub.max() == 15 and np.mean(sub == serial) > 0.7
     counts = np.bincount(sub[:, 0], minlength=16) / X.shape[0]
@@ -367,13 +367,13 @@ def test_lambda_features_bins_only_for_gradient_boosting(rng):
 @pytest.mark.parametrize("model", [None, "network", "forest", "boosting"])
 @pytest.mark.parametrize("family", [LogitFamily(), TobitFamily()], ids=["index", "matrix"])
 def test_lambda_stage_bins_exactly_where_it_fits_gradient_boosting(rng, family, model, method):
-    # _evaluate_fold fits boosting for an index family or the conditional law by default, a
+    # the Λ strategies fit boosting for an index family or the conditional law by default, a
     # random forest on whole Hessian matrices otherwise, and no regressor for networks or a
     # known law
     X = rng.normal(size=(300, 3))
     lambda_model = {"forest": RandomForestRegressor(), "boosting": default_lambda_model()}.get(
         model, model)
-    covariates = _lambda_covariates(X, family, method, lambda_model, 1)
+    covariates = make_lambda_strategy(method, family, lambda_model).covariates(X, 1)
     boosting = model == "boosting" or (model is None and (
         method == "conditional" or isinstance(family, IndexFamily)))
     if method == "randomized" or model in ("network", "forest") or not boosting:

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 import sklearn_dml as sd
-from sklearn_dml._lambda_networks import (
+from sklearn_dml._lambda._networks import (
     fit_predict_networks,
     network_config,
     network_weighted_moments,
 )
-from sklearn_dml._training import TrainConfig
+from sklearn_dml._training import TrainConfig, train_ensemble
 from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_logit
 
 CONFIG = network_config(TrainConfig(hidden_dims=(32, 16), max_epochs=100))
@@ -25,7 +25,7 @@ def test_regression_recovers_function_and_copies_constants():
     truth = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2
     y = np.column_stack([truth + rng.normal(scale=0.3, size=3000), np.full(3000, 2.5)])
     fit, test = np.arange(2500), np.arange(2500, 3000)
-    pred, = fit_predict_networks(X, [(fit, y[fit], test)], [0], CONFIG)
+    pred, = fit_predict_networks(X, [(fit, y[fit], test)], [0], CONFIG, train_ensemble)
     rmse = np.sqrt(np.mean((pred[:, 0] - truth[test]) ** 2))
     assert rmse < 0.15, rmse  # noise SD 0.3; the constant predictor's RMSE is 0.9
     assert np.all(pred[:, 1] == 2.5)
@@ -37,8 +37,9 @@ def test_positive_columns_stay_positive():
     # a heavy-tailed positive target that is nearly zero for most x
     y = np.exp(3 * X[:, :1]) * rng.exponential(size=(2000, 1))
     rows = np.arange(2000)
-    plain, = fit_predict_networks(X, [(rows, y, rows)], [0], CONFIG)
-    positive, = fit_predict_networks(X, [(rows, y, rows)], [0], CONFIG, positive=[True])
+    plain, = fit_predict_networks(X, [(rows, y, rows)], [0], CONFIG, train_ensemble)
+    positive, = fit_predict_networks(X, [(rows, y, rows)], [0], CONFIG, train_ensemble,
+                                     positive=[True])
     assert plain.min() < 0  # what an unconstrained fit does here
     assert positive.min() > 0
 
@@ -50,8 +51,8 @@ def test_members_do_not_interact():
     y2 = (np.cos(X[:, 1:2]) + rng.normal(size=(2000, 1))).astype(float)
     t1 = (np.arange(0, 1500), y1[:1500], np.arange(1500, 2000))
     t2 = (np.arange(500, 2000), y2[500:], np.arange(0, 500))
-    together = fit_predict_networks(X, [t1, t2], [11, 12], CONFIG)
-    alone = fit_predict_networks(X, [t2], [12], CONFIG)
+    together = fit_predict_networks(X, [t1, t2], [11, 12], CONFIG, train_ensemble)
+    alone = fit_predict_networks(X, [t2], [12], CONFIG, train_ensemble)
     np.testing.assert_allclose(together[1], alone[0], rtol=1e-4, atol=1e-5)
 
 
@@ -67,8 +68,8 @@ def test_moments_of_treatment_given_x():
     folds = [{"d2": np.ones(5000), "T": T[:5000], "fit_rows": np.arange(5000),
               "pred_rows": test}]
     # the estimators' default networks: smaller ones fitted S 16% low here
-    (a, m, S, floored, resid), = network_weighted_moments(folds, X, [5],
-                                                          network_config(TrainConfig()))
+    (a, m, S, floored, resid), = network_weighted_moments(
+        folds, X, [5], network_config(TrainConfig()), train_ensemble)
     assert np.all(a == 1.0)
     assert np.corrcoef(m[:, 0], mean[test])[0, 1] > 0.95
     assert np.corrcoef(S[:, 0, 0], sd[test] ** 2)[0, 1] > 0.8
@@ -83,7 +84,7 @@ def test_binary_treatment_gives_clipped_propensity():
     e = 1 / (1 + np.exp(-2 * X[:, 0]))
     T = (np.random.RandomState(6).uniform(size=n) < e).astype(float)[:, None]
     folds = [{"d2": np.ones(n), "T": T, "fit_rows": np.arange(n), "pred_rows": np.arange(n)}]
-    (_, m, S, _, resid), = network_weighted_moments(folds, X, [7], CONFIG)
+    (_, m, S, _, resid), = network_weighted_moments(folds, X, [7], CONFIG, train_ensemble)
     assert resid is None
     assert m.min() >= 0.01 and m.max() <= 0.99
     np.testing.assert_allclose(S[:, 0, 0], m[:, 0] * (1 - m[:, 0]))

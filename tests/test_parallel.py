@@ -51,7 +51,7 @@ def _openmp_threads_here():
 
 @pytest.mark.parametrize("n_threads, n_items, per_thread", [(4, 2, 2), (6, 3, 2), (2, 5, 1)])
 def test_map_folds_gives_each_thread_its_share_of_openmp(n_threads, n_items, per_thread):
-    from sklearn_dml._crossfit import map_folds
+    from sklearn_dml._parallel import map_folds
 
     if not _openmp_threads_here():
         pytest.skip("no OpenMP runtime loaded")
@@ -89,14 +89,14 @@ def test_concurrent_lambda_stage_matches_sequential(monkeypatch, name):
     for n_threads, processes in ((1, False), (2, False), (2, True)):
         def forced(f, items, _, processes=False, n=n_threads):
             items = list(items)
-            shared = isinstance(f.keywords["X"], np.memmap)  # sent to processes by file name
-            seen.append(([type(fold[1]).__name__ for fold in items], processes, shared))
+            shared = isinstance(f.keywords["data"].X, np.memmap)  # sent by file name
+            seen.append(([type(fold).__name__ for fold in items], processes, shared))
             return real_map_folds(f, items, n, processes=processes)
 
         monkeypatch.setattr(crossfit, "map_folds", forced)
         monkeypatch.setattr(crossfit, "lambda_in_processes", lambda *_, p=processes: p)
         fits[n_threads, processes] = estimator(**kw).fit(data.X, data.T, data.Y)
-    assert seen == [(["FoldPlan"] * 3, p, p) for p in (False, False, True)]
+    assert seen == [(["FoldNetworks"] * 3, p, p) for p in (False, False, True)]
     assert fits[1, False].lambda_method_ == {"linear": "analytic", "heteroskedastic":
                                              "conditional"}.get(name, "regression")
     for mode in ((2, False), (2, True)):
@@ -106,11 +106,11 @@ def test_concurrent_lambda_stage_matches_sequential(monkeypatch, name):
 
 
 def test_lambda_stage_uses_processes_for_large_data_at_the_top_level_only(monkeypatch):
-    import sklearn_dml._crossfit as crossfit
+    import sklearn_dml._parallel as parallel
 
-    monkeypatch.setattr(crossfit, "LAMBDA_PROCESSES_MIN_ROWS", 1000)
-    monkeypatch.setattr(crossfit, "LAMBDA_PROCESSES_MIN_CONCURRENT", 3)
-    rule = crossfit.lambda_in_processes
+    monkeypatch.setattr(parallel, "LAMBDA_PROCESSES_MIN_ROWS", 1000)
+    monkeypatch.setattr(parallel, "LAMBDA_PROCESSES_MIN_CONCURRENT", 3)
+    rule = parallel.lambda_in_processes
     assert rule(1000, 5, 16) and rule(10**6, 3, 3)
     assert not rule(999, 5, 16)  # too little data to pay for the processes' start
     assert not rule(10**6, 5, 2) and not rule(10**6, 2, 16)  # too few fits at once
@@ -127,41 +127,41 @@ def _exit_worker(item):
 
 
 def test_a_killed_lambda_worker_gives_an_error_that_says_what_to_do():
-    from sklearn_dml._crossfit import map_folds
+    from sklearn_dml._parallel import map_folds
 
     with pytest.raises(RuntimeError, match=r"(?s)worker processes stopped.*backend='threading'"):
         map_folds(_exit_worker, range(2), 2, processes=True)
 
 
 def test_memory_mapped_arrays_are_read_only_copies_removed_afterwards():
-    from sklearn_dml._crossfit import _memory_mapped
+    from sklearn_dml._parallel import memory_mapped
 
     a, b = np.arange(12.0).reshape(3, 4), np.ones(5, dtype=np.float32)
-    with _memory_mapped(a, b) as (a_map, b_map):
+    with memory_mapped(a, b) as (a_map, b_map):
         assert isinstance(a_map, np.memmap) and not a_map.flags.writeable
         np.testing.assert_array_equal(a_map, a)
         np.testing.assert_array_equal(b_map, b)
         assert b_map.dtype == np.float32
         folder = os.path.dirname(a_map.filename)
     assert not os.path.exists(folder)
-    with _memory_mapped(a, b, enabled=False) as same:
+    with memory_mapped(a, b, enabled=False) as same:
         assert same[0] is a and same[1] is b
 
 
 def test_shared_memory_is_used_only_with_room_to_spare(tmp_path):
-    from sklearn_dml._crossfit import _shared_memory_dir
+    from sklearn_dml._parallel import shared_memory_dir
 
     free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
-    assert _shared_memory_dir(free // 4, shm=str(tmp_path)) == str(tmp_path)
-    assert _shared_memory_dir(free, shm=str(tmp_path)) is None  # e.g. a container's 64 MB
-    assert _shared_memory_dir(1, shm=str(tmp_path / "missing")) is None
+    assert shared_memory_dir(free // 4, shm=str(tmp_path)) == str(tmp_path)
+    assert shared_memory_dir(free, shm=str(tmp_path)) is None  # e.g. a container's 64 MB
+    assert shared_memory_dir(1, shm=str(tmp_path / "missing")) is None
 
 
 def test_projection_fits_side_by_side_match_one_after_another():
     """E[H_θ | X] (the AME's projection): its (column, fold) fits in threads give the
     numbers they give one by one; a constant column passes through unfitted."""
-    from sklearn_dml._crossfit import map_folds
     from sklearn_dml._lambda import project_crossfitted
+    from sklearn_dml._parallel import map_folds
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(900, 3))

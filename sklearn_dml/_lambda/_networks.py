@@ -3,11 +3,12 @@
 Every regression that the Λ stage of a group of folds needs (for an index family: the
 weighted means a(x) and m(x), their out-of-fold versions and the conditional covariance
 S(x), or the moments of T given X for the conditional law) becomes one member of an ensemble of
-:class:`~sklearn_dml._nets.EnsembleStructuralNet` regressors, trained together by
-:func:`~sklearn_dml._training.train_ensemble` with squared loss on standardized targets,
-each with its own rows, targets, validation split and early stopping. All the folds of a
-group then cost about one small training run, on the estimator's device, instead of seven
-gradient-boosting fits per fold on the CPU.
+:class:`~sklearn_dml._nets.EnsembleStructuralNet` regressors, trained together by the
+θ-networks' trainer (``train``, :func:`~sklearn_dml._training.train_ensemble`, passed in by
+the caller so that this layer does not import the one above it) with squared loss on
+standardized targets, each with its own rows, targets, validation split and early
+stopping. All the folds of a group then cost about one small training run, on the
+estimator's device, instead of seven gradient-boosting fits per fold on the CPU.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._lambda import OVERLAP_FLOOR, finish_moments, moment_kind, unpack_symmetric
-from ._nets import predict_theta
-from ._training import train_ensemble
-from .families._index import IndexFamily
+from .._nets import predict_theta
+from ._hessians import unpack_symmetric
+from ._moments import OVERLAP_FLOOR, finish_moments, moment_kind
 
-LAMBDA_NETWORK = "network"
 LARGE_BATCH_ROWS = 100_000  # from this many fitting rows per task, a 25th of them per step
 
 
@@ -60,37 +59,6 @@ class _StandardizedSquaredError:
 _SOFTPLUS_OF_ONE_INVERSE = float(np.log(np.expm1(1.0)))
 
 
-def is_network(lambda_model):
-    """Whether ``lambda_model`` asks for the batched network regressions."""
-    return isinstance(lambda_model, str) and lambda_model == LAMBDA_NETWORK
-
-
-def check_lambda_model(lambda_model, family=None, method=None):
-    """None, "network" or a scikit-learn regressor; anything else gets a clear error.
-
-    With ``family`` and the resolved ``method``: "network" fits the moments of T given X
-    (single-index families, or the conditional law), not whole Hessian matrices, whose
-    entry-wise fits need not stay positive semi-definite (the default random forest's do).
-    """
-    if lambda_model is None:
-        return
-    if is_network(lambda_model):
-        if (family is not None and method in ("analytic", "regression")
-                and not isinstance(family, IndexFamily)):
-            raise ValueError(
-                f"lambda_model='network' fits the moments of T given X that Λ(x) of a "
-                f"single-index family is made of; the {family.name!r} family's Λ(x) is a "
-                f"regression of whole Hessian matrices (lambda_method={method!r}). Use "
-                "lambda_model=None (a random forest that keeps them positive semi-definite).")
-        return
-    if isinstance(lambda_model, str) or not (hasattr(lambda_model, "fit")
-                                             and hasattr(lambda_model, "predict")):
-        raise ValueError(
-            f"lambda_model must be None (gradient boosting), {LAMBDA_NETWORK!r} (batched "
-            f"networks on the estimator's device) or a scikit-learn regressor with fit and "
-            f"predict; got {lambda_model!r}.")
-
-
 def network_config(config):
     """Training settings of the Λ regressions: the θ-networks', always with Adam and early
     stopping (nuisance fits; with ``solver="lbfgs"`` for them too, CPU and GPU fits of one
@@ -99,7 +67,7 @@ def network_config(config):
                                solver="adam", label="Λ-network")
 
 
-def fit_predict_networks(X32, tasks, seeds, config, positive=None):
+def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
     """Fit one regression network per task, all at once; predict each at its own rows.
 
     Parameters
@@ -114,6 +82,8 @@ def fit_predict_networks(X32, tasks, seeds, config, positive=None):
         One per task.
     config : TrainConfig
         As for the θ-networks (see :func:`network_config`).
+    train : callable
+        The ensemble trainer, :func:`~sklearn_dml._training.train_ensemble`.
     positive : bool array (k,), optional
         Columns whose targets are nonnegative; their predictions stay positive.
 
@@ -141,7 +111,7 @@ def fit_predict_networks(X32, tasks, seeds, config, positive=None):
         # a GPU the number of steps is the cost (n = 10^6 on an H100: the logit's Λ stage took
         # 94 s with the θ-networks' batches, 200 steps an epoch)
         config = dataclasses.replace(config, batch_size=fewest // 25)
-    fit = train_ensemble(X32, np.zeros((n, 0), dtype=np.float32), targets,
+    fit = train(X32, np.zeros((n, 0), dtype=np.float32), targets,
                          np.ones(n, dtype=np.float32), [task[0] for task in tasks], seeds,
                          family, config)
     if not np.all(np.isfinite(fit["best_loss"])):
@@ -159,8 +129,9 @@ def _halves(rows, seed):
     return np.sort(order[: rows.size // 2]), np.sort(order[rows.size // 2:])
 
 
-def network_weighted_moments(folds, X32, seeds, config):
-    """:func:`~sklearn_dml._lambda.weighted_moments` for several folds at once, by networks.
+def network_weighted_moments(folds, X32, seeds, config, train):
+    """The moments of :func:`~sklearn_dml._lambda._moments.weighted_moments` for several
+    folds at once, by networks.
 
     Parameters
     ----------
@@ -171,6 +142,8 @@ def network_weighted_moments(folds, X32, seeds, config):
     seeds : list of int
         One per fold.
     config : TrainConfig
+    train : callable
+        The ensemble trainer (:func:`fit_predict_networks`).
 
     Returns
     -------
@@ -190,7 +163,7 @@ def network_weighted_moments(folds, X32, seeds, config):
         task_seeds.extend(member_seeds(seed, 4)[:len(tasks) - first])
         layout.append((first, halves))
     p = folds[0]["T"].shape[1]
-    preds = fit_predict_networks(X32, tasks, task_seeds, config,
+    preds = fit_predict_networks(X32, tasks, task_seeds, config, train,
                                  positive=np.arange(1 + p) == 0)
 
     partial, s_tasks, s_seeds = [], [], []
@@ -206,7 +179,7 @@ def network_weighted_moments(folds, X32, seeds, config):
             s_seeds.append(member_seeds(seed, 4)[3])
         partial.append((a, m_raw / a[:, None], resid))
     upper = np.triu_indices(p)
-    s_preds = iter(fit_predict_networks(X32, s_tasks, s_seeds, config,
+    s_preds = iter(fit_predict_networks(X32, s_tasks, s_seeds, config, train,
                                         positive=upper[0] == upper[1]) if s_tasks else [])
     out = []
     for f, (_, binary), (a, m, resid) in zip(folds, kinds, partial):
@@ -234,19 +207,20 @@ def _product_targets(d2, resid):
     return d2[:, None] * resid[:, rows] * resid[:, cols]
 
 
-def network_projection(J, X32, fold_id, config, seed=0):
-    """:func:`~sklearn_dml._lambda.project_crossfitted` by networks: E[J | X] for every row,
-    all columns jointly, from a network fitted on the other folds (one per fold, batched)."""
+def network_projection(J, X32, fold_id, config, train, seed=0):
+    """:func:`~sklearn_dml._lambda._projection.project_crossfitted` by networks: E[J | X]
+    for every row, all columns jointly, from a network fitted on the other folds (one per
+    fold, batched)."""
     # columns in units of their SD, so that training acts alike whatever the units of T, Y
     scale = np.where(J.std(axis=0) > 0, J.std(axis=0), 1.0)
     tasks = []
     for k in np.unique(fold_id):
         test = np.flatnonzero(fold_id == k)
-        train = np.flatnonzero(fold_id != k)
-        train = train if train.size else test
-        tasks.append((train, J[train] / scale, test))
+        rows = np.flatnonzero(fold_id != k)
+        rows = rows if rows.size else test
+        tasks.append((rows, J[rows] / scale, test))
     out = np.empty_like(J, dtype=float)
-    preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config)
+    preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config, train)
     for (_, _, test), pred in zip(tasks, preds):
         out[test] = pred * scale
     return out

@@ -1,0 +1,148 @@
+"""From cross-fitted θ̂ and Λ̂ to debiased targets: the per-row cache and ψ.
+
+:func:`cache_repetition` turns one repetition's :class:`~sklearn_dml._crossfit.CrossfitResult`
+into what any target needs (θ̂_i, the regularized Λ̂_i and Λ̂_i⁻¹ℓ_θ,i, in the user's units);
+:func:`debias` stacks the targets' influence functions over the repetitions into an
+:class:`~sklearn_dml._inference.InferenceResults`, with its diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._inference import (
+    InferenceResults,
+    Influence,
+    influence,
+    influence_max_share,
+    leave_one_out_shift,
+)
+from ._linalg import regularize_rowwise, regularize_whitened
+
+
+@dataclass
+class RepetitionCache:
+    """Per-row results of one cross-fitting repetition, in the user's units."""
+
+    theta: np.ndarray  # (n, d) cross-fitted θ̂
+    fold_id: np.ndarray  # (n,)
+    lam: np.ndarray  # (n, d, d) regularized Λ̂
+    correction: np.ndarray  # (n, d) Λ̂⁻¹ ℓ_θ
+    raised: np.ndarray  # (n,) bool: a floor binds (eigenvalue or Λ-stage floor)
+    raw_min_eig: np.ndarray  # (n,) smallest whitened eigenvalue before the floor
+    condition: np.ndarray  # (n,) condition number after the floor
+    raw_condition: np.ndarray  # (n,) condition number before the floor (inf if singular)
+    pooled_condition: float  # of the Jacobi-scaled average Λ̂
+    best_epoch: np.ndarray  # (K,)
+
+
+def cache_repetition(result, family, T, Y, units, weights, floor, scale=None):
+    """Regularize and invert one repetition's Λ̂ and map the cache to the user's units.
+
+    Parameters
+    ----------
+    result : CrossfitResult
+        θ̂ and Λ̂ in the internal units of ``units``, as ``T`` and ``Y``.
+    family : Family
+    T, Y : ndarray
+    units : internal units (:meth:`Family.internal_units`)
+    weights : ndarray (n,)
+    floor : float
+        ``lambda_floor``.
+    scale : ndarray (n, d) or None
+        Per-row scales for a row-wise floor on Λ / (s sᵀ); None floors Λ̂ whitened by its
+        average (:func:`~sklearn_dml._linalg.regularize_whitened`).
+
+    Returns
+    -------
+    RepetitionCache
+    """
+    reg = (regularize_whitened(result.lam, floor, weights) if scale is None
+           else regularize_rowwise(result.lam, floor, scale))
+    correction = units.tangent(reg.solve(family.gradient(Y, T, result.theta)))
+    return RepetitionCache(
+        theta=units.theta(result.theta), fold_id=result.fold_id,
+        lam=units.curvature(reg.matrices()), correction=correction,
+        raised=reg.raised | result.floored, raw_min_eig=reg.raw_min, condition=reg.condition,
+        raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
+        best_epoch=result.best_epoch)
+
+
+def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(None),
+           clusters=None, fit_facts=None):
+    """Debiased estimates and joint covariance of ``targets`` over the repetitions.
+
+    Parameters
+    ----------
+    family : Family
+    targets : list of Target
+    names : list of str
+    reps : list of RepetitionCache
+    T : ndarray (n, p)
+        Treatments in the user's units.
+    weights : ndarray (n,)
+    projectors : list of callable
+        Per repetition, ``project(target, J)`` giving E[H_θ | X]
+        (:meth:`~sklearn_dml._lambda.LambdaStrategy.projector`).
+    rows : slice or bool mask, default=slice(None)
+        The rows averaged over (a subgroup).
+    clusters : ndarray (n,) of int codes or None
+        For a cluster-robust variance.
+    fit_facts : dict
+        Entries of the diagnostics that describe the fit (see :func:`diagnostics`).
+
+    Returns
+    -------
+    InferenceResults
+    """
+    psis, folds, plugins = [], [], []
+    w = weights[rows]
+    for rep, project in zip(reps, projectors):
+        plugin, psi = influence(family, targets, rep.theta, T, rep.correction,
+                                project=project)
+        psis.append(psi[rows])
+        folds.append(rep.fold_id[rows])
+        plugins.append(np.average(plugin[rows], axis=0, weights=w))
+    if clusters is not None:
+        clusters = np.unique(clusters[rows], return_inverse=True)[1].ravel()
+    data = Influence(tuple(psis), tuple(folds), w, clusters)
+    estimate, cov = data.moments()
+    diag = diagnostics(reps, rows, np.median(plugins, axis=0), estimate, fit_facts or {},
+                       data.n_clusters)
+    psi = np.mean(psis, axis=0)
+    diag["influence_max_share"] = [round(float(v), 4) for v in influence_max_share(psi, w)]
+    diag["influence_max_shift"] = [
+        round(float(v), 4) for v in leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))]
+    return InferenceResults(names, estimate, cov, diagnostics=diag, influence=data)
+
+
+def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
+    """The diagnostics of an inference: plug-in and correction, Λ̂'s conditioning, training.
+
+    ``fit_facts`` holds ``n_folds``, ``lambda_method``, ``standard_errors`` (a callable of
+    the number of clusters giving the variance's label), ``weight_decay`` (the resolved
+    value) and ``effective_n`` (None with equal weights).
+    """
+    diag = {
+        "plugin_estimate": [round(float(v), 6) for v in plugin],
+        "correction": [round(float(v), 6) for v in estimate - plugin],
+        "n_obs": int(np.asarray(reps[0].fold_id[rows]).size),
+        "n_folds": fit_facts["n_folds"],
+        "n_rep": len(reps),
+        "standard_errors": fit_facts["standard_errors"](n_clusters),
+        "lambda_method": fit_facts["lambda_method"],
+        "lambda_min_eig": float(min(r.raw_min_eig[rows].min() for r in reps)),
+        "share_regularized": float(np.mean([np.mean(r.raised[rows]) for r in reps])),
+        "lambda_condition_median": float(np.median(
+            np.concatenate([r.condition[rows] for r in reps]))),
+        "pooled_condition": float(max(r.pooled_condition for r in reps)),
+        "mean_best_epoch": float(np.mean([np.mean(r.best_epoch) for r in reps])),
+        "weight_decay": fit_facts["weight_decay"],
+    }
+    if fit_facts.get("effective_n") is not None:
+        diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
+    if fit_facts["n_folds"] == 1:
+        diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
+    return diag

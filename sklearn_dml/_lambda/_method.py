@@ -1,0 +1,66 @@
+"""Which Λ method a fit uses, and which Λ regressors it accepts."""
+
+from __future__ import annotations
+
+from ..families._index import IndexFamily
+
+LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
+LAMBDA_NETWORK = "network"
+
+
+def choose_lambda_method(method, family, treatment_law):
+    """Resolve ``lambda_method='auto'`` from the family's facts and the treatment law."""
+    if method == "auto":
+        if treatment_law is not None:
+            method = "randomized"
+        elif not family.hessian_depends_on_theta and not family.hessian_depends_on_y:
+            method = "analytic"
+        else:
+            method = family.observational_lambda
+    if (method in ("randomized", "conditional") and family.hessian_depends_on_y
+            and not family.has_expected_hessian):
+        raise ValueError(
+            f"lambda_method={method!r} integrates ℓ_θθ over a law of the treatment, but the "
+            f"{family.name!r} family's Hessian depends on y and the family gives no "
+            "expected_hessian. Use lambda_method='regression' (or give the family an "
+            "expected_hessian)."
+        )
+    if method == "analytic" and (family.hessian_depends_on_theta or family.hessian_depends_on_y):
+        raise ValueError(
+            f"lambda_method='analytic' needs a Hessian free of θ and y; the {family.name!r} "
+            "family's is not. Use 'regression' (observational T) or 'randomized' (randomized T)."
+        )
+    return method
+
+
+
+
+def is_network(lambda_model):
+    """Whether ``lambda_model`` asks for the batched network regressions."""
+    return isinstance(lambda_model, str) and lambda_model == LAMBDA_NETWORK
+
+
+def check_lambda_model(lambda_model, family=None, method=None):
+    """None, "network" or a scikit-learn regressor; anything else gets a clear error.
+
+    With ``family`` and the resolved ``method``: "network" fits the moments of T given X
+    (single-index families, or the conditional law), not whole Hessian matrices, whose
+    entry-wise fits need not stay positive semi-definite (the default random forest's do).
+    """
+    if lambda_model is None:
+        return
+    if is_network(lambda_model):
+        if (family is not None and method in ("analytic", "regression")
+                and not isinstance(family, IndexFamily)):
+            raise ValueError(
+                f"lambda_model='network' fits the moments of T given X that Λ(x) of a "
+                f"single-index family is made of; the {family.name!r} family's Λ(x) is a "
+                f"regression of whole Hessian matrices (lambda_method={method!r}). Use "
+                "lambda_model=None (a random forest that keeps them positive semi-definite).")
+        return
+    if isinstance(lambda_model, str) or not (hasattr(lambda_model, "fit")
+                                             and hasattr(lambda_model, "predict")):
+        raise ValueError(
+            f"lambda_model must be None (gradient boosting), {LAMBDA_NETWORK!r} (batched "
+            f"networks on the estimator's device) or a scikit-learn regressor with fit and "
+            f"predict; got {lambda_model!r}.")

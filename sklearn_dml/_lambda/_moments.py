@@ -1,0 +1,183 @@
+"""Λ(x) of a single-index family from the moments of T given X, and the law of T given X.
+
+With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] is made of a(x) = E[w | x], the
+w-weighted mean m(x) and covariance S(x) of T given x, each an unweighted regression on X.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._regressors import _fit_predict, _oof_predict
+
+OVERLAP_FLOOR = 1e-2  # conditional variance of T floored at 1% of its pooled variance
+# Binary T: propensities clipped to [0.01, 0.99] (DoubleML's default trimming). At 1e-3, a few
+# boosted propensities near 0 or 1 doubled the Monte Carlo SD of E[beta] (0.11 vs 0.062, R=30).
+PROPENSITY_CLIP = 1e-2
+
+
+def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
+    """Λ(x) for a single-index family, positive semi-definite by construction.
+
+    With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] = a(x)·[[1, m'], [m, m m' + S]]
+    where a = E[w | x], m = E[w T | x] / a and S = E[w (T − m)(T − m)' | x] / a. Each is an
+    unweighted regression on X; S is regressed on out-of-fold residuals so that
+    overfitting cannot shrink it, and floored at 1% of T's pooled variance; for a
+    binary T, S = m(1 − m) with m clipped to [0.01, 0.99]. Rows where a floor
+    binds (limited overlap) are reported.
+
+    The test-row predictions of a and m come from fits on all the fitting rows, not
+    from averaging the two half-sample models that give the out-of-fold residuals:
+    that average, though as accurate in RMSE, shifted the linear coverage design's
+    estimates by -0.08 SE, consistently (paired over 80 replications).
+
+    m as one regression of T weighted by w (and S of the residual products), rather than
+    the ratio of the regressions of w·T and w, would take 5 gradient-boosting fits per
+    fold instead of 7; paired over 200 seeds of the logit coverage design it moved E[β]
+    by -0.086 SE (s.e. 0.017), its bias from -0.12 to -0.21 SE. The ratio regresses
+    Λ's entries E[w | x] and E[w T | x] directly; the weighted fit makes E[w T | x] a
+    product of two fitted functions.
+
+    Parameters
+    ----------
+    d2 : ndarray (n_fit,)
+        ℓ'' at the fitting rows (constant for the linear family).
+    T_fit : ndarray (n_fit, p)
+    X_fit, X_pred : ndarray
+    model : sklearn regressor or None
+
+    Returns
+    -------
+    lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
+    """
+    a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model)
+    return moment_lambda(a, m, S), floored
+
+
+def moment_lambda(a, m, S):
+    """a(x)·[[1, m'], [m, m m' + S]] per row."""
+    return a[:, None, None] * _moment_matrix(m, S)
+
+
+def _moment_matrix(m, S):
+    """[[1, m'], [m, m m' + S]] per row: E[z z' | x] for z = (1, t), mean m, covariance S."""
+    n_pred, p = m.shape
+    lam = np.empty((n_pred, 1 + p, 1 + p))
+    lam[:, 0, 0] = 1.0
+    lam[:, 0, 1:] = m
+    lam[:, 1:, 0] = m
+    lam[:, 1:, 1:] = m[:, :, None] * m[:, None, :] + S
+    return lam
+
+
+def moment_kind(d2, T_fit):
+    """(constant weights, binary treatment): which moments need regressions."""
+    constant_w = np.ptp(d2) <= 1e-12 * max(1.0, abs(d2).max())
+    binary = T_fit.shape[1] == 1 and constant_w and np.all(np.isin(T_fit, (0.0, 1.0)))
+    return constant_w, binary
+
+
+def finish_moments(m, S, T_fit, d2, binary):
+    """Clip a binary propensity (S = m(1 − m)) or floor S's eigenvalues at 1% of T's pooled
+    variance; return m, S and the rows where a floor binds.
+
+    With nonnegative weights, m is a weighted mean of observed treatments and S their
+    weighted covariance, so m lies within the range of T and S's eigenvalues below the
+    largest variance a law on that range can have: a ratio of two regressions that strays
+    outside (a tiny E[w | x] in the denominator) is brought back and reported.
+    """
+    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
+    lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
+    if binary:
+        clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
+        m = np.clip(m, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        S = (m * (1 - m))[:, :, None]
+    else:
+        clipped = ((m < lo) | (m > hi)).any(axis=1)
+        m = np.clip(m, lo, hi)
+    sw, sv = np.linalg.eigh(S)
+    floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
+    ceiling = max(float(np.sum((hi - lo) ** 2) / 4), floor)
+    floored = (sw < floor).any(axis=1) | (sw > ceiling).any(axis=1) | clipped
+    S = np.einsum("nij,nj,nkj->nik", sv, np.clip(sw, floor, ceiling), sv)
+    return m, S, floored
+
+
+def weighted_moments(d2, T_fit, X_fit, X_pred, model):
+    """a = E[w | x], the w-weighted mean m and covariance S of T given x (floored), the
+    rows where a floor binds, and the out-of-fold residuals (None for a binary T)."""
+    n_pred, p = X_pred.shape[0], T_fit.shape[1]
+    constant_w, binary = moment_kind(d2, T_fit)
+    wT = d2[:, None] * T_fit
+    if constant_w:
+        a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
+    else:
+        a = np.maximum(_fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
+        a_oof = np.maximum(_oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
+    m = np.empty((n_pred, p))
+    resid = np.empty_like(T_fit)
+    for j in range(p):
+        m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
+        if not binary:
+            # a weighted mean of T lies within T's range, whatever the ratio's noise
+            resid[:, j] = T_fit[:, j] - np.clip(_oof_predict(model, X_fit, wT[:, j]) / a_oof,
+                                                T_fit[:, j].min(), T_fit[:, j].max())
+    S = None
+    if not binary:
+        S = np.empty((n_pred, p, p))
+        for j in range(p):
+            for k in range(j, p):
+                S[:, j, k] = S[:, k, j] = _fit_predict(
+                    model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
+    m, S, floored = finish_moments(m, S, T_fit, d2, binary)
+    return a, m, S, floored, None if binary else resid
+
+
+def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
+    """An estimated law of T given X at new rows, as weighted support points per row.
+
+    A binary T is Bernoulli(e(x)), e clipped to [0.01, 0.99]. Otherwise T = m(x) +
+    S(x)^½ u, a location-scale model: m and S are the regressions of
+    :func:`index_moment_lambda` (unit weights), and the law of u is that of the
+    pooled, standardized out-of-fold residuals, represented by ``n_points`` points
+    (their quantiles for one treatment, a random subset for several) re-standardized
+    so that every row's points have exactly the mean m(x) and covariance S(x).
+
+    Parameters
+    ----------
+    T_fit : ndarray (n_fit, p)
+    X_fit, X_pred : ndarray
+    model : sklearn regressor or None
+    rng : numpy RandomState
+        Picks the points for several treatments.
+    n_points : int, default=32
+
+    Returns
+    -------
+    values : ndarray (n_pred, S, p), probs : ndarray (n_pred, S), floored : ndarray (n_pred,)
+    """
+    _, m, S, floored, resid = weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred,
+                                                model)
+    return law_from_moments(m, S, floored, resid, rng, n_points)
+
+
+def law_from_moments(m, S, floored, resid, rng, n_points=32):
+    """:func:`conditional_law` from the moments of T given X and the out-of-fold residuals."""
+    n_pred, p = m.shape
+    if resid is None:  # binary
+        values = np.broadcast_to(np.array([[0.0], [1.0]]), (n_pred, 2, 1))
+        return values, np.column_stack([1 - m[:, 0], m[:, 0]]), floored
+    resid = resid - resid.mean(axis=0)
+    if p == 1:
+        u = np.quantile(resid[:, 0], (np.arange(n_points) + 0.5) / n_points)[:, None]
+    else:
+        u = resid[rng.choice(resid.shape[0], size=min(n_points, resid.shape[0]), replace=False)]
+    u = u - u.mean(axis=0)
+    cw, cv = np.linalg.eigh(np.atleast_2d(np.cov(u, rowvar=False, bias=True)))
+    u = u @ cv @ np.diag(1.0 / np.sqrt(np.maximum(cw, 1e-12 * cw.max()))) @ cv.T  # whitened
+    sw, sv = np.linalg.eigh(S)
+    root = np.einsum("nij,nj,nkj->nik", sv, np.sqrt(np.maximum(sw, 0.0)), sv)
+    values = m[:, None, :] + np.einsum("nij,sj->nsi", root, u)
+    return values, np.full(values.shape[:2], 1.0 / u.shape[0]), floored
+
+

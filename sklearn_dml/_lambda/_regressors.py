@@ -1,0 +1,123 @@
+"""The regressors of the Λ stage: the defaults, and the covariates they are fitted on."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.model_selection import KFold, cross_val_predict
+
+
+def default_lambda_model():
+    """Default nuisance regressor: small-tree gradient boosting with early stopping.
+
+    On smooth propensity-type functions at n = 1600 it had 30-40% lower RMSE
+    than 200 fixed boosting rounds, in half the time. Learning rate 0.1 with 10
+    rounds of patience (rather than 0.05 and 20) cost 1-2% RMSE on E[T | x] and
+    Var(T | x) at 1600-20,000 rows, d = 20, and 40% of the time.
+    """
+    return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1, max_leaf_nodes=8,
+                                         min_samples_leaf=30, early_stopping=True,
+                                         validation_fraction=0.15, n_iter_no_change=10,
+                                         random_state=0)
+
+
+BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting
+
+
+def lambda_features(X, model, n_threads=1):
+    """The covariates that the Λ regressor ``model`` is fitted on: X, or its bin codes.
+
+    HistGradientBoosting bins its features at every fit, the same work 7 times per fold
+    in the logit's Λ stage. Given the codes of :func:`binned_features` it only finds
+    each column's distinct codes and bins on them, so the quantiles are taken once for
+    all the fits of an estimator: a logit fold's Λ regressions took 4% less time at
+    4000 fitting rows (1 thread) and 11% less at 160,000 (2 threads), with the same
+    trees where a column has at most ``max_bins`` distinct values. Other regressors
+    (and boosting with categorical features) see X itself.
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+    model : sklearn regressor or None
+        The regressor that will be fitted, None for the default gradient boosting.
+    n_threads : int, default=1
+        Threads for the codes' columns.
+    """
+    model = default_lambda_model() if model is None else model
+    if not isinstance(model, HistGradientBoostingRegressor):
+        return X
+    categorical = model.categorical_features  # None, a string, or a mask or indices
+    if categorical is None or (isinstance(categorical, str) and categorical == "from_dtype"):
+        return binned_features(X, model.max_bins, n_threads)
+    return X
+
+
+def binned_features(X, max_bins=255, n_threads=1):
+    """Each column of X as uint8 codes of its ``max_bins`` quantile bins.
+
+    As gradient boosting bins: on at most ``BINNING_SUBSAMPLE`` rows (a fixed random
+    subset), a column with at most ``max_bins`` distinct values gets the midpoints
+    between them as edges, any other its quantiles; a value equal to an edge falls in
+    the bin below it. Monotone in each column, so a tree fitted on the codes splits the
+    rows as one fitted on X with those edges would.
+    """
+    n, d = X.shape
+    sample = X
+    if n > BINNING_SUBSAMPLE:
+        sample = X[np.random.RandomState(0).choice(n, BINNING_SUBSAMPLE, replace=False)]
+    quantiles = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
+    codes = np.empty((n, d), dtype=np.uint8)
+
+    def bin_column(j):
+        column = np.sort(sample[:, j])
+        distinct = column[np.concatenate([[True], column[1:] != column[:-1]])]
+        if distinct.size <= max_bins:
+            edges = 0.5 * (distinct[:-1] + distinct[1:])
+        else:
+            edges = np.quantile(column, quantiles)
+        codes[:, j] = np.searchsorted(edges, X[:, j], side="left")
+
+    if n_threads > 1 and d > 1:  # np.quantile and np.searchsorted release the GIL
+        with ThreadPoolExecutor(min(n_threads, d)) as pool:
+            list(pool.map(bin_column, range(d)))
+    else:
+        for j in range(d):
+            bin_column(j)
+    return codes
+
+
+def _constant(X):
+    """Whether X carries no information (every column constant): E[y | X] is then the mean
+    of y, which a regressor with early stopping would take over a subsample only."""
+    return X.shape[0] == 0 or not np.any(np.ptp(X, axis=0))
+
+
+def _fit_predict(model, X_fit, y, X_pred):
+    if _constant(X_fit):
+        return np.full(X_pred.shape[0], np.mean(y))
+    reg = clone(model if model is not None else default_lambda_model())
+    return reg.fit(X_fit, y).predict(X_pred)
+
+
+def _oof_predict(model, X, y, n_splits=2):
+    if _constant(X):
+        return np.full(X.shape[0], np.mean(y))
+    reg = clone(model if model is not None else default_lambda_model())
+    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=0))
+
+
+def default_matrix_model():
+    """Default model for whole Hessian matrices: a multi-output random forest.
+
+    Its prediction is a nonnegative-weighted average of training rows' targets,
+    with the same weights for every entry, so an average of positive
+    semi-definite Hessians stays positive semi-definite: no entry-wise noise
+    can make Λ̂(x) indefinite.
+    """
+    return RandomForestRegressor(n_estimators=100, min_samples_leaf=20, max_features=0.6,
+                                 random_state=0, n_jobs=1)
+
+

@@ -1,0 +1,284 @@
+"""Λ strategies: how Λ̂(x) is estimated on a fold, and how E[H_θ | X] is projected.
+
+One object per Λ method, made by :func:`make_lambda_strategy`. The cross-fitting engine
+asks it which covariates the regressions see, whether auxiliary θ-networks are needed, and
+for each fold's Λ̂; it knows neither families nor method names. A fold reaches the
+strategy as an object with ``plan`` (``train``, ``test``, ``law_seed``, and for the
+auxiliary networks ``aux_rows``, ``lambda_rows``), ``theta(rows)`` (the fold's θ̂ at rows)
+and ``held_out_theta()`` (the rows of both training halves with θ from the auxiliary
+network that did not see each, or None without auxiliary networks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from .._parallel import map_folds
+from .._units import internal_law
+from ..families._index import IndexFamily, index
+from ._hessians import (
+    integrate_hessian,
+    lambda_hessians,
+    lambda_index_weights,
+    regress_hessian,
+    treatment_support,
+)
+from ._method import is_network
+from ._moments import conditional_law, index_moment_lambda, law_from_moments, moment_lambda
+from ._networks import network_config, network_projection, network_weighted_moments
+from ._projection import project_crossfitted, project_on_law
+from ._regressors import lambda_features
+
+
+@dataclasses.dataclass
+class LambdaData:
+    """The rows the Λ stage reads: ``X`` its covariates (:meth:`LambdaStrategy.covariates`),
+    ``T`` and ``Y`` in the units the networks were trained in."""
+
+    X: np.ndarray
+    T: np.ndarray
+    Y: np.ndarray
+
+
+class LambdaStrategy:
+    """Base Λ strategy: per-fold evaluation with a scikit-learn regressor.
+
+    Parameters
+    ----------
+    family : Family
+    lambda_model : sklearn regressor, "network" or None
+    """
+
+    method = None
+    needs_aux = False  # regime C: auxiliary θ-networks on the halves of each training part
+    spreads_fits = True  # fold evaluations fit regressions, worth running side by side
+    batched = False  # all folds of a group evaluated at once (evaluate_group)
+
+    def __init__(self, family, lambda_model=None):
+        self.family = family
+        self.lambda_model = lambda_model
+
+    def covariates(self, X, n_threads):
+        """X as the Λ regressions see it: the bin codes of :func:`lambda_features` where
+        they fit gradient boosting, X itself otherwise."""
+        return lambda_features(X, self.lambda_model, n_threads)
+
+    def evaluate(self, fold, theta_test, data):
+        """Λ̂ at the fold's test rows, and the rows where a floor binds.
+
+        Returns
+        -------
+        lam : ndarray (n_test, d, d), floored : ndarray (n_test,) bool
+        """
+        raise NotImplementedError
+
+    def in_units(self, units, n_treatments):
+        """The strategy for data in the internal units of ``units``."""
+        return self
+
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
+        """``project(target, J)``: E[H_θ | X] at the training rows, regressed on X with
+        the fits of the other folds (folds side by side, sharing ``n_threads``).
+
+        ``theta`` and ``T`` (user units) serve the randomized law, ``config`` and
+        ``train`` (the θ-networks' settings and trainer) the network regressions.
+        """
+
+        @functools.cache
+        def features():  # made at the first target that needs E[H_θ | X], if any does
+            return lambda_features(X, self.lambda_model, n_threads)
+
+        def project(target, J):
+            return project_crossfitted(
+                J, features(), fold_id, self.lambda_model,
+                map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
+        return project
+
+
+class _HessianRegression(LambdaStrategy):
+    """Regress per-row Hessians (or, for a single-index family, the moments of T given X
+    weighted by ℓ'') on X over the fold's training rows."""
+
+    def covariates(self, X, n_threads):
+        if self.lambda_model is None and not isinstance(self.family, IndexFamily):
+            return X  # the default random forest over whole Hessian matrices
+        return super().covariates(X, n_threads)
+
+    def hessian_rows(self, fold, data):
+        """The rows whose Hessians estimate Λ, θ there, and whether θ there comes from
+        an auxiliary network."""
+        raise NotImplementedError
+
+    def index_weights(self, fold, data):
+        """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family; the
+        secant and observed-ℓ'' forms correct for the auxiliary fit's error, so they apply
+        only where θ comes from an auxiliary network."""
+        rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
+        family = self.family
+        d2 = lambda_index_weights(family, data.Y[rows], index(data.T[rows], theta_rows),
+                                  secant=elsewhere and family.secant_lambda,
+                                  observed=elsewhere and family.observed_lambda)
+        return rows, d2
+
+    def evaluate(self, fold, theta_test, data):
+        test = fold.plan.test
+        if isinstance(self.family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
+            rows, d2 = self.index_weights(fold, data)
+            return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
+                                       self.lambda_model)
+        rows, theta_rows, _ = self.hessian_rows(fold, data)
+        H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows)
+        lam = regress_hessian(H, data.X[rows], data.X[test], self.lambda_model)
+        return lam, np.zeros(test.size, dtype=bool)
+
+
+class AnalyticLambda(_HessianRegression):
+    """Regime B: ℓ_θθ free of θ and y, a function of T alone regressed on X."""
+
+    method = "analytic"
+
+    def hessian_rows(self, fold, data):
+        train = fold.plan.train
+        return train, np.zeros((train.size, self.family.theta_dim(data.T.shape[1]))), False
+
+
+class RegressionLambda(_HessianRegression):
+    """Regime C: Hessians at θ from the auxiliary network that did not see each row,
+    regressed on X (three-way splitting). Without cross-fitting (no auxiliary networks)
+    θ̂ itself, so that a θ that cannot vary gives the classical sandwich."""
+
+    method = "regression"
+    needs_aux = True
+
+    def hessian_rows(self, fold, data):
+        held_out = fold.held_out_theta()
+        if held_out is None:
+            return fold.plan.train, fold.theta(fold.plan.train), False
+        return (*held_out, True)
+
+
+class ConditionalLambda(LambdaStrategy):
+    """Integrate the expected Hessian at θ̂(x) over an estimated law of T given X."""
+
+    method = "conditional"
+
+    def evaluate(self, fold, theta_test, data):
+        plan = fold.plan
+        values, probs, floored = conditional_law(data.T[plan.train], data.X[plan.train],
+                                                 data.X[plan.test], self.lambda_model,
+                                                 np.random.RandomState(plan.law_seed))
+        return integrate_hessian(self.family, theta_test, values, probs), floored
+
+
+class RandomizedLambda(LambdaStrategy):
+    """Regime A: integrate ℓ_θθ over the known (or resampled) law of a randomized T.
+
+    Parameters
+    ----------
+    family : Family
+    treatment_law : None, "empirical", array-like or (values, probabilities)
+        In the units of the data the strategy is used on.
+    """
+
+    method = "randomized"
+    spreads_fits = False  # no regressions: nothing to spread
+
+    def __init__(self, family, treatment_law=None):
+        super().__init__(family)
+        self.treatment_law = treatment_law
+
+    def covariates(self, X, n_threads):
+        return X
+
+    def in_units(self, units, n_treatments):
+        return RandomizedLambda(self.family,
+                                internal_law(self.treatment_law, units, n_treatments))
+
+    def evaluate(self, fold, theta_test, data):
+        plan = fold.plan
+        values, probs = treatment_support(self.treatment_law, data.T[plan.train],
+                                          np.random.RandomState(plan.law_seed))
+        lam = integrate_hessian(self.family, theta_test, values, probs)
+        return lam, np.zeros(plan.test.size, dtype=bool)
+
+    def support(self, T):
+        """The law's support points and probabilities on all rows (for projections)."""
+        return treatment_support(self.treatment_law, T, np.random.RandomState(0))
+
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
+        values, probs = self.support(T)
+        family = self.family
+
+        def project(target, J):
+            return project_on_law(lambda th, t: target.jacobian(family, th, t),
+                                  theta, values, probs)
+        return project
+
+
+class NetworkLambda(LambdaStrategy):
+    """``lambda_model="network"``: the regressions of ``inner`` (analytic or regression
+    for a single-index family, or the conditional law) fitted for all folds of a group as
+    one batch of small networks."""
+
+    batched = True
+
+    def __init__(self, inner):
+        super().__init__(inner.family, inner.lambda_model)
+        self.inner = inner
+        self.method = inner.method
+        self.needs_aux = inner.needs_aux
+
+    def covariates(self, X, n_threads):
+        return X
+
+    def evaluate_group(self, folds, thetas, data, X32, config, train):
+        """Λ̂ and floored rows of every fold of a group, from one batch of networks."""
+        conditional = isinstance(self.inner, ConditionalLambda)
+        inputs = []
+        for fold in folds:
+            if conditional:
+                rows, d2 = fold.plan.train, np.ones(fold.plan.train.size)
+            else:
+                rows, d2 = self.inner.index_weights(fold, data)
+            inputs.append({"d2": d2, "T": data.T[rows], "fit_rows": rows,
+                           "pred_rows": fold.plan.test})
+        moments = network_weighted_moments(inputs, X32, [f.plan.law_seed for f in folds],
+                                           network_config(config), train)
+        results = []
+        for fold, theta, (a, mean, S, floored, resid) in zip(folds, thetas, moments):
+            if conditional:
+                values, probs, floored = law_from_moments(
+                    mean, S, floored, resid, np.random.RandomState(fold.plan.law_seed))
+                lam = integrate_hessian(self.family, theta, values, probs)
+            else:
+                lam = moment_lambda(a, mean, S)
+            results.append((lam, floored))
+        return results
+
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
+        X32 = X.astype(np.float32)
+        return functools.partial(_network_project, X32=X32, fold_id=fold_id,
+                                 config=network_config(config), train=train)
+
+
+def _network_project(target, J, *, X32, fold_id, config, train):
+    return network_projection(J, X32, fold_id, config, train)
+
+
+_STRATEGIES = {"analytic": AnalyticLambda, "regression": RegressionLambda,
+               "conditional": ConditionalLambda}
+
+
+def make_lambda_strategy(method, family, lambda_model=None, treatment_law=None):
+    """The strategy of a resolved Λ method (:func:`choose_lambda_method`).
+
+    A randomized design integrates over its law whatever ``lambda_model`` is; otherwise
+    ``lambda_model="network"`` batches the method's regressions as networks.
+    """
+    if method == "randomized":
+        return RandomizedLambda(family, treatment_law)
+    strategy = _STRATEGIES[method](family, lambda_model)
+    return NetworkLambda(strategy) if is_network(lambda_model) else strategy

@@ -1,0 +1,151 @@
+"""Threads and processes of the fold work: how many, and how folds run side by side.
+
+Training runs one joblib task per fold group; the Λ stage's nuisance fits and the
+post-fit projections run the folds of a group concurrently (:func:`map_folds`), in
+Python threads or, for large data at the top level, in loky worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
+
+import numpy as np
+from joblib import Parallel, cpu_count, delayed, parallel_config
+from joblib.parallel import get_active_backend
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+# Rows (all of the data) from which the Λ stage's concurrent fold fits run in processes, and
+# the fewest fits at once for which they do; see lambda_in_processes.
+LAMBDA_PROCESSES_MIN_ROWS = 400_000
+LAMBDA_PROCESSES_MIN_CONCURRENT = 3
+
+# Rows per Λ nuisance fit from which its OpenMP/BLAS threads pay for themselves when the fold
+# groups run one after another. Measured (HistGradientBoosting, d = 20, 2 cores): 4000 rows,
+# 0.105 s wall on 1 thread vs 0.088 s on 2 at 40% more CPU; 200,000 rows, 2.05 s vs 1.27 s.
+LAMBDA_THREADS_MIN_ROWS = 20_000
+
+
+def n_task_threads(torch_num_threads, parallel):
+    """Torch/BLAS threads per task: 1 inside parallel workers unless told otherwise."""
+    if torch_num_threads != "auto":
+        return int(torch_num_threads)
+    # Small θ-networks run fastest single-threaded (measured: 3.3 s vs 12.1 s with 2 threads).
+    return 1
+
+
+def n_lambda_threads(torch_num_threads, n_groups_at_once, n_rows):
+    """OpenMP/BLAS threads for the Λ stage of one fold group.
+
+    Nuisance fits on ``LAMBDA_THREADS_MIN_ROWS`` rows or more share the cores among the fold
+    groups running at once; smaller ones run as training does (one thread under "auto").
+    """
+    if torch_num_threads != "auto" or n_rows < LAMBDA_THREADS_MIN_ROWS:
+        return n_task_threads(torch_num_threads, n_groups_at_once > 1)
+    return max(1, cpu_count(only_physical_cores=True) // n_groups_at_once)
+
+
+
+def map_folds(function, items, n_threads, processes=False):
+    """``[function(item) for item in items]`` on ``n_threads`` OpenMP/BLAS threads in all.
+
+    With several threads and several folds, the folds run concurrently, each with an equal
+    share of the OpenMP threads: in Python threads, or with ``processes=True`` in loky worker
+    processes (``function`` must then pickle; see :func:`lambda_in_processes`). The Λ
+    nuisance fits (small-tree gradient boosting) use many threads poorly. Measured on the
+    same machine, the logit's Λ stage of five folds one after another on all cores vs side
+    by side: 33.0 s vs 15.3 s at 5·10⁵ rows on an H100 machine's 16 cores (whole fit 57.1 s
+    vs 35.9 s, same estimate); 11.3 s vs 8.8 s at 10⁵ rows on 2 cores. OpenMP's thread
+    count is per calling thread, so each Python thread sets its own; the BLAS pools are
+    process-wide and get the per-thread share for the whole section.
+    """
+    items = list(items)
+    n_concurrent = min(len(items), n_threads)
+    if n_concurrent <= 1:
+        with threadpool_limits(limits=n_threads):
+            return [function(item) for item in items]
+    per_thread = max(1, n_threads // n_concurrent)
+    if processes:
+        try:
+            with parallel_config(backend="loky", inner_max_num_threads=per_thread):
+                return Parallel(n_jobs=n_concurrent)(delayed(function)(item) for item in items)
+        except BrokenExecutor as exc:  # a worker killed (often for memory) or not started
+            raise RuntimeError(
+                f"The Λ stage's {n_concurrent} worker processes stopped ({exc}). If memory is "
+                "short, or processes cannot be started here, fit inside `with joblib."
+                "parallel_config(backend='threading'):` to run the folds in threads in this "
+                "process.") from exc
+    controller = ThreadpoolController()
+
+    def run(item):
+        with controller.limit(limits=per_thread, user_api="openmp"):
+            return function(item)
+
+    with controller.limit(limits=per_thread, user_api="blas"), \
+            ThreadPoolExecutor(n_concurrent, thread_name_prefix="sklearn_dml-fold") as pool:
+        return list(pool.map(run, items))
+
+
+def lambda_in_processes(n_rows, n_folds, n_threads):
+    """Whether the Λ stage's fold fits run in worker processes rather than Python threads.
+
+    Measured on an H100 machine's 16 cores (benchmarks/gpu.py, five folds side by side, a
+    fresh interpreter per fit, so the workers' start is counted): the logit's whole fit at
+    10⁶ rows took 48.7 s and 57.5 s with the folds in processes against 84.6 s and 84.2 s
+    in threads (Λ stage 28.5 s against 58.6 s), with the same estimates; at 5·10⁵ rows
+    43.7 s against 48.2 s; at 2·10⁵ rows the processes' start cost more than they saved
+    (logit 29.0 s against 26.6 s, linear 17.1 s against 13.1 s). Gradient-boosting fits
+    alone ran as fast in threads as in processes (35 fits at 8·10⁵ rows: 28.8 s against
+    27.5 s; benchmarks/lambda_threads.py), so the threads' loss lies in the rest of the
+    fold's work (the data copies and the networks' forward passes around the fits); it
+    was not isolated further. Processes are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows,
+    with at least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once (on 2 cores, two at once,
+    the logit's Λ stage at 4·10⁵ rows took 47.8 s in processes against 43.1 s in threads,
+    the same estimate); never inside a joblib worker, where nesting would oversubscribe, nor
+    under ``joblib.parallel_config(backend="threading")`` (or "sequential"), the user's way
+    to keep a fit in one process. loky keeps its workers for later fits.
+    """
+    n_concurrent = min(n_folds, n_threads)
+    if n_rows < LAMBDA_PROCESSES_MIN_ROWS or n_concurrent < LAMBDA_PROCESSES_MIN_CONCURRENT:
+        return False
+    backend, _ = get_active_backend()
+    return (getattr(backend, "nesting_level", 0) == 0
+            and not getattr(backend, "supports_sharedmem", False))
+
+
+@contextlib.contextmanager
+def memory_mapped(*arrays, enabled=True):
+    """The arrays as read-only memory maps in a temporary folder while the block runs.
+
+    joblib sends a memory-mapped array to worker processes by file name; a plain one it
+    hashes (about 0.2 s per 100 MB) for every task that carries it.
+    """
+    if not enabled:
+        yield arrays
+        return
+    folder = tempfile.mkdtemp(prefix="sklearn_dml_",
+                              dir=shared_memory_dir(sum(a.nbytes for a in arrays)))
+    try:
+        maps = []
+        for i, array in enumerate(arrays):
+            path = os.path.join(folder, f"{i}.npy")
+            np.save(path, array)
+            maps.append(np.load(path, mmap_mode="r"))
+        yield tuple(maps)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shared_memory_dir(nbytes, shm="/dev/shm"):
+    """``shm`` (memory, not disk) where it is writable and has twice ``nbytes`` free, else
+    None, the system's temporary folder: containers often give /dev/shm 64 MB."""
+    try:
+        stats = os.statvfs(shm)
+    except (OSError, AttributeError):  # no such folder; no statvfs on Windows
+        return None
+    free = stats.f_bavail * stats.f_frsize
+    return shm if os.access(shm, os.W_OK) and free >= 2 * nbytes else None
+
