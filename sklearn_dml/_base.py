@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._crossfit import plan_crossfit, run_crossfit
+from ._crossfit import check_groups_whole, plan_crossfit, run_crossfit
 from ._debias import cache_repetition, debias
 from ._effects_api import _EffectsMixin
 from ._lambda import (
@@ -32,7 +32,6 @@ from ._units import binary_columns
 from ._validation import (
     check_effective_sample_size,
     check_sample_weight,
-    check_treatment_law,
     check_treatment_outcome,
     unpack_targets,
 )
@@ -201,9 +200,68 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             The fitted estimator.
         """
         check_params(self)
-        family = self._get_family()
+        return self._fit(self._get_family(), X, T, Y, sample_weight, groups)
+
+    def _fit(self, family, X, T, Y, sample_weight, groups):
+        """:meth:`fit` with the given family: the hook through which an estimator whose
+        family depends on the data (the choice models) fits."""
         X = validate_X(self, X, reset=True)
         config = self._train_config(n_rows=X.shape[0])
+        T, Y, weights, groups, codes = self._check_fit_data(family, X, T, Y, sample_weight,
+                                                            groups)
+        self.family_ = family
+        self.n_samples_fit_ = X.shape[0]
+        self.weight_decay_ = config.weight_decay
+        self.theta_names_ = family.theta_names(self.treatment_names_)
+        self.x_mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.x_scale_ = np.where(scale > 0, scale, 1.0)
+        Xs = self._standardize(X)
+        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
+        check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
+                                        self.treatment_law)
+        strategy.check_design(T, self.treatment_names_,
+                              n_independent=None if codes is None else codes.max() + 1)
+        self._lambda_strategy = strategy
+        self.effective_n_ = check_effective_sample_size(weights)
+        # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
+        units = family.internal_units(T, Y)
+        T_fit, Y_fit = units.treatment(T), units.outcome(Y)
+
+        clock = Stopwatch()
+        log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
+            f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
+        plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
+                              needs_aux=strategy.needs_aux,
+                              rng=check_random_state(self.random_state),
+                              check_treatment=getattr(family, "requires_varying_treatments",
+                                                      True))
+        self.n_clusters_ = None if codes is None else int(codes.max()) + 1
+        check_groups_whole(codes, plans)
+        self._clusters = codes if self.cluster_se else None
+        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config,
+                            strategy.in_units(units, T.shape[1]), self.n_jobs,
+                            self.torch_num_threads, verbose=self.verbose)
+        self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
+        self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
+                                       self.lambda_floor, self._lambda_scale(rep.lam))
+                      for rep in reps]
+        self._store_crossfit(plans, reps, units, config)
+        self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
+                                        binary_treatments=binary_columns(T),
+                                        treatment_names=self.treatment_names_)
+        log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
+        self.inference_ = self._infer(self.targets_)
+        log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
+        self._warn_extreme_index(family)
+        self._warn_regularized()
+        self._warn_influential_row()
+        return self
+
+    def _check_fit_data(self, family, X, T, Y, sample_weight, groups):
+        """Validated T, Y, weights, groups and the groups' integer codes (or None) for the
+        validated X; sets the treatment and outcome names."""
         if X.shape[0] < 8:
             raise ValueError(
                 f"Got n_samples = {X.shape[0]}; cross-fitting a θ-network needs at least 8 rows "
@@ -224,43 +282,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             if groups.shape[0] != X.shape[0]:
                 raise ValueError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows.")
             codes = np.unique(groups, return_inverse=True)[1].ravel()
+        return T, Y, weights, groups, codes
 
-        self.family_ = family
-        self.n_samples_fit_ = X.shape[0]
-        self.weight_decay_ = config.weight_decay
-        self.theta_names_ = family.theta_names(self.treatment_names_)
-        self.x_mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
-        self.x_scale_ = np.where(scale > 0, scale, 1.0)
-        Xs = self._standardize(X)
-        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
-        check_lambda_model(self.lambda_model, family, self.lambda_method_)
-        self._lambda_strategy = make_lambda_strategy(self.lambda_method_, family,
-                                                     self.lambda_model, self.treatment_law)
-        if self.lambda_method_ == "randomized":
-            check_treatment_law(self.treatment_law, T, self.treatment_names_,
-                                n_independent=None if codes is None else codes.max() + 1)
-        self.effective_n_ = check_effective_sample_size(weights)
-        # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
-        units = family.internal_units(T, Y)
-        T_fit, Y_fit = units.treatment(T), units.outcome(Y)
-
-        clock = Stopwatch()
-        log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
-            f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
-        rng = check_random_state(self.random_state)
-        plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
-                              needs_aux=self._lambda_strategy.needs_aux, rng=rng,
-                              check_treatment=getattr(family, "requires_varying_treatments",
-                                                      True))
-        self._clusters, self.n_clusters_ = self._cluster_codes(codes, plans)
-        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config,
-                            self._lambda_strategy.in_units(units, T.shape[1]), self.n_jobs,
-                            self.torch_num_threads, verbose=self.verbose)
-        self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
-        self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
-                                       self.lambda_floor, self._lambda_scale(rep.lam))
-                      for rep in reps]
+    def _store_crossfit(self, plans, reps, units, config):
+        """The fitted attributes that describe the cross-fitting."""
         self.n_folds_ = len(plans[0])
         self.device_ = config.device
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
@@ -270,41 +295,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_ = self._reps[0].lam
         self.lambda_condition_ = self._reps[0].condition
         self.lambda_regularized_ = self._reps[0].raised
-        self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
-                                        binary_treatments=binary_columns(T),
-                                        treatment_names=self.treatment_names_)
-        log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
-        self.inference_ = self._infer(self.targets_)
-        log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
-        self._warn_extreme_index(family)
-        self._warn_regularized()
-        self._warn_influential_row()
-        return self
-
-    def _cluster_codes(self, codes, plans):
-        """The groups' integer codes for a cluster-robust variance (None without groups or
-        with ``cluster_se=False``) and their number, after checking that every fold keeps
-        each group whole."""
-        if codes is None:
-            return None, None
-        for rep_plans in plans:
-            if len(rep_plans) == 1:
-                continue
-            fold_of = np.empty(codes.size, dtype=int)
-            for plan in rep_plans:
-                fold_of[plan.test] = plan.fold
-            representative = np.empty(codes.max() + 1, dtype=int)
-            representative[codes] = fold_of  # the fold of some row of each group
-            split = np.unique(codes[fold_of != representative[codes]])
-            if split.size:
-                raise ValueError(
-                    f"{split.size} of the groups passed to fit are split across cross-fitting "
-                    "folds; the folds must keep each group whole (an integer cv does: it becomes "
-                    "GroupKFold). Use a group splitter such as GroupKFold or "
-                    "StratifiedGroupKFold, or drop groups=.")
-        if not self.cluster_se:
-            return None, int(codes.max()) + 1
-        return codes, int(codes.max()) + 1
 
     def _lambda_scale(self, lam):
         """Per-row scales s (n, d) with the floor applied to Λ / (s sᵀ), or None: the floor
@@ -312,6 +302,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         """
         return None
 
+    # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
     def _warn_extreme_index(self, family):
         from .families import LogitFamily
 
@@ -324,7 +315,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             warnings.warn(
                 f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
                 "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
-                "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=3)
+                "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=4)
 
     def _warn_regularized(self):
         share = self.inference_.diagnostics["share_regularized"]
@@ -335,7 +326,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
                 "1). Their corrections are shrunk, which can bias the estimate. Check overlap "
                 "(est.lambda_regularized_ marks the rows), trim them, add weight_decay, or "
-                "lower lambda_floor.", UserWarning, stacklevel=3)
+                "lower lambda_floor.", UserWarning, stacklevel=4)
         condition = self.inference_.diagnostics.get("pooled_condition", 0.0)
         if condition > POOLED_CONDITION_WARN:
             warnings.warn(
@@ -343,7 +334,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 "scaling each θ component to unit curvature): some combination of θ is barely "
                 "identified by the data (collinear treatments, an alternative almost never "
                 "chosen, an effect with no variation). Its standard errors are large and "
-                "may be unreliable.", UserWarning, stacklevel=3)
+                "may be unreliable.", UserWarning, stacklevel=4)
 
     def _warn_influential_row(self):
         shift = np.asarray(self.inference_.diagnostics["influence_max_shift"])
@@ -357,7 +348,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 "approximation doubtful even though the standard error includes it. Inspect "
                 "the row with np.argmax(abs(est.inference_.psi - est.inference_.estimate), "
                 "axis=0); more data, more weight_decay or n_networks > 1 usually help.",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=4)
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):

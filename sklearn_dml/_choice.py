@@ -14,7 +14,7 @@ from ._choice_formula import check_design, family_layout, formula_design, formul
 from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
 from ._inference import InferenceResults
 from ._named_attributes import attached_names
-from ._sklearn_compat import Interval, validate_X
+from ._sklearn_compat import Interval, check_params, validate_X
 from ._utility_spec import parse_formula
 from .families._multinomial import MultinomialLogitFamily
 from .targets._choice import WillingnessToPay
@@ -180,9 +180,6 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
             self.n_alternatives, n_attributes, reference=self.reference,
             outside_option=self.outside_option, **family_layout(self, names))
 
-    def _get_family(self):
-        return self._fit_family
-
     def _pack(self, family, T, availability):
         T = np.asarray(T, dtype=float)
         J = self.n_alternatives
@@ -233,6 +230,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         if T is None or Y is None:
             raise ValueError("MultinomialLogitDML.fit needs the attributes T (n, J, K) and the "
                              "choices Y.")
+        check_params(self)
         # names: the constructor's, else fit_long's, else those T carries (from_long, make_choice)
         names = getattr(self, "_long_names", None) or attached_names(T, self.n_alternatives)
         design, names, bound = formula_design(self, T, case_data, names, self._nest_map(names))
@@ -240,12 +238,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         packed = self._pack(family, design, availability)
         if bound is not None:
             check_design(bound, T, design, availability, family)
-        self._fit_family = family
-        try:
-            super().fit(X, packed, np.asarray(Y, dtype=float), sample_weight=sample_weight,
-                        groups=groups)
-        finally:
-            del self._fit_family
+        self._fit(family, X, packed, np.asarray(Y, dtype=float), sample_weight, groups)
         self.treatment_names_ = list(self.family_.attribute_names)
         self.utility_ = bound
         self.case_frame_ = None

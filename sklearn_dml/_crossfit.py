@@ -233,6 +233,27 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
     return main["layers"], results
 
 
+def check_groups_whole(codes, plans):
+    """Raise unless every fold of every repetition keeps each group (``codes``) whole."""
+    if codes is None:
+        return
+    for rep_plans in plans:
+        if len(rep_plans) == 1:
+            continue
+        fold_of = np.empty(codes.size, dtype=int)
+        for plan in rep_plans:
+            fold_of[plan.test] = plan.fold
+        representative = np.empty(codes.max() + 1, dtype=int)
+        representative[codes] = fold_of  # the fold of some row of each group
+        split = np.unique(codes[fold_of != representative[codes]])
+        if split.size:
+            raise ValueError(
+                f"{split.size} of the groups passed to fit are split across cross-fitting "
+                "folds; the folds must keep each group whole (an integer cv does: it becomes "
+                "GroupKFold). Use a group splitter such as GroupKFold or "
+                "StratifiedGroupKFold, or drop groups=.")
+
+
 @dataclass
 class FoldNetworks:
     """The trained networks of one fold of a group, as the Λ strategy queries them."""

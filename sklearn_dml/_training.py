@@ -158,137 +158,38 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     """
     device = torch.device(resolve_device(config.device))
     M = len(row_sets)
-    per_member = Y.ndim == 3
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
     train_rows = [s[0] for s in splits]
     val_rows = [s[1] for s in splits]
-
-    theta_dim = family.theta_dim(T.shape[1])
-    net = EnsembleStructuralNet(M, X.shape[1], config.hidden_dims, theta_dim, config.dropout, gens)
-    with torch.no_grad():  # start each member at the constant-θ fit of its rows, where known
-        for m, rows in enumerate(train_rows):
-            bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
-            if bias is not None:
-                net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
-    net.to(device)
-
-    # copies: joblib hands workers read-only memory maps, which torch will not wrap
-    Xt, Tt, Yt, Wt = (torch.tensor(np.asarray(a, dtype=np.float32), device=device)
-                      for a in (X, T, Y, weights))
-    n_rows = Xt.shape[0]
-    Yflat = Yt.reshape(M * n_rows, *Yt.shape[2:]) if per_member else Yt
-    # the members the network still holds (Adam drops those that stopped; ``idx`` has one
-    # row of indices for each), and where each one's targets start in Yflat
-    ids = np.arange(M)
-    offsets = torch.arange(M, device=device)[:, None] * n_rows
-
-    def row_losses(idx, mask):
-        # index_select on flat indices: on a CPU 3-5x cheaper than indexing with (M, B)
-        flat = idx.reshape(-1)
-        theta = net(Xt.index_select(0, flat).view(*idx.shape, -1))
-        y = Yflat.index_select(0, (idx + offsets).reshape(-1) if per_member else flat)
-        per_row = family.loss(y, Tt.index_select(0, flat),
-                              theta.reshape(-1, theta_dim)).reshape(idx.shape)
-        return per_row, Wt.index_select(0, flat).view(idx.shape) * mask
-
-    def member_losses(idx, mask):
-        per_row, w = row_losses(idx, mask)
-        return (per_row * w).sum(1) / w.sum(1).clamp_min(1e-12)
-
-    def loss_level(index_lists):
-        """Each member's weighted mean loss on its rows, and its weighted mean |loss|."""
-        idx, mask = (torch.as_tensor(a, device=device) for a in _padded(index_lists))
-        sums = torch.zeros((3, M), dtype=torch.float64, device=device)
-        step = max(1, LOSS_CHUNK_ROWS // M)  # bounds the activations held at once
-        net.eval()
-        with torch.no_grad():
-            for start in range(0, idx.shape[1], step):
-                per_row, w = row_losses(idx[:, start:start + step], mask[:, start:start + step])
-                per_row, w = per_row.double(), w.double()
-                per_row = torch.where(w > 0, per_row, 0.0)  # padding may sit on a bad row
-                sums += torch.stack([(per_row * w).sum(1), (per_row.abs() * w).sum(1),
-                                     w.sum(1)])
-        total, level, weight = sums.cpu().numpy()
-        return total / np.maximum(weight, 1e-12), level / np.maximum(weight, 1e-12)
+    net = _start_network(X, T, Y, train_rows, gens, family, config).to(device)
+    losses = _EnsembleLosses(net, M, X, T, Y, weights, family, device)
 
     # the loss at the start (the constant-θ fit where the family gives one), on the rows that
     # judge the returned weights: validation rows, or the training rows without early stopping
     monitored = val_rows if config.early_stopping else train_rows
-    start_loss, loss_scale = loss_level(monitored)
+    start_loss, loss_scale = losses.level(monitored)
     start_layers = net.state_arrays()
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
     # starts at the constant-θ fit, toward θ = 0 (measured: probit E[β] bias 0.45 SE)
     if config.solver == "lbfgs":
-        train_epoch = _lbfgs_iteration(net, member_losses, train_rows, config.weight_decay,
+        train_epoch = _lbfgs_iteration(net, losses.member, train_rows, config.weight_decay,
                                        device)
     else:
-        train_epoch = _AdamEpochs(net, member_losses, train_rows, gens, config, device)
-
-    if config.early_stopping:
-        vidx, vmask = _padded(val_rows)
-        vidx = torch.as_tensor(vidx, device=device)
-        vmask = torch.as_tensor(vmask, device=device)
-    best_loss = np.full(M, np.inf)
-    best_epoch = np.zeros(M, dtype=int)
-    wait = np.zeros(M, dtype=int)
-    active = np.ones(M, dtype=bool)
-    diverged = np.zeros(M, dtype=bool)
-    best_state = [p_.detach().clone() for p_ in net.parameters()]
-    history = []
+        train_epoch = _AdamEpochs(net, losses.member, train_rows, gens, config, device)
     bar = progress_bar(config.progress, config.max_epochs, f"{config.label}s ({M})", "epoch")
-
-    for epoch in range(config.max_epochs):
-        net.train()
-        moving = train_epoch(active[ids])
-        bar.update()
-        if not config.early_stopping:
-            if not moving:
-                break
-            continue
-        net.eval()
-        val = np.full(M, np.nan)
-        with torch.no_grad():
-            val[ids] = member_losses(vidx, vmask).double().cpu().numpy()
-        bad = ~np.isfinite(val)
-        diverged |= bad & active
-        record = np.where(active, val, np.nan)
-        history.append(record)
-        with np.errstate(invalid="ignore"):
-            improved = active & ~bad & (val < best_loss - config.tol * np.abs(best_loss))
-        better = active & ~bad & (val < best_loss)
-        if better.any():
-            member = torch.as_tensor(np.flatnonzero(better), device=device)
-            position = torch.as_tensor(np.flatnonzero(better[ids]), device=device)
-            with torch.no_grad():
-                for saved, param in zip(best_state, net.parameters()):
-                    saved[member] = param.detach()[position]
-            best_loss[better] = val[better]
-            best_epoch[better] = epoch
-        wait = np.where(improved, 0, wait + 1)
-        active &= ~bad & (wait < config.n_iter_no_change)
-        if config.verbose >= 2 and (epoch % 10 == 0 or not active.any()):
-            log(config.verbose, 2, f"{config.label} epoch {epoch}: mean validation loss "
-                f"{np.nanmean(record):.5g}, {int(active.sum())}/{M} networks still training")
-        bar.set_postfix_str(f"{int(active.sum())}/{M} still training", refresh=False)
-        if not (active.any() and moving):
-            break
-        keep = _members_to_keep(active[ids]) if hasattr(train_epoch, "keep") else None
-        if keep is not None:  # stopped members leave the batch; their best weights are aside
-            train_epoch.keep(keep)
-            position = torch.as_tensor(keep, device=device)
-            ids, offsets = ids[keep], offsets[position]
-            vidx, vmask = vidx[position], vmask[position]
-    bar.close()
-
     if config.early_stopping:
-        layers = [(w.cpu().numpy().copy(), b.cpu().numpy().copy())
-                  for w, b in zip(best_state[:len(net.weights)], best_state[len(net.weights):])]
+        stopping = _EarlyStopping(net, val_rows, config, device)
+        stopping.run(train_epoch, losses, bar)
+        layers, best_loss, end_loss = stopping.layers(), stopping.best_loss, stopping.best_loss
+        best_epoch, history, diverged = stopping.best_epoch, stopping.history, stopping.diverged
     else:
-        best_epoch[:] = epoch
-        layers = net.state_arrays()
-    end_loss = best_loss if config.early_stopping else loss_level(monitored)[0]
+        epoch = _run_fixed(train_epoch, M, config, bar)
+        best_epoch, layers = np.full(M, epoch), net.state_arrays()
+        best_loss, history, diverged = np.full(M, np.inf), [], np.zeros(M, dtype=bool)
+        end_loss = losses.level(monitored)[0]
+    bar.close()
     return {
         "layers": layers,
         "history": np.array(history) if history else np.zeros((0, M)),
@@ -300,6 +201,162 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         "loss_scale": loss_scale,
         "start_layers": start_layers,
     }
+
+
+def _start_network(X, T, Y, train_rows, gens, family, config):
+    """The ensemble, each member's output bias at the constant-θ fit of its rows (where the
+    family gives one)."""
+    per_member = Y.ndim == 3
+    net = EnsembleStructuralNet(len(train_rows), X.shape[1], config.hidden_dims,
+                                family.theta_dim(T.shape[1]), config.dropout, gens)
+    with torch.no_grad():
+        for m, rows in enumerate(train_rows):
+            bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
+            if bias is not None:
+                net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
+    return net
+
+
+class _EnsembleLosses:
+    """The members' weighted losses on rows given as (M, B) index arrays.
+
+    ``Y`` is shared by all members, or (M, n, k) with one set of targets per member.
+    """
+
+    def __init__(self, net, M, X, T, Y, weights, family, device):
+        self.net, self.family, self.device, self.M = net, family, device, M
+        self.per_member = Y.ndim == 3
+        self.theta_dim = family.theta_dim(T.shape[1])
+        # copies: joblib hands workers read-only memory maps, which torch will not wrap
+        self.Xt, self.Tt, Yt, self.Wt = (
+            torch.tensor(np.asarray(a, dtype=np.float32), device=device)
+            for a in (X, T, Y, weights))
+        n_rows = self.Xt.shape[0]
+        self.Yflat = Yt.reshape(self.M * n_rows, *Yt.shape[2:]) if self.per_member else Yt
+        # where each held member's targets start in Yflat (members leave as they stop)
+        self.offsets = torch.arange(self.M, device=device)[:, None] * n_rows
+
+    def rows(self, idx, mask):
+        """Per-row losses and weights (zero where masked)."""
+        # index_select on flat indices: on a CPU 3-5x cheaper than indexing with (M, B)
+        flat = idx.reshape(-1)
+        theta = self.net(self.Xt.index_select(0, flat).view(*idx.shape, -1))
+        y = self.Yflat.index_select(0, (idx + self.offsets).reshape(-1) if self.per_member
+                                    else flat)
+        per_row = self.family.loss(y, self.Tt.index_select(0, flat),
+                                   theta.reshape(-1, self.theta_dim)).reshape(idx.shape)
+        return per_row, self.Wt.index_select(0, flat).view(idx.shape) * mask
+
+    def member(self, idx, mask):
+        """Each held member's weighted mean loss on its rows of ``idx``."""
+        per_row, w = self.rows(idx, mask)
+        return (per_row * w).sum(1) / w.sum(1).clamp_min(1e-12)
+
+    def level(self, index_lists):
+        """Each member's weighted mean loss on its rows, and its weighted mean |loss|."""
+        idx, mask = (torch.as_tensor(a, device=self.device) for a in _padded(index_lists))
+        sums = torch.zeros((3, self.M), dtype=torch.float64, device=self.device)
+        step = max(1, LOSS_CHUNK_ROWS // self.M)  # bounds the activations held at once
+        self.net.eval()
+        with torch.no_grad():
+            for start in range(0, idx.shape[1], step):
+                per_row, w = self.rows(idx[:, start:start + step], mask[:, start:start + step])
+                per_row, w = per_row.double(), w.double()
+                per_row = torch.where(w > 0, per_row, 0.0)  # padding may sit on a bad row
+                sums += torch.stack([(per_row * w).sum(1), (per_row.abs() * w).sum(1),
+                                     w.sum(1)])
+        total, level, weight = sums.cpu().numpy()
+        return total / np.maximum(weight, 1e-12), level / np.maximum(weight, 1e-12)
+
+
+def _run_fixed(train_epoch, n_members, config, bar):
+    """Train without early stopping until ``max_epochs`` or until the optimizer stops;
+    returns the last epoch."""
+    everyone = np.ones(n_members, dtype=bool)
+    for epoch in range(config.max_epochs):
+        moving = train_epoch(everyone)
+        bar.update()
+        if not moving:
+            return epoch
+    return config.max_epochs - 1
+
+
+class _EarlyStopping:
+    """Per-member early stopping on the validation loss, with each member's best weights.
+
+    ``ids`` lists the members the network still holds: members that stopped leave the
+    batch (:func:`_members_to_keep`), their best weights kept aside.
+    """
+
+    def __init__(self, net, val_rows, config, device):
+        M = len(val_rows)
+        self.net, self.config, self.device = net, config, device
+        vidx, vmask = _padded(val_rows)
+        self.vidx = torch.as_tensor(vidx, device=device)
+        self.vmask = torch.as_tensor(vmask, device=device)
+        self.best_loss = np.full(M, np.inf)
+        self.best_epoch = np.zeros(M, dtype=int)
+        self.wait = np.zeros(M, dtype=int)
+        self.active = np.ones(M, dtype=bool)
+        self.diverged = np.zeros(M, dtype=bool)
+        self.best_state = [p_.detach().clone() for p_ in net.parameters()]
+        self.history = []
+        self.ids = np.arange(M)
+
+    def run(self, train_epoch, losses, bar):
+        """Train until every member stopped, ``max_epochs``, or the optimizer stops."""
+        for epoch in range(self.config.max_epochs):
+            self.net.train()
+            moving = train_epoch(self.active[self.ids])
+            bar.update()
+            self.net.eval()
+            val = np.full(len(self.active), np.nan)
+            with torch.no_grad():
+                val[self.ids] = losses.member(self.vidx, self.vmask).double().cpu().numpy()
+            self.update(epoch, val)
+            bar.set_postfix_str(f"{int(self.active.sum())}/{len(self.active)} still training",
+                                refresh=False)
+            if not (self.active.any() and moving):
+                break
+            keep = _members_to_keep(self.active[self.ids]) if hasattr(train_epoch, "keep") \
+                else None
+            if keep is not None:  # stopped members leave the batch; best weights are aside
+                train_epoch.keep(keep)
+                position = torch.as_tensor(keep, device=self.device)
+                self.ids, losses.offsets = self.ids[keep], losses.offsets[position]
+                self.vidx, self.vmask = self.vidx[position], self.vmask[position]
+
+    def update(self, epoch, val):
+        """Record the epoch's validation losses; save the weights of members that improved."""
+        config, active = self.config, self.active
+        bad = ~np.isfinite(val)
+        self.diverged |= bad & active
+        record = np.where(active, val, np.nan)
+        self.history.append(record)
+        best = self.best_loss
+        with np.errstate(invalid="ignore"):
+            improved = active & ~bad & (val < best - config.tol * np.abs(best))
+        better = active & ~bad & (val < self.best_loss)
+        if better.any():
+            member = torch.as_tensor(np.flatnonzero(better), device=self.device)
+            position = torch.as_tensor(np.flatnonzero(better[self.ids]), device=self.device)
+            with torch.no_grad():
+                for saved, param in zip(self.best_state, self.net.parameters()):
+                    saved[member] = param.detach()[position]
+            self.best_loss[better] = val[better]
+            self.best_epoch[better] = epoch
+        self.wait = np.where(improved, 0, self.wait + 1)
+        self.active &= ~bad & (self.wait < config.n_iter_no_change)
+        if config.verbose >= 2 and (epoch % 10 == 0 or not self.active.any()):
+            log(config.verbose, 2, f"{config.label} epoch {epoch}: mean validation loss "
+                f"{np.nanmean(record):.5g}, {int(self.active.sum())}/{len(active)} networks "
+                "still training")
+
+    def layers(self):
+        """Each member's best weights, as numpy arrays."""
+        n = len(self.net.weights)
+        return [(w.cpu().numpy().copy(), b.cpu().numpy().copy())
+                for w, b in zip(self.best_state[:n], self.best_state[n:])]
 
 
 def diverged_members(fit):

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._parallel import map_folds
 from .._units import internal_law
+from .._validation import check_treatment_law
 from ..families._index import IndexFamily, index
 from ._hessians import (
     integrate_hessian,
@@ -78,6 +79,9 @@ class LambdaStrategy:
     def in_units(self, units, n_treatments):
         """The strategy for data in the internal units of ``units``."""
         return self
+
+    def check_design(self, T, treatment_names, n_independent=None):
+        """Raise where the data contradict what the strategy assumes of the treatment."""
 
     def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
         """``project(target, J)``: E[H_θ | X] at the training rows, regressed on X with
@@ -192,6 +196,10 @@ class RandomizedLambda(LambdaStrategy):
 
     def covariates(self, X, n_threads):
         return X
+
+    def check_design(self, T, treatment_names, n_independent=None):
+        check_treatment_law(self.treatment_law, T, treatment_names,
+                            n_independent=n_independent)
 
     def in_units(self, units, n_treatments):
         return RandomizedLambda(self.family,
