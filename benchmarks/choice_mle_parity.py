@@ -42,7 +42,8 @@ def fit_both(df):
     est.fit_long(df, choice="choice", alternative="mode", attributes=["invc", "invt", "ttme"],
                  covariates=["const"], case="individual")
     res = est.inference(list(range(len(est.theta_names_))))
-    family, T, Y = est.family_, est._T, est._Y
+    rows = est._training_rows()
+    family, T, Y = est.family_, rows.T, rows.Y
     mle, classical = family.fit_constant(Y, T)
     theta = np.broadcast_to(mle, (Y.size, mle.size))
     scores = family.gradient(Y, T, theta)

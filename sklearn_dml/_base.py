@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._crossfit import check_groups_whole, plan_crossfit, run_crossfit
-from ._debias import cache_repetition, debias
+from ._debias import FitRows, cache_repetition, debias
 from ._effects_api import _EffectsMixin
 from ._lambda import (
     LAMBDA_METHODS,
@@ -169,6 +169,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     def _standardize(self, X):
         return (X - self.x_mean_) / self.x_scale_
 
+    def _training_rows(self):
+        """The fit's rows (:class:`~sklearn_dml._debias.FitRows`): the hook through which
+        the post-fit mixins and subclasses read the training data."""
+        check_is_fitted(self)
+        return self._rows
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
@@ -243,7 +249,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config,
                             strategy.in_units(units, T.shape[1]), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
-        self._X, self._T, self._Y, self._weights = Xs, T, Y, weights
+        self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
         self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._lambda_scale(rep.lam))
                       for rep in reps]
@@ -310,7 +316,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             return
         from .families._index import index
 
-        share = np.mean(np.abs(index(self._T, self.theta_)) > 15)
+        share = np.mean(np.abs(index(self._rows.T, self.theta_)) > 15)
         if share > 0.01:
             warnings.warn(
                 f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
@@ -354,9 +360,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     def _projector(self, rep):
         """E[H_θ | X] for targets evaluated at the observed T, by the Λ strategy."""
         # the fits run as the Λ stage's do: folds side by side, sharing the cores
-        n_threads = n_lambda_threads(self.torch_num_threads, 1, self._X.shape[0])
+        n_threads = n_lambda_threads(self.torch_num_threads, 1, self._rows.X.shape[0])
         return self._lambda_strategy.projector(
-            rep.theta, rep.fold_id, self._X, self._T, n_threads=n_threads,
+            rep.theta, rep.fold_id, self._rows.X, self._rows.T, n_threads=n_threads,
             config=self._train_config(), train=train_ensemble)
 
     def _infer(self, targets, where=None):
@@ -365,19 +371,20 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         # their own, by the Λ stage's rule (see _projector)
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         rows = slice(None) if where is None else self._check_where(where)
+        weights = self._rows.weights
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
                  "standard_errors": self._variance_label,
                  "weight_decay": float(self._train_config().weight_decay),
-                 "effective_n": None if np.all(self._weights == 1.0) else self.effective_n_}
-        with threadpool_limits(limits=n_task_threads(self.torch_num_threads, parallel=False)):
-            return debias(self.family_, targets, names, self._reps, self._T, self._weights,
+                 "effective_n": None if np.all(weights == 1.0) else self.effective_n_}
+        with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):
+            return debias(self.family_, targets, names, self._reps, self._rows.T, weights,
                           [self._projector(rep) for rep in self._reps], rows=rows,
                           clusters=self._clusters, fit_facts=facts)
 
     def _check_where(self, where):
         mask = np.asarray(where)
-        if mask.dtype != bool or mask.shape != (self._T.shape[0],):
-            raise ValueError(f"where must be a boolean mask over the {self._T.shape[0]} "
+        if mask.dtype != bool or mask.shape != (self._rows.T.shape[0],):
+            raise ValueError(f"where must be a boolean mask over the {self._rows.T.shape[0]} "
                              "training rows.")
         if mask.sum() < 2 * self.n_folds_:
             raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
@@ -407,7 +414,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         """
         check_is_fitted(self)
         targets = self.targets_ if target is None else resolve_targets(
-            target, self.family_, self.theta_names_, self._T.shape[1],
+            target, self.family_, self.theta_names_, self._rows.T.shape[1],
             treatment_names=self.treatment_names_)
         return self._infer(targets, where=where)
 

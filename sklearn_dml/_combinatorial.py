@@ -284,14 +284,15 @@ class CombinatorialDML(_BaseStructuralDML):
 
     def _check_structure(self):
         """Held-out fit of the structured model against one free mean per observed cell."""
-        X32, T, Y, w = self._X.astype(np.float32), self._T, self._Y, self._weights
+        rows = self._training_rows()
+        X32, T, Y, w = rows.X.astype(np.float32), rows.T, rows.Y, rows.weights
         fam = _CellMeansFamily(np.unique(T, axis=0))
         n = Y.shape[0]
         tests = self.folds_[0]
         trains = [np.setdiff1d(np.arange(n), te) for te in tests]
         seeds = [int(s) for s in check_random_state(self.random_state).randint(
             2**31 - 1, size=len(tests))]
-        threads = n_task_threads(self.torch_num_threads, parallel=False)
+        threads = n_task_threads(self.torch_num_threads)
         previous = torch.get_num_threads()
         with threadpool_limits(limits=threads):
             torch.set_num_threads(threads)

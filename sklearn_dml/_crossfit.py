@@ -424,7 +424,7 @@ def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torc
         n_chunks = min(k, max(1, n_workers))
         groups.extend([rep_plans[c[0]:c[-1] + 1] for c in np.array_split(np.arange(k), n_chunks)])
     parallel = n_workers > 1 and len(groups) > 1
-    threads = n_task_threads(torch_num_threads, parallel)
+    threads = n_task_threads(torch_num_threads)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
                                       else 1, X.shape[0])
     X_lambda = strategy.covariates(X, lambda_threads)

@@ -22,6 +22,22 @@ from ._inference import (
 from ._linalg import regularize_rowwise, regularize_whitened
 
 
+@dataclass(frozen=True)
+class FitRows:
+    """The training rows an estimator keeps after fit, for inference and post-fit methods."""
+
+    X: np.ndarray  # (n, k) standardized covariates, as the networks see them
+    T: np.ndarray  # (n, p) treatments, user units
+    Y: np.ndarray  # (n,) outcomes, user units
+    weights: np.ndarray  # (n,) sample weights
+    x_mean: np.ndarray  # (k,) the standardization of X
+    x_scale: np.ndarray  # (k,)
+
+    def covariates(self):
+        """X in the user's units."""
+        return self.X * self.x_scale + self.x_mean
+
+
 @dataclass
 class RepetitionCache:
     """Per-row results of one cross-fitting repetition, in the user's units."""

@@ -32,7 +32,11 @@ NEW_X_MESSAGE = (
 
 
 class _EffectsMixin:
-    """effect / marginal_effect / const_marginal_effect / ate / ate_interval / ate_inference."""
+    """effect / marginal_effect / const_marginal_effect / ate / ate_interval / ate_inference.
+
+    The host provides ``theta_``, ``family_``, ``treatment_names_``, ``predict``,
+    ``inference``, ``_standardize`` and ``_training_rows()`` (the fit's rows).
+    """
 
     def _theta_for(self, X):
         check_is_fitted(self)
@@ -104,7 +108,8 @@ class _EffectsMixin:
         if X is None:
             return
         Xs = self._standardize(validate_X(self, X, reset=False))
-        if not (Xs.shape == self._X.shape and np.array_equal(Xs, self._X)):
+        X_fit = self._training_rows().X
+        if not (Xs.shape == X_fit.shape and np.array_equal(Xs, X_fit)):
             raise ValueError(NEW_X_MESSAGE)
         if where is not None:
             raise ValueError("where selects training rows; do not combine it with X.")
@@ -114,7 +119,8 @@ class _EffectsMixin:
         if T is None:
             return None
         values = np.asarray(T, dtype=float)
-        if values.size == self._T.size and np.array_equal(values.reshape(self._T.shape), self._T):
+        T_fit = self._training_rows().T
+        if values.size == T_fit.size and np.array_equal(values.reshape(T_fit.shape), T_fit):
             return None
         return T
 
@@ -167,7 +173,7 @@ class _EffectsMixin:
         float
         """
         effects = self.effect(X, T0=T0, T1=T1)
-        weights = self._weights if X is None else None
+        weights = self._training_rows().weights if X is None else None
         return float(np.average(effects, weights=weights))
 
     def marginal_ate_inference(self, T, X=None, *, where=None):

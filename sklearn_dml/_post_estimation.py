@@ -50,7 +50,12 @@ def group_means(values, labels, names, block):
 
 
 class _PostEstimationMixin:
-    """get_coefficient, coef_frame, plot_coefficient_distribution, plot_coefficient_dependence."""
+    """get_coefficient, coef_frame, plot_coefficient_distribution, plot_coefficient_dependence.
+
+    The host provides ``theta_``, ``theta_names_``, ``predict``, ``inference`` and
+    ``_training_rows()``
+    (the fit's rows).
+    """
 
     def _coefficient_columns(self, name):
         names = list(self.theta_names_)
@@ -192,7 +197,7 @@ class _PostEstimationMixin:
         return ax
 
     def _training_feature(self, feature):
-        X = self._X * self.x_scale_ + self.x_mean_
+        X = self._training_rows().covariates()
         names = getattr(self, "feature_names_in_", None)
         if isinstance(feature, str):
             if names is None or feature not in list(names):

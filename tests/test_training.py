@@ -158,7 +158,7 @@ def test_n_networks_averages_several_networks_per_fold():
     Xs = three._standardize(d.X)
     rows = three.folds_[0][2]
     members = predict_theta(three.models_[0], Xs[rows].astype(np.float32))[6:9]
-    np.testing.assert_allclose(three._reps[0]["theta"][rows], members.mean(axis=0), rtol=1e-5,
+    np.testing.assert_allclose(three._reps[0].theta[rows], members.mean(axis=0), rtol=1e-5,
                                atol=1e-6)
     assert not np.allclose(members[0], members[1])
     with pytest.raises(ValueError, match="member must be in"):
