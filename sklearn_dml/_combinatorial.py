@@ -9,15 +9,13 @@ import numpy as np
 import torch
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from ._base import _BaseStructuralDML
+from ._crossfit import predict_held_out
 from ._estimators import _ATTRIBUTES, _SHARED_PARAMS, _replace_param
 from ._inference import InferenceResults
-from ._nets import predict_theta
 from ._parallel import n_task_threads
 from ._sklearn_compat import Interval, StrOptions
-from ._training import train_ensemble
 from .families._base import Family
 from .families._combinatorial import LINKS, CombinatorialFamily, all_cells
 from .targets import MultiTreatmentATE
@@ -289,20 +287,13 @@ class CombinatorialDML(_BaseStructuralDML):
         fam = _CellMeansFamily(np.unique(T, axis=0))
         n = Y.shape[0]
         tests = self.folds_[0]
-        trains = [np.setdiff1d(np.arange(n), te) for te in tests]
         seeds = [int(s) for s in check_random_state(self.random_state).randint(
             2**31 - 1, size=len(tests))]
-        threads = n_task_threads(self.torch_num_threads)
-        previous = torch.get_num_threads()
-        with threadpool_limits(limits=threads):
-            torch.set_num_threads(threads)
-            try:
-                fit = train_ensemble(X32, T, Y, w, trains, seeds, fam, self._train_config())
-            finally:
-                torch.set_num_threads(previous)
+        theta = predict_held_out(X32, T, Y, w, tests, seeds, fam, self._train_config(),
+                                 n_task_threads(self.torch_num_threads))
         pred = np.empty(n)
-        for k, te in enumerate(tests):
-            pred[te] = fam.mean_numpy(T[te], predict_theta(fit["layers"], X32[te], member=k))
+        for te in tests:
+            pred[te] = fam.mean_numpy(T[te], theta[te])
         err_s = (Y - self.family_.mean_numpy(T, self._reps[0].theta)) ** 2
         err_u = (Y - pred) ** 2
         diff = w * (err_s - err_u)

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.model_selection import GroupKFold, KFold
-from threadpoolctl import threadpool_limits
 
 from ._lambda import LambdaData
 from ._nets import predict_theta
 from ._parallel import (
     lambda_in_processes,
+    limited_threads,
     map_folds,
     memory_mapped,
     n_lambda_threads,
@@ -174,9 +174,7 @@ def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, strategy, n_t
     ``X`` feeds the networks, ``X_lambda`` (X or its bin codes,
     :meth:`~sklearn_dml._lambda.LambdaStrategy.covariates`) the Λ regressions.
     """
-    previous = torch.get_num_threads()
-    with threadpool_limits(limits=n_threads):
-        torch.set_num_threads(n_threads)
+    with limited_threads(n_threads):
         try:
             return _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config,
                                     strategy, lambda_threads)
@@ -185,8 +183,6 @@ def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, strategy, n_t
             raise RuntimeError(
                 f"Cross-fitting failed in fold(s) {folds} of repetition {plans[0].rep}: "
                 f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            torch.set_num_threads(previous)
 
 
 def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy,
@@ -472,3 +468,24 @@ def _gather(rep, outputs, n, d):
                for i in range(len(layer_parts[0]))]
     return CrossfitResult(theta, lam, floored, fold_id, stacked, np.array(best_epoch),
                           histories)
+
+
+def predict_held_out(X32, T, Y, weights, tests, seeds, family, config, n_threads):
+    """θ̂ at every row from a network trained on the rows outside its fold.
+
+    One network per fold of ``tests`` (held-out row sets partitioning the rows), trained
+    as one batch on ``n_threads`` threads, without the divergence retry of the θ-networks:
+    for diagnostics such as a comparison model.
+
+    Returns
+    -------
+    ndarray (n, d)
+    """
+    n = X32.shape[0]
+    trains = [np.setdiff1d(np.arange(n), te) for te in tests]
+    with limited_threads(n_threads):
+        fit = train_ensemble(X32, T, Y, weights, trains, seeds, family, config)
+    theta = np.empty((n, family.theta_dim(T.shape[1])))
+    for k, te in enumerate(tests):
+        theta[te] = predict_theta(fit["layers"], X32[te], member=k)
+    return theta

@@ -14,6 +14,7 @@ import tempfile
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 
 import numpy as np
+import torch
 from joblib import Parallel, cpu_count, delayed, parallel_config
 from joblib.parallel import get_active_backend
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -27,6 +28,18 @@ LAMBDA_PROCESSES_MIN_CONCURRENT = 3
 # groups run one after another. Measured (HistGradientBoosting, d = 20, 2 cores): 4000 rows,
 # 0.105 s wall on 1 thread vs 0.088 s on 2 at 40% more CPU; 200,000 rows, 2.05 s vs 1.27 s.
 LAMBDA_THREADS_MIN_ROWS = 20_000
+
+
+@contextlib.contextmanager
+def limited_threads(n_threads):
+    """Torch, OpenMP and BLAS limited to ``n_threads`` while the block runs."""
+    previous = torch.get_num_threads()
+    with threadpool_limits(limits=n_threads):
+        torch.set_num_threads(n_threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
 
 def n_task_threads(torch_num_threads):
