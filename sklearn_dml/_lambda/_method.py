@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ..families._index import IndexFamily
-
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
 LAMBDA_NETWORK = "network"
 
@@ -51,7 +49,7 @@ def check_lambda_model(lambda_model, family=None, method=None):
         return
     if is_network(lambda_model):
         if (family is not None and method in ("analytic", "regression")
-                and not isinstance(family, IndexFamily)):
+                and not family.single_index):
             raise ValueError(
                 f"lambda_model='network' fits the moments of T given X that Λ(x) of a "
                 f"single-index family is made of; the {family.name!r} family's Λ(x) is a "

@@ -19,7 +19,7 @@ import numpy as np
 from .._parallel import map_folds
 from .._units import internal_law
 from .._validation import check_treatment_law
-from ..families._index import IndexFamily, index
+from ..families._index import index
 from ._hessians import (
     integrate_hessian,
     lambda_hessians,
@@ -107,7 +107,7 @@ class _HessianRegression(LambdaStrategy):
     weighted by ℓ'') on X over the fold's training rows."""
 
     def covariates(self, X, n_threads):
-        if self.lambda_model is None and not isinstance(self.family, IndexFamily):
+        if self.lambda_model is None and not self.family.single_index:
             return X  # the default random forest over whole Hessian matrices
         return super().covariates(X, n_threads)
 
@@ -129,7 +129,7 @@ class _HessianRegression(LambdaStrategy):
 
     def evaluate(self, fold, theta_test, data):
         test = fold.plan.test
-        if isinstance(self.family, IndexFamily):  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
+        if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
                                        self.lambda_model)

@@ -30,6 +30,10 @@ class Family:
         How ``lambda_method="auto"`` estimates Λ(x) when T is observational and
         ℓ_θθ depends on θ: by the three-way Hessian regression, or by integrating
         the expected Hessian at θ̂(x) over an estimated law of T given X.
+    single_index : bool
+        Whether ℓ depends on θ only through the index η = (1, t)'θ
+        (:class:`~sklearn_dml.families.IndexFamily`): targets and Λ(x) then use the
+        scalar derivatives in η.
 
     Examples
     --------
@@ -45,6 +49,7 @@ class Family:
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     observational_lambda = "regression"
+    single_index = False
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).
     requires_varying_treatments = True

@@ -38,6 +38,7 @@ class IndexFamily(Family):
     ['alpha', 'beta[price]', 'beta[ad]']
     """
 
+    single_index = True
     #: Whether the regime-C Hessian regression uses the secant weights of
     #: :func:`sklearn_dml._lambda.lambda_index_weights`: less bias, more noise in Λ̂. On
     #: only where a coverage study showed the trade paying off (the logit, and the gumbel

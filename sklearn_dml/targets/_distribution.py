@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .._autodiff import treatment_derivative
-from ..families._index import IndexFamily, design, index
+from ..families._index import design, index
 from ._base import Target, broadcast_t
 
 
@@ -69,7 +69,7 @@ class Elasticity(Target):
     def value(self, family, theta, t):
         t = broadcast_t(self.at, t)
         j = self.treatment
-        if isinstance(family, IndexFamily):
+        if family.single_index:
             eta = index(t, theta)
             ratio = family.mean_eta_d1(eta) / family.mean_eta(eta)
             return ratio * theta[:, 1 + j] * self._scale(t)
@@ -78,7 +78,7 @@ class Elasticity(Target):
 
     def jacobian(self, family, theta, t):
         t = broadcast_t(self.at, t)
-        if not isinstance(family, IndexFamily):
+        if not family.single_index:
             return super().jacobian(family, theta, t)
         j = 1 + self.treatment
         eta = index(t, theta)

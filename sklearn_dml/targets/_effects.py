@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .._autodiff import target_jacobian, treatment_derivative
-from ..families._index import IndexFamily, design, index
+from ..families._index import design, index
 from ._base import Target, broadcast_t
 
 
@@ -45,14 +45,14 @@ class AverageMarginalEffect(Target):
 
     def value(self, family, theta, t):
         t = broadcast_t(self.at, t)
-        if isinstance(family, IndexFamily):
+        if family.single_index:
             eta = index(t, theta)
             return family.mean_eta_d1(eta) * theta[:, 1 + self.treatment]
         return treatment_derivative(lambda th, tt: family.mean(tt, th), theta, t, self.treatment)
 
     def jacobian(self, family, theta, t):
         t = broadcast_t(self.at, t)
-        if isinstance(family, IndexFamily):
+        if family.single_index:
             eta = index(t, theta)
             j = 1 + self.treatment
             jac = (family.mean_eta_d2(eta) * theta[:, j])[:, None] * design(t)
@@ -129,7 +129,7 @@ class AverageEffect(Target):
 
     def jacobian(self, family, theta, t):
         t0, t1 = self._treatments(t)
-        if isinstance(family, IndexFamily):
+        if family.single_index:
             g1 = family.mean_eta_d1(index(t1, theta))[:, None] * design(t1)
             g0 = family.mean_eta_d1(index(t0, theta))[:, None] * design(t0)
             return g1 - g0
@@ -174,6 +174,6 @@ class AveragePrediction(Target):
 
     def jacobian(self, family, theta, t):
         ta = broadcast_t(self.at, t)
-        if isinstance(family, IndexFamily):
+        if family.single_index:
             return family.mean_eta_d1(index(ta, theta))[:, None] * design(ta)
         return target_jacobian(lambda th, tt: family.mean(tt, th), theta, ta)
