@@ -260,7 +260,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
-        self._warn_extreme_index(family)
+        self._warn_family(family)
         self._warn_regularized()
         self._warn_influential_row()
         return self
@@ -309,19 +309,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         return None
 
     # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
-    def _warn_extreme_index(self, family):
-        from .families import LogitFamily
-
-        if not isinstance(family, LogitFamily):  # the logit and the fractional logit
-            return
-        from .families._index import index
-
-        share = np.mean(np.abs(index(self._rows.T, self.theta_)) > 15)
-        if share > 0.01:
-            warnings.warn(
-                f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
-                "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
-                "consider more weight_decay or fewer covariates.", UserWarning, stacklevel=4)
+    def _warn_family(self, family):
+        for message in family.fit_warnings(self._rows.T, self.theta_):
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_regularized(self):
         share = self.inference_.diagnostics["share_regularized"]

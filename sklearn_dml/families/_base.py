@@ -89,6 +89,11 @@ class Family:
     def check_data(self, t, y, treatment_names):
         """Checks that need T and Y together (e.g. separation); raise ValueError."""
 
+    def fit_warnings(self, t, theta):
+        """Messages on the fitted θ̂ that the estimator raises as warnings (e.g. signs of
+        separation); none by default."""
+        return []
+
     def initial_bias(self, y, t):
         """A starting value for θ (the output bias of the network), or None."""
         return None

@@ -6,7 +6,7 @@ import numpy as np
 import torch.nn.functional as F
 
 from ._binary import BinaryIndexFamily
-from ._index import sigmoid
+from ._index import index, sigmoid
 
 
 class LogitFamily(BinaryIndexFamily):
@@ -34,6 +34,15 @@ class LogitFamily(BinaryIndexFamily):
     # secant weights in the regime-C Hessian regression: less second-order bias for a
     # noisier Λ̂, a trade that pays for the logit (measurements: user guide, regime C)
     secant_lambda = True
+
+    def fit_warnings(self, t, theta):
+        """Signs of (quasi-)separation: more than 1% of rows with a fitted |η| > 15."""
+        share = np.mean(np.abs(index(t, theta)) > 15)
+        if share <= 0.01:
+            return []
+        return [f"{share:.1%} of rows have a fitted logit index |η| > 15 (probabilities within "
+                "3e-7 of 0 or 1): signs of (quasi-)separation. Estimates may be unstable; "
+                "consider more weight_decay or fewer covariates."]
 
     def loss_eta(self, y, eta):
         return F.softplus(eta) - y * eta
