@@ -195,7 +195,7 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
                              [member_seed(p.seed, b) for p in plans for b in range(B)], family,
                              config, plans, "θ-network")
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
-        f"{main['best_epoch'].tolist()})")
+        f"{main.best_epoch.tolist()})")
     aux = None
     if strategy.needs_aux and plans[0].aux_rows is not None:
         # two per fold, each predicting the half the other trained on
@@ -212,8 +212,8 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
     processes = (strategy.spreads_fits and not strategy.batched
                  and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
     with memory_mapped(X_lambda, X32, enabled=processes) as (X_shared, X32_shared):
-        folds = [FoldNetworks(plan, m, B, main["layers"],
-                              None if aux is None else aux["layers"], X32_shared)
+        folds = [FoldNetworks(plan, m, B, main.layers,
+                              None if aux is None else aux.layers, X32_shared)
                  for m, plan in enumerate(plans)]
         data = LambdaData(X_shared, T, Y)
         if strategy.batched:
@@ -226,7 +226,7 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
     results = [_fold_result(fold, main, *values) for fold, values in zip(folds, evaluated)]
     log(config.verbose, 1, f"{where}: Λ(x) ({strategy.method}) in {lambda_clock():.1f} s"
         + (" (folds in worker processes)" if processes else ""))
-    return main["layers"], results
+    return main.layers, results
 
 
 def check_groups_whole(codes, plans):
@@ -317,8 +317,8 @@ def _evaluate_fold(fold, *, strategy, data):
 def _fold_result(fold, main, theta_test, lam, floored):
     m, B, plan = fold.member, fold.n_networks, fold.plan
     return FoldResult(plan.rep, plan.fold, plan.test, theta_test, lam, floored,
-                      float(np.mean(main["best_epoch"][m * B:(m + 1) * B])),
-                      main["history"][:, m * B] if main["history"].size else None)
+                      float(np.mean(main.best_epoch[m * B:(m + 1) * B])),
+                      main.history[:, m * B] if main.history.size else None)
 
 
 # Held-out rows per network on which θ̂ is compared with the network's start: divergence
@@ -339,7 +339,7 @@ def _divergence(fit, X, T, Y, weights, rows, family, plans, config):
     monitored = "validation" if config.early_stopping else "training"
     problems = []
     for i in np.flatnonzero(diverged_members(fit)):
-        end, start = fit["end_loss"][i], fit["start_loss"][i]
+        end, start = fit.end_loss[i], fit.start_loss[i]
         problems.append((plans[i // per_plan].fold, (
             f"the {monitored} loss is not finite" if not np.isfinite(end) else
             f"the {monitored} loss of the returned weights is {end:.3g}, against {start:.3g} "
@@ -362,7 +362,7 @@ def _divergence(fit, X, T, Y, weights, rows, family, plans, config):
             y, t = torch.as_tensor(Y[held]), torch.as_tensor(T[held])
             fitted, begun = (family.loss(y, t, torch.as_tensor(
                 predict_theta(layers, X[held], member=i))).numpy()
-                for layers in (fit["layers"], fit["start_layers"]))
+                for layers in (fit.layers, fit.start_layers))
         with np.errstate(all="ignore"):
             loss, start = np.average(fitted, weights=w), np.average(begun, weights=w)
             scale = np.average(np.abs(begun), weights=w)
@@ -487,5 +487,5 @@ def predict_held_out(X32, T, Y, weights, tests, seeds, family, config, n_threads
         fit = train_ensemble(X32, T, Y, weights, trains, seeds, family, config)
     theta = np.empty((n, family.theta_dim(T.shape[1])))
     for k, te in enumerate(tests):
-        theta[te] = predict_theta(fit["layers"], X32[te], member=k)
+        theta[te] = predict_theta(fit.layers, X32[te], member=k)
     return theta

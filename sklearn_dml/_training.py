@@ -107,6 +107,25 @@ def resolve_device(device):
     return str(device)
 
 
+@dataclass
+class TrainResult:
+    """What :func:`train_ensemble` returns, one entry per member along the last axis.
+
+    Losses are on each member's validation rows (its training rows without early
+    stopping); see :func:`diverged_members`.
+    """
+
+    layers: list  # stacked float32 (weight, bias) pairs of the returned weights
+    history: np.ndarray  # (epochs, M) validation losses, NaN after a member stopped
+    best_epoch: np.ndarray  # (M,)
+    best_loss: np.ndarray  # (M,)
+    diverged: np.ndarray  # (M,) bool: a non-finite validation loss at some epoch
+    start_loss: np.ndarray  # (M,) weighted mean loss before training
+    end_loss: np.ndarray  # (M,) weighted mean loss of the returned weights
+    loss_scale: np.ndarray  # (M,) weighted mean absolute loss before training
+    start_layers: list  # the weights before training
+
+
 def _split_validation(rows, gen, config):
     if not config.early_stopping:
         return rows, rows[:0]
@@ -147,14 +166,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
 
     Returns
     -------
-    dict with ``layers`` (stacked float32 weights), ``history`` (epochs, M)
-    validation losses (NaN after a member stopped), ``best_epoch`` (M,),
-    ``best_loss`` (M,), ``diverged`` (M,) flags (a non-finite validation loss at
-    some epoch), ``start_layers`` (the weights before training), and, on each
-    member's validation rows (its training rows without early stopping),
-    ``start_loss`` (M,) and ``loss_scale`` (M,), the weighted mean loss and mean
-    absolute loss before training, and ``end_loss`` (M,), the mean loss of the
-    returned weights; see :func:`diverged_members`.
+    TrainResult
     """
     device = torch.device(resolve_device(config.device))
     M = len(row_sets)
@@ -190,17 +202,8 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         best_loss, history, diverged = np.full(M, np.inf), [], np.zeros(M, dtype=bool)
         end_loss = losses.level(monitored)[0]
     bar.close()
-    return {
-        "layers": layers,
-        "history": np.array(history) if history else np.zeros((0, M)),
-        "best_epoch": best_epoch,
-        "best_loss": best_loss,
-        "diverged": diverged,
-        "start_loss": start_loss,
-        "end_loss": end_loss,
-        "loss_scale": loss_scale,
-        "start_layers": start_layers,
-    }
+    return TrainResult(layers, np.array(history) if history else np.zeros((0, M)), best_epoch,
+                       best_loss, diverged, start_loss, end_loss, loss_scale, start_layers)
 
 
 def _start_network(X, T, Y, train_rows, gens, family, config):
@@ -368,14 +371,13 @@ def diverged_members(fit):
 
     Parameters
     ----------
-    fit : dict
-        As returned by :func:`train_ensemble`.
+    fit : TrainResult
 
     Returns
     -------
     ndarray of bool, shape (M,)
     """
-    start, end, scale = fit["start_loss"], fit["end_loss"], fit["loss_scale"]
+    start, end, scale = fit.start_loss, fit.end_loss, fit.loss_scale
     with np.errstate(invalid="ignore"):
         grown = end - start > DIVERGENCE_GROWTH * np.maximum(scale, np.finfo(float).tiny)
     return ~np.isfinite(end) | grown

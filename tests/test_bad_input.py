@@ -306,8 +306,8 @@ def test_theta_far_outside_the_data_is_an_error(monkeypatch, data):
 
     def absurd(*args, **kwargs):
         fit = train(*args, **kwargs)
-        W, b = fit["layers"][-1]
-        fit["layers"][-1] = (W * 1e6, b * 1e6)
+        W, b = fit.layers[-1]
+        fit.layers[-1] = (W * 1e6, b * 1e6)
         return fit
 
     monkeypatch.setattr(cf, "train_ensemble", absurd)
@@ -320,11 +320,14 @@ def test_theta_far_outside_the_data_is_an_error(monkeypatch, data):
 
 
 def test_diverged_members_flags_growth_not_improvement():
+    from types import SimpleNamespace
+
     from sklearn_dml._training import DIVERGENCE_GROWTH, diverged_members
 
-    fit = {"start_loss": np.array([1.0, 1.0, -2.0, 1.0, np.inf]),
-           "end_loss": np.array([0.5, 1.0 + 1.01 * DIVERGENCE_GROWTH, -1.0, np.nan, 3.0]),
-           "loss_scale": np.array([1.0, 1.0, 2.0, 1.0, np.inf])}
+    fit = SimpleNamespace(
+        start_loss=np.array([1.0, 1.0, -2.0, 1.0, np.inf]),
+        end_loss=np.array([0.5, 1.0 + 1.01 * DIVERGENCE_GROWTH, -1.0, np.nan, 3.0]),
+        loss_scale=np.array([1.0, 1.0, 2.0, 1.0, np.inf]))
     np.testing.assert_array_equal(diverged_members(fit), [False, True, False, True, False])
 
 

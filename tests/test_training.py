@@ -34,12 +34,12 @@ def test_batched_ensemble_equals_per_fold_loop(solver, n_folds, seeds, tol):
     if solver == "lbfgs":
         rows[2] = rows[2][:350]
     batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), config)
-    theta_b = predict_theta(batched["layers"], X)
+    theta_b = predict_theta(batched.layers, X)
     for m in range(n_folds):
         alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), config)
-        np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0],
+        np.testing.assert_allclose(theta_b[m], predict_theta(alone.layers, X)[0],
                                    rtol=tol, atol=tol)
-        assert batched["best_epoch"][m] == alone["best_epoch"][0]
+        assert batched.best_epoch[m] == alone.best_epoch[0]
 
 
 def test_stopped_members_leave_the_batch_without_changing_the_others(monkeypatch):
@@ -55,14 +55,14 @@ def test_stopped_members_leave_the_batch_without_changing_the_others(monkeypatch
     monkeypatch.setattr(EnsembleStructuralNet, "forward",
                         lambda net, x: held.append(x.shape[0]) or forward(net, x))
     batched = train_ensemble(X, T, Y, w, rows, seeds, LinearFamily(), config)
-    epochs_run = np.isfinite(batched["history"]).sum(0)
+    epochs_run = np.isfinite(batched.history).sum(0)
     assert len(set(epochs_run)) == 4, "the design should stop members at different epochs"
     assert sorted(set(held)) == [2, 3, 4]
-    theta_b = predict_theta(batched["layers"], X)
+    theta_b = predict_theta(batched.layers, X)
     for m in range(4):
         alone = train_ensemble(X, T, Y, w, [rows[m]], [seeds[m]], LinearFamily(), config)
-        assert batched["best_epoch"][m] == alone["best_epoch"][0]
-        np.testing.assert_allclose(theta_b[m], predict_theta(alone["layers"], X)[0], atol=1e-5)
+        assert batched.best_epoch[m] == alone.best_epoch[0]
+        np.testing.assert_allclose(theta_b[m], predict_theta(alone.layers, X)[0], atol=1e-5)
 
 
 def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
@@ -75,11 +75,11 @@ def test_lbfgs_lowers_the_training_objective_below_adams_at_equal_epochs():
         config = dataclasses.replace(CONFIG, solver=solver, max_epochs=100,
                                      early_stopping=False)
         out = train_ensemble(X, T, Y, w, rows, [0], LinearFamily(), config)
-        theta = torch.tensor(predict_theta(out["layers"], X)[0])
+        theta = torch.tensor(predict_theta(out.layers, X)[0])
         loss = LinearFamily().loss(torch.tensor(Y), torch.tensor(T), theta).mean().item()
-        penalty = sum(float((W.astype(np.float64) ** 2).sum()) for W, _ in out["layers"])
+        penalty = sum(float((W.astype(np.float64) ** 2).sum()) for W, _ in out.layers)
         losses[solver] = loss + 0.5 * config.weight_decay * penalty
-        assert out["best_epoch"][0] == 99
+        assert out.best_epoch[0] == 99
     assert losses["lbfgs"] < losses["adam"]
 
 
@@ -88,22 +88,22 @@ def test_early_stopping_restores_best_weights():
     rows = [np.arange(600)]
     config = TrainConfig(hidden_dims=(16,), max_epochs=300, lr=0.05, n_iter_no_change=3)
     out = train_ensemble(X, T, Y, w, rows, [0], LinearFamily(), config)
-    history = out["history"][:, 0]
+    history = out.history[:, 0]
     finite = history[np.isfinite(history)]
     assert len(finite) < 300, "early stopping never triggered"
-    assert out["best_epoch"][0] == int(np.nanargmin(history))
-    assert out["best_loss"][0] == np.nanmin(history)
+    assert out.best_epoch[0] == int(np.nanargmin(history))
+    assert out.best_loss[0] == np.nanmin(history)
 
 
 def test_member_module_reproduces_ensemble_predictions():
     X, T, Y, w = _data()
     out = train_ensemble(X, T, Y, w, [np.arange(300), np.arange(300, 600)], [1, 2],
                          LinearFamily(), CONFIG)
-    net = member_to_module(out["layers"], 1)
+    net = member_to_module(out.layers, 1)
     assert isinstance(net, StructuralNet)
     with torch.no_grad():
         direct = net(torch.from_numpy(X)).double().numpy()
-    np.testing.assert_allclose(direct, predict_theta(out["layers"], X, member=1), atol=1e-5)
+    np.testing.assert_allclose(direct, predict_theta(out.layers, X, member=1), atol=1e-5)
 
 
 def test_results_identical_across_n_jobs():

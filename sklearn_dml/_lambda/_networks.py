@@ -114,12 +114,12 @@ def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
     fit = train(X32, np.zeros((n, 0), dtype=np.float32), targets,
                          np.ones(n, dtype=np.float32), [task[0] for task in tasks], seeds,
                          family, config)
-    if not np.all(np.isfinite(fit["best_loss"])):
+    if not np.all(np.isfinite(fit.best_loss)):
         raise FloatingPointError(
             "A Λ regression network diverged (non-finite validation loss). Use the default "
             "lambda_model=None (gradient boosting) or a smaller lr.")
     return [centres[j] + scales[j] * family.output(
-                predict_theta(fit["layers"], X32[pred_rows], member=j))
+                predict_theta(fit.layers, X32[pred_rows], member=j))
             for j, (_, _, pred_rows) in enumerate(tasks)]
 
 
