@@ -27,17 +27,18 @@ sys.path.insert(0, HERE)
 from _mc import markdown_table  # noqa: E402
 from _speed_runner import simulate, simulate_logit  # noqa: E402
 
-from sklearn_dml import LogitDML, StructuralDMLRegressor, _crossfit  # noqa: E402
+from sklearn_dml import LogitDML, StructuralDMLRegressor, _divergence  # noqa: E402
 
 COLUMNS = ["design", "n", "solver", "fit_wall_s", "train_wall_s", "epochs", "val_loss",
            "estimate", "stderr", "R"]
 
 
 class _TrainingClock:
-    """Wraps ``_crossfit.train_ensemble`` to add up the seconds spent in it."""
+    """Wraps ``_divergence.train_ensemble`` (the θ-networks' training) to add up the
+    seconds spent in it."""
 
     def __init__(self):
-        self.seconds, self.original = 0.0, _crossfit.train_ensemble
+        self.seconds, self.original = 0.0, _divergence.train_ensemble
 
     def __call__(self, *args, **kwargs):
         start = time.perf_counter()
@@ -69,7 +70,7 @@ def main():
     ap.add_argument("--designs", nargs="+", default=["linear", "logit"])
     args = ap.parse_args()
     clock = _TrainingClock()
-    _crossfit.train_ensemble = clock
+    _divergence.train_ensemble = clock
     one_fit("linear", 500, "adam", 0, clock)  # warm-up: imports, first torch calls
     rows, raw = [], []
     for design in args.designs:

@@ -13,7 +13,13 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._crossfit import check_groups_whole, plan_crossfit, run_crossfit
-from ._debias import FitRows, cache_repetition, debias
+from ._debias import (
+    FitRows,
+    cache_repetition,
+    debias,
+    influential_row_warning,
+    regularization_warnings,
+)
 from ._effects_api import _EffectsMixin
 from ._lambda import (
     LAMBDA_METHODS,
@@ -37,13 +43,6 @@ from ._validation import (
 )
 from .families import get_family
 from .targets import resolve_targets
-
-# warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
-# diagonal) has a condition number above this: a direction the data barely identify
-REGULARIZED_WARN_SHARE = 0.05
-POOLED_CONDITION_WARN = 1e10
-# warn when dropping one row moves an estimate by more than this many standard errors
-INFLUENCE_SHIFT_WARN = 0.5
 
 
 class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
@@ -314,37 +313,13 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_regularized(self):
-        share = self.inference_.diagnostics["share_regularized"]
-        if share > REGULARIZED_WARN_SHARE:
-            warnings.warn(
-                f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
-                f"lambda_floor={self.lambda_floor:g} times the typical one in some direction): "
-                "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
-                "1). Their corrections are shrunk, which can bias the estimate. Check overlap "
-                "(est.lambda_regularized_ marks the rows), trim them, add weight_decay, or "
-                "lower lambda_floor.", UserWarning, stacklevel=4)
-        condition = self.inference_.diagnostics.get("pooled_condition", 0.0)
-        if condition > POOLED_CONDITION_WARN:
-            warnings.warn(
-                f"The average Λ̂ is nearly singular (condition number {condition:.2g} after "
-                "scaling each θ component to unit curvature): some combination of θ is barely "
-                "identified by the data (collinear treatments, an alternative almost never "
-                "chosen, an effect with no variation). Its standard errors are large and "
-                "may be unreliable.", UserWarning, stacklevel=4)
+        for message in regularization_warnings(self.inference_.diagnostics, self.lambda_floor):
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_influential_row(self):
-        shift = np.asarray(self.inference_.diagnostics["influence_max_shift"])
-        worst = int(np.argmax(shift))
-        if shift[worst] > INFLUENCE_SHIFT_WARN:
-            warnings.warn(
-                f"Dropping one row would move {self.inference_.names[worst]!r} by "
-                f"{shift[worst]:.2f} standard errors: a single row dominates the debiasing "
-                "correction (an extreme residual, a near-singular Λ̂(x), or θ̂ extrapolated at "
-                "extreme covariates under an exponential link), which makes the normal "
-                "approximation doubtful even though the standard error includes it. Inspect "
-                "the row with np.argmax(abs(est.inference_.psi - est.inference_.estimate), "
-                "axis=0); more data, more weight_decay or n_networks > 1 usually help.",
-                UserWarning, stacklevel=4)
+        message = influential_row_warning(self.inference_)
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=4)
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):

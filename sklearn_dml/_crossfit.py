@@ -12,14 +12,13 @@ import copy
 import dataclasses
 import functools
 import inspect
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.model_selection import GroupKFold, KFold
 
+from ._divergence import train_with_retry
 from ._lambda import LambdaData
 from ._nets import predict_theta
 from ._parallel import (
@@ -31,7 +30,7 @@ from ._parallel import (
     n_task_threads,
 )
 from ._progress import Stopwatch, log, progress_bar
-from ._training import DIVERGENCE_GROWTH, diverged_members, train_ensemble
+from ._training import train_ensemble
 
 MAX_SEED = 2**31 - 1
 
@@ -191,7 +190,7 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
     where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
     clock = Stopwatch()
     B = config.n_networks  # members m*B .. m*B+B-1 belong to fold plans[m]
-    main = _train_with_retry(X32, T, Y, weights, [p.train for p in plans for _ in range(B)],
+    main = train_with_retry(X32, T, Y, weights, [p.train for p in plans for _ in range(B)],
                              [member_seed(p.seed, b) for p in plans for b in range(B)], family,
                              config, plans, "θ-network")
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
@@ -199,7 +198,7 @@ def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy
     aux = None
     if strategy.needs_aux and plans[0].aux_rows is not None:
         # two per fold, each predicting the half the other trained on
-        aux = _train_with_retry(X32, T, Y, weights,
+        aux = train_with_retry(X32, T, Y, weights,
                                 [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
                                 [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
                                 family,
@@ -319,90 +318,6 @@ def _fold_result(fold, main, theta_test, lam, floored):
     return FoldResult(plan.rep, plan.fold, plan.test, theta_test, lam, floored,
                       float(np.mean(main.best_epoch[m * B:(m + 1) * B])),
                       main.history[:, m * B] if main.history.size else None)
-
-
-# Held-out rows per network on which θ̂ is compared with the network's start: divergence
-# spoils every row, so evenly spaced rows up to this many suffice and keep the check cheap.
-HELD_OUT_CHECK_ROWS = 10_000
-
-
-def _divergence(fit, X, T, Y, weights, rows, family, plans, config):
-    """(fold, what went wrong) for each network of ``fit`` that diverged.
-
-    A network diverged when the loss of its returned weights is not finite or grew by
-    orders of magnitude from the start (:func:`~sklearn_dml._training.diverged_members`),
-    or when its θ̂, on rows of its fold it did not train on, gives a mean loss more than
-    ``DIVERGENCE_GROWTH`` times their mean absolute loss at its start above the start's: θ̂
-    far outside what the data support.
-    """
-    per_plan = len(rows) // len(plans)
-    monitored = "validation" if config.early_stopping else "training"
-    problems = []
-    for i in np.flatnonzero(diverged_members(fit)):
-        end, start = fit.end_loss[i], fit.start_loss[i]
-        problems.append((plans[i // per_plan].fold, (
-            f"the {monitored} loss is not finite" if not np.isfinite(end) else
-            f"the {monitored} loss of the returned weights is {end:.3g}, against {start:.3g} "
-            "at the start")))
-    flagged = {fold for fold, _ in problems}
-    for i, train in enumerate(rows):
-        plan = plans[i // per_plan]
-        if plan.fold in flagged:
-            continue
-        held = np.zeros(X.shape[0], dtype=bool)
-        held[plan.train] = held[plan.test] = True
-        held[train] = False
-        held = np.flatnonzero(held)
-        if held.size > HELD_OUT_CHECK_ROWS:
-            held = held[np.linspace(0, held.size - 1, HELD_OUT_CHECK_ROWS).astype(int)]
-        w = weights[held]
-        if w.sum() <= 0:  # cv=1 (no held-out rows), or zero weights on all of them
-            continue
-        with torch.no_grad():
-            y, t = torch.as_tensor(Y[held]), torch.as_tensor(T[held])
-            fitted, begun = (family.loss(y, t, torch.as_tensor(
-                predict_theta(layers, X[held], member=i))).numpy()
-                for layers in (fit.layers, fit.start_layers))
-        with np.errstate(all="ignore"):
-            loss, start = np.average(fitted, weights=w), np.average(begun, weights=w)
-            scale = np.average(np.abs(begun), weights=w)
-            if not np.isfinite(start) or loss - start <= DIVERGENCE_GROWTH * scale:
-                continue  # a start without a finite loss cannot judge
-        problems.append((plan.fold, (
-            f"θ̂ gives a mean loss of {loss:.3g} on {held.size} rows it did not train on, "
-            f"against {start:.3g} at the start: θ̂ lies far outside what the data support")))
-    return problems
-
-
-def _train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what):
-    """Train; if a network diverges, retry the group once with a ten times smaller learning
-    rate (Adam), then raise naming the fold(s).
-
-    A network diverged when its validation loss (its training loss without early
-    stopping) is not finite or grew by orders of magnitude from the start, or when its θ̂
-    lies far outside what the data support (see :func:`_divergence`).
-    """
-    fit = train_ensemble(X, T, Y, weights, rows, seeds, family, config)
-    problems = _divergence(fit, X, T, Y, weights, rows, family, plans, config)
-    rep = plans[0].rep
-    if problems and config.solver != "lbfgs":  # L-BFGS takes no learning rate
-        config = dataclasses.replace(config, lr=config.lr / 10)
-        warnings.warn(f"Training of the {what} diverged in fold {problems[0][0]} of repetition "
-                      f"{rep} ({problems[0][1]}); retrying with lr={config.lr:g}.",
-                      RuntimeWarning, stacklevel=2)
-        fit = train_ensemble(X, T, Y, weights, rows, seeds, family, config)
-        problems = _divergence(fit, X, T, Y, weights, rows, family, plans, config)
-    if problems:
-        bad = sorted({fold for fold, _ in problems})
-        fold, detail = problems[0]
-        also = f", also with lr={config.lr:g}" if config.solver != "lbfgs" else ""
-        advice = ("Use a smaller lr (the default is 0.01), standardize T and Y, and check them"
-                  if config.solver != "lbfgs" else "Standardize T and Y, and check them")
-        raise FloatingPointError(
-            f"Training of the {what} diverged in fold(s) {bad} of repetition {rep}{also}: in "
-            f"fold {fold}, {detail}. {advice} for extreme values; the estimate would be "
-            "meaningless.")
-    return fit
 
 
 def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torch_num_threads,

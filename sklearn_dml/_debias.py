@@ -3,7 +3,8 @@
 :func:`cache_repetition` turns one repetition's :class:`~sklearn_dml._crossfit.CrossfitResult`
 into what any target needs (θ̂_i, the regularized Λ̂_i and Λ̂_i⁻¹ℓ_θ,i, in the user's units);
 :func:`debias` stacks the targets' influence functions over the repetitions into an
-:class:`~sklearn_dml._inference.InferenceResults`, with its diagnostics.
+:class:`~sklearn_dml._inference.InferenceResults`, with its diagnostics and the messages
+the estimator warns with.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from ._inference import (
     leave_one_out_shift,
 )
 from ._linalg import regularize_rowwise, regularize_whitened
+
+# warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
+# diagonal) has a condition number above this: a direction the data barely identify
+REGULARIZED_WARN_SHARE = 0.05
+POOLED_CONDITION_WARN = 1e10
+# warn when dropping one row moves an estimate by more than this many standard errors
+INFLUENCE_SHIFT_WARN = 0.5
 
 
 @dataclass(frozen=True)
@@ -162,3 +170,43 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     if fit_facts["n_folds"] == 1:
         diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
     return diag
+
+
+def regularization_warnings(diagnostics, lambda_floor):
+    """Messages for a Λ̂ floored on many rows, and for a nearly singular average Λ̂."""
+    messages = []
+    share = diagnostics["share_regularized"]
+    if share > REGULARIZED_WARN_SHARE:
+        messages.append(
+            f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
+            f"lambda_floor={lambda_floor:g} times the typical one in some direction): "
+            "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
+            "1). Their corrections are shrunk, which can bias the estimate. Check overlap "
+            "(est.lambda_regularized_ marks the rows), trim them, add weight_decay, or "
+            "lower lambda_floor.")
+    condition = diagnostics.get("pooled_condition", 0.0)
+    if condition > POOLED_CONDITION_WARN:
+        messages.append(
+            f"The average Λ̂ is nearly singular (condition number {condition:.2g} after "
+            "scaling each θ component to unit curvature): some combination of θ is barely "
+            "identified by the data (collinear treatments, an alternative almost never "
+            "chosen, an effect with no variation). Its standard errors are large and "
+            "may be unreliable.")
+    return messages
+
+
+def influential_row_warning(inference):
+    """A message when dropping one row would move an estimate by more than
+    ``INFLUENCE_SHIFT_WARN`` standard errors, else None."""
+    shift = np.asarray(inference.diagnostics["influence_max_shift"])
+    worst = int(np.argmax(shift))
+    if shift[worst] <= INFLUENCE_SHIFT_WARN:
+        return None
+    return (
+        f"Dropping one row would move {inference.names[worst]!r} by "
+        f"{shift[worst]:.2f} standard errors: a single row dominates the debiasing "
+        "correction (an extreme residual, a near-singular Λ̂(x), or θ̂ extrapolated at "
+        "extreme covariates under an exponential link), which makes the normal "
+        "approximation doubtful even though the standard error includes it. Inspect "
+        "the row with np.argmax(abs(est.inference_.psi - est.inference_.estimate), "
+        "axis=0); more data, more weight_decay or n_networks > 1 usually help.")

@@ -154,7 +154,7 @@ def test_huge_magnitudes_fail_loudly_or_estimate_finitely():
 
 
 def test_worker_error_names_the_fold(monkeypatch):
-    import sklearn_dml._crossfit as cf
+    import sklearn_dml._divergence as cf
 
     def boom(*args, **kwargs):
         raise MemoryError("simulated")
@@ -300,7 +300,7 @@ def test_divergence_without_early_stopping_is_judged_on_the_training_rows(data):
 def test_theta_far_outside_the_data_is_an_error(monkeypatch, data):
     """A network whose validation loss looks fine but whose θ̂ on the fold's held-out rows
     is absurd (here: the output layer scaled by 1e6 after training)."""
-    import sklearn_dml._crossfit as cf
+    import sklearn_dml._divergence as cf
 
     train = cf.train_ensemble
 
