@@ -53,7 +53,7 @@ class LambdaStrategy:
     lambda_model : sklearn regressor, "network" or None
     """
 
-    method = None
+    method: str = ""  # the lambda_method it implements
     needs_aux = False  # regime C: auxiliary θ-networks on the halves of each training part
     spreads_fits = True  # fold evaluations fit regressions, worth running side by side
     batched = False  # all folds of a group evaluated at once (evaluate_group)
