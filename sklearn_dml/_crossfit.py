@@ -1,9 +1,10 @@
 """Cross-fitting: splits from sklearn splitters, fold plans, and joblib tasks over fold groups.
 
-A task trains the θ-networks of a group of folds as one batched ensemble (and,
-in regime C, the auxiliary networks), then estimates θ̂ and Λ̂ on each fold's
-held-out rows. Tasks return numpy arrays only. All seeds are drawn up front, so
-results do not depend on ``n_jobs`` or the joblib backend.
+A task trains the θ-networks of a group of folds as one batched ensemble (and the
+auxiliary networks where the Λ strategy needs them), then takes θ̂ on each fold's
+held-out rows and asks the Λ strategy (:mod:`sklearn_dml._lambda`) for Λ̂ there. Tasks
+return numpy arrays only. All seeds are drawn up front, so results do not depend on
+``n_jobs`` or the joblib backend.
 """
 
 from __future__ import annotations
