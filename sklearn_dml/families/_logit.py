@@ -36,7 +36,7 @@ class LogitFamily(BinaryIndexFamily):
     secant_lambda = True
 
     def fit_warnings(self, t, theta):
-        """Signs of (quasi-)separation: more than 1% of rows with a fitted |η| > 15."""
+        """Signs of (quasi-)separation: more than 1% of rows with a fitted ``|η| > 15``."""
         share = np.mean(np.abs(index(t, theta)) > 15)
         if share <= 0.01:
             return []
