@@ -227,12 +227,16 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         self : object
             The fitted estimator.
         """
+        return self._fit_choice(X, T, Y, availability, case_data, sample_weight, groups)
+
+    def _fit_choice(self, X, T, Y, availability, case_data, sample_weight, groups, names=None):
+        """:meth:`fit`, with the names :meth:`fit_long` read from the table."""
         if T is None or Y is None:
             raise ValueError("MultinomialLogitDML.fit needs the attributes T (n, J, K) and the "
                              "choices Y.")
         check_params(self)
         # names: the constructor's, else fit_long's, else those T carries (from_long, make_choice)
-        names = getattr(self, "_long_names", None) or attached_names(T, self.n_alternatives)
+        names = names or attached_names(T, self.n_alternatives)
         design, names, bound = formula_design(self, T, case_data, names, self._nest_map(names))
         family = self._make_family(self._n_attributes(design), names)
         packed = self._pack(family, design, availability)
@@ -272,6 +276,15 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         -------
         self : object
         """
+        return self._fit_long(df, choice=choice, alternative=alternative,
+                              attributes=attributes, covariates=covariates, case=case,
+                              case_variables=case_variables, sample_weight=sample_weight,
+                              groups=groups)
+
+    def _fit_long(self, df, *, choice, alternative, attributes, covariates, case,
+                  case_variables, sample_weight, groups, names=None):
+        """:meth:`fit_long`, with more ``names`` read from the table (the nested logit's
+        nests)."""
         case_variables = list(case_variables or [])
         attributes = self._long_attributes(attributes, case_variables, covariates)
         data = from_long(df, choice=choice, alternative=alternative, attributes=attributes,
@@ -284,15 +297,12 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         if data.outside_chosen and not self.outside_option:
             raise ValueError("Some cases have no chosen row; set outside_option=True if they "
                              "chose the outside good, or drop them.")
-        self._long_names = {"alternatives": data.alternative_names,
-                            "attributes": data.attribute_names}
+        names = {"alternatives": data.alternative_names, "attributes": data.attribute_names,
+                 **(names or {})}
         if isinstance(groups, str):
             groups = _case_column(df, case, groups)
-        try:
-            self.fit(data.X, data.T, data.Y, availability=data.availability,
-                     case_data=case_data, sample_weight=sample_weight, groups=groups)
-        finally:
-            del self._long_names
+        self._fit_choice(data.X, data.T, data.Y, data.availability, case_data, sample_weight,
+                         groups, names=names)
         self.case_frame_ = _case_level_columns(df, case)
         return self
 

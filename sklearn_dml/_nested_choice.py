@@ -206,18 +206,16 @@ class NestedLogitDML(MultinomialLogitDML):
         if self.nests is None and nest is None:
             raise ValueError("Give the nests: NestedLogitDML(J, nests=...) or "
                              "fit_long(..., nest=<column>).")
+        names = None
         if self.nests is None:
             alts = from_long(df, choice=choice, alternative=alternative, attributes=[],
                              covariates=covariates, case=case,
                              alternatives=self.alternative_names).alternative_names
-            self._long_nests = _nests_from_column(df, alternative, nest, alts)
-        try:
-            return super().fit_long(df, choice=choice, alternative=alternative,
-                                    attributes=attributes, covariates=covariates, case=case,
-                                    case_variables=case_variables,
-                                    sample_weight=sample_weight, groups=groups)
-        finally:
-            self.__dict__.pop("_long_nests", None)
+            names = {"nests": _nests_from_column(df, alternative, nest, alts)}
+        return self._fit_long(df, choice=choice, alternative=alternative,
+                              attributes=attributes, covariates=covariates, case=case,
+                              case_variables=case_variables, sample_weight=sample_weight,
+                              groups=groups, names=names)
 
     def fit(self, X, T, Y=None, *, availability=None, case_data=None, sample_weight=None,
             groups=None):
@@ -230,10 +228,6 @@ class NestedLogitDML(MultinomialLogitDML):
         self : object
             The fitted estimator.
         """
-        long_nests = getattr(self, "_long_nests", None)
-        if long_nests is not None:
-            self._long_names = {**(getattr(self, "_long_names", None) or {}),
-                                "nests": long_nests}
         return super().fit(X, T, Y, availability=availability, case_data=case_data,
                            sample_weight=sample_weight, groups=groups)
 
