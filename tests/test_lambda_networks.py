@@ -5,6 +5,7 @@ import pytest
 
 import sklearn_dml as sd
 from sklearn_dml._lambda._networks import (
+    MomentTask,
     fit_predict_networks,
     network_config,
     network_weighted_moments,
@@ -65,8 +66,8 @@ def test_moments_of_treatment_given_x():
     sd = np.exp(0.4 * X[:, 1])
     T = (mean + sd * rng.normal(size=n))[:, None]
     test = np.arange(5000, n)
-    folds = [{"d2": np.ones(5000), "T": T[:5000], "fit_rows": np.arange(5000),
-              "pred_rows": test}]
+    folds = [MomentTask(d2=np.ones(5000), T=T[:5000], fit_rows=np.arange(5000),
+                        pred_rows=test)]
     # the estimators' default networks: smaller ones fitted S 16% low here
     (a, m, S, floored, resid), = network_weighted_moments(
         folds, X, [5], network_config(TrainConfig()), train_ensemble)
@@ -83,7 +84,7 @@ def test_binary_treatment_gives_clipped_propensity():
     X = _covariates(n)
     e = 1 / (1 + np.exp(-2 * X[:, 0]))
     T = (np.random.RandomState(6).uniform(size=n) < e).astype(float)[:, None]
-    folds = [{"d2": np.ones(n), "T": T, "fit_rows": np.arange(n), "pred_rows": np.arange(n)}]
+    folds = [MomentTask(d2=np.ones(n), T=T, fit_rows=np.arange(n), pred_rows=np.arange(n))]
     (_, m, S, _, resid), = network_weighted_moments(folds, X, [7], CONFIG, train_ensemble)
     assert resid is None
     assert m.min() >= 0.01 and m.max() <= 0.99

@@ -123,6 +123,17 @@ def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
             for j, (_, _, pred_rows) in enumerate(tasks)]
 
 
+@dataclasses.dataclass
+class MomentTask:
+    """One fold's weighted moments of T given X: weights ``d2`` and treatments ``T`` at
+    ``fit_rows``, predicted at ``pred_rows`` (indices into the covariates)."""
+
+    d2: np.ndarray
+    T: np.ndarray
+    fit_rows: np.ndarray
+    pred_rows: np.ndarray
+
+
 def _halves(rows, seed):
     """Two random halves of ``rows`` (as positions into it), for out-of-fold predictions."""
     order = np.random.RandomState(seed).permutation(rows.size)
@@ -135,9 +146,8 @@ def network_weighted_moments(folds, X32, seeds, config, train):
 
     Parameters
     ----------
-    folds : list of dict
-        Per fold: ``d2`` (n_fit,) weights, ``T`` (n_fit, p), ``fit_rows`` and
-        ``pred_rows`` (indices into ``X32``).
+    folds : list of MomentTask
+        One per fold.
     X32 : ndarray (n, d), float32
     seeds : list of int
         One per fold.
@@ -149,33 +159,33 @@ def network_weighted_moments(folds, X32, seeds, config, train):
     -------
     list of (a, m, S, floored, resid) per fold, as ``weighted_moments`` returns them.
     """
-    kinds = [moment_kind(f["d2"], f["T"]) for f in folds]
+    kinds = [moment_kind(f.d2, f.T) for f in folds]
     tasks, task_seeds, layout = [], [], []
     for f, (_, binary), seed in zip(folds, kinds, seeds):
-        y = np.column_stack([f["d2"], f["d2"][:, None] * f["T"]])  # a and the unnormalized m
+        y = np.column_stack([f.d2, f.d2[:, None] * f.T])  # a and the unnormalized m
         first = len(tasks)
-        tasks.append((f["fit_rows"], y, f["pred_rows"]))
+        tasks.append((f.fit_rows, y, f.pred_rows))
         halves = None
         if not binary:  # out-of-fold a and m give the residuals that S is regressed on
-            halves = _halves(f["fit_rows"], seed)
+            halves = _halves(f.fit_rows, seed)
             for own, other in (halves, halves[::-1]):
-                tasks.append((f["fit_rows"][own], y[own], f["fit_rows"][other]))
+                tasks.append((f.fit_rows[own], y[own], f.fit_rows[other]))
         task_seeds.extend(member_seeds(seed, 4)[:len(tasks) - first])
         layout.append((first, halves))
-    p = folds[0]["T"].shape[1]
+    p = folds[0].T.shape[1]
     preds = fit_predict_networks(X32, tasks, task_seeds, config, train,
                                  positive=np.arange(1 + p) == 0)
 
     partial, s_tasks, s_seeds = [], [], []
     for f, (constant_w, _), (first, halves), seed in zip(folds, kinds, layout, seeds):
-        a, m_raw = _split_means(preds[first], f["d2"], constant_w)
+        a, m_raw = _split_means(preds[first], f.d2, constant_w)
         resid = None
         if halves is not None:
-            oof = np.empty((f["d2"].size, preds[first].shape[1]))
+            oof = np.empty((f.d2.size, preds[first].shape[1]))
             oof[halves[1]], oof[halves[0]] = preds[first + 1], preds[first + 2]
-            a_oof, m_oof = _split_means(oof, f["d2"], constant_w)
-            resid = f["T"] - m_oof / a_oof[:, None]
-            s_tasks.append((f["fit_rows"], _product_targets(f["d2"], resid), f["pred_rows"]))
+            a_oof, m_oof = _split_means(oof, f.d2, constant_w)
+            resid = f.T - m_oof / a_oof[:, None]
+            s_tasks.append((f.fit_rows, _product_targets(f.d2, resid), f.pred_rows))
             s_seeds.append(member_seeds(seed, 4)[3])
         partial.append((a, m_raw / a[:, None], resid))
     upper = np.triu_indices(p)
@@ -184,7 +194,7 @@ def network_weighted_moments(folds, X32, seeds, config, train):
     out = []
     for f, (_, binary), (a, m, resid) in zip(folds, kinds, partial):
         S = None if binary else unpack_symmetric(next(s_preds), m.shape[1]) / a[:, None, None]
-        m, S, floored = finish_moments(m, S, f["T"], f["d2"], binary)
+        m, S, floored = finish_moments(m, S, f.T, f.d2, binary)
         out.append((a, m, S, floored, resid))
     return out
 

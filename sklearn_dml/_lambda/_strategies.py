@@ -29,7 +29,12 @@ from ._hessians import (
 )
 from ._method import is_network
 from ._moments import conditional_law, index_moment_lambda, law_from_moments, moment_lambda
-from ._networks import network_config, network_projection, network_weighted_moments
+from ._networks import (
+    MomentTask,
+    network_config,
+    network_projection,
+    network_weighted_moments,
+)
 from ._projection import project_crossfitted, project_on_law
 from ._regressors import lambda_features
 
@@ -251,8 +256,7 @@ class NetworkLambda(LambdaStrategy):
                 rows, d2 = fold.plan.train, np.ones(fold.plan.train.size)
             else:
                 rows, d2 = self.inner.index_weights(fold, data)
-            inputs.append({"d2": d2, "T": data.T[rows], "fit_rows": rows,
-                           "pred_rows": fold.plan.test})
+            inputs.append(MomentTask(d2, data.T[rows], rows, fold.plan.test))
         moments = network_weighted_moments(inputs, X32, [f.plan.law_seed for f in folds],
                                            network_config(config), train)
         results = []
