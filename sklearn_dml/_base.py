@@ -52,6 +52,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     """
 
     _family = "linear"
+    # floor Λ̂ per row after Jacobi scaling rather than whitened by its average
+    # (:func:`~sklearn_dml._linalg.regularize_jacobi`)
+    _jacobi_lambda_floor = False
 
     __metadata_request__fit = {"Y": True, "T": metadata_routing.UNUSED}
     __metadata_request__score = {"Y": True, "T": metadata_routing.UNUSED}
@@ -250,7 +253,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
         self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
-                                       self.lambda_floor, self._lambda_scale(rep.lam))
+                                       self.lambda_floor, self._jacobi_lambda_floor)
                       for rep in reps]
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
@@ -300,12 +303,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_ = self._reps[0].lam
         self.lambda_condition_ = self._reps[0].condition
         self.lambda_regularized_ = self._reps[0].raised
-
-    def _lambda_scale(self, lam):
-        """Per-row scales s (n, d) with the floor applied to Λ / (s sᵀ), or None: the floor
-        applies to Λ̂ whitened by its average (:func:`~sklearn_dml._linalg.regularize_whitened`).
-        """
-        return None
 
     # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
     def _warn_family(self, family):

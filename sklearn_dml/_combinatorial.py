@@ -215,6 +215,10 @@ class CombinatorialDML(_BaseStructuralDML):
             device=device, n_jobs=n_jobs, torch_num_threads=torch_num_threads,
             random_state=random_state, verbose=verbose)
 
+    # Λ̂ floored per row after Jacobi scaling: which rows are floored then does not depend
+    # on the outcome's scale, which the link's scale parameter carries
+    _jacobi_lambda_floor = True
+
     def _get_family(self):
         return CombinatorialFamily(self.link, self.n_treatments, self.a, self.b)
 
@@ -246,16 +250,6 @@ class CombinatorialDML(_BaseStructuralDML):
         return self
 
     # ------------------------------------------------------------------ diagnostics
-    def _lambda_scale(self, lam):
-        """Floor the Jacobi-scaled Λ̃ = D^{-1/2} Λ D^{-1/2}, D = diag(Λ).
-
-        Λ̃ is free of the units of each θ component, so rescaling Y (and with it the
-        scale parameter) does not change which rows are floored: on the raw Λ the
-        condition number grows with the squared outcome scale. Λ⁻¹ℓ_θ is unchanged
-        where no floor binds.
-        """
-        return np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
-
     def _warn_regularized(self):
         """Near-singular rows are reported by :meth:`_report_lambda`, with the link's hint."""
 

@@ -20,7 +20,7 @@ from ._inference import (
     influence_max_share,
     leave_one_out_shift,
 )
-from ._linalg import regularize_rowwise, regularize_whitened
+from ._linalg import regularize_jacobi, regularize_whitened
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -62,7 +62,7 @@ class RepetitionCache:
     best_epoch: np.ndarray  # (K,)
 
 
-def cache_repetition(result, family, T, Y, units, weights, floor, scale=None):
+def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False):
     """Regularize and invert one repetition's Λ̂ and map the cache to the user's units.
 
     Parameters
@@ -75,16 +75,17 @@ def cache_repetition(result, family, T, Y, units, weights, floor, scale=None):
     weights : ndarray (n,)
     floor : float
         ``lambda_floor``.
-    scale : ndarray (n, d) or None
-        Per-row scales for a row-wise floor on Λ / (s sᵀ); None floors Λ̂ whitened by its
-        average (:func:`~sklearn_dml._linalg.regularize_whitened`).
+    jacobi : bool, default=False
+        Floor each row's Jacobi-scaled Λ̂ (:func:`~sklearn_dml._linalg.regularize_jacobi`)
+        rather than Λ̂ whitened by its average
+        (:func:`~sklearn_dml._linalg.regularize_whitened`).
 
     Returns
     -------
     RepetitionCache
     """
-    reg = (regularize_whitened(result.lam, floor, weights) if scale is None
-           else regularize_rowwise(result.lam, floor, scale))
+    reg = (regularize_jacobi(result.lam, floor) if jacobi
+           else regularize_whitened(result.lam, floor, weights))
     correction = units.tangent(reg.solve(family.gradient(Y, T, result.theta)))
     return RepetitionCache(
         theta=units.theta(result.theta), fold_id=result.fold_id,

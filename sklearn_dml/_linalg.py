@@ -141,3 +141,14 @@ def regularize_rowwise(lam, floor, scale):
     pooled = np.mean(lam, axis=0)
     return RegularizedLambda(eigval, eigvec, root, 1.0 / np.where(root > 0, root, np.inf),
                              raised, raw_min, jacobi_condition(pooled))
+
+
+def regularize_jacobi(lam, floor):
+    """The floor on each row's Jacobi-scaled Λ̃ = D^{-1/2} Λ̂ D^{-1/2}, D = diag(Λ̂).
+
+    Λ̃ is free of the units of each θ component, so rescaling Y (and with it a scale
+    parameter) does not change which rows are floored: on the raw Λ̂ the condition number
+    grows with the squared outcome scale. Λ̂⁻¹ℓ_θ is unchanged where no floor binds.
+    """
+    scale = np.sqrt(np.maximum(np.einsum("nii->ni", lam), np.finfo(float).tiny))
+    return regularize_rowwise(lam, floor, scale)
