@@ -225,13 +225,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         scale = X.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = self._standardize(X)
-        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
-        check_lambda_model(self.lambda_model, family, self.lambda_method_)
-        strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
-                                        self.treatment_law)
-        strategy.check_design(T, self.treatment_names_,
-                              n_independent=None if codes is None else codes.max() + 1)
-        self._lambda_strategy = strategy
+        strategy = self._lambda_stage(family, T, codes)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
@@ -266,6 +260,17 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self._warn_regularized()
         self._warn_influential_row()
         return self
+
+    def _lambda_stage(self, family, T, codes):
+        """The Λ strategy of the fit (sets ``lambda_method_``), checked against the data."""
+        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
+        check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
+                                        self.treatment_law)
+        strategy.check_design(T, self.treatment_names_,
+                              n_independent=None if codes is None else codes.max() + 1)
+        self._lambda_strategy = strategy
+        return strategy
 
     def _check_fit_data(self, family, X, T, Y, sample_weight, groups):
         """Validated T, Y, weights, groups and the groups' integer codes (or None) for the
