@@ -25,8 +25,7 @@ LAMBDA_PROCESSES_MIN_ROWS = 400_000
 LAMBDA_PROCESSES_MIN_CONCURRENT = 3
 
 # Rows per Λ nuisance fit from which its OpenMP/BLAS threads pay for themselves when the fold
-# groups run one after another. Measured (HistGradientBoosting, d = 20, 2 cores): 4000 rows,
-# 0.105 s wall on 1 thread vs 0.088 s on 2 at 40% more CPU; 200,000 rows, 2.05 s vs 1.27 s.
+# groups run one after another (smaller fits gain little wall time for much more CPU).
 LAMBDA_THREADS_MIN_ROWS = 20_000
 
 
@@ -47,8 +46,7 @@ def n_task_threads(torch_num_threads):
     (in joblib workers and in the main process alike)."""
     if torch_num_threads != "auto":
         return int(torch_num_threads)
-    # Small θ-networks run fastest single-threaded (measured: 3.3 s vs 12.1 s with 2 threads).
-    return 1
+    return 1  # small θ-networks run fastest single-threaded
 
 
 def n_lambda_threads(torch_num_threads, n_groups_at_once, n_rows):
@@ -68,13 +66,11 @@ def map_folds(function, items, n_threads, processes=False):
 
     With several threads and several folds, the folds run concurrently, each with an equal
     share of the OpenMP threads: in Python threads, or with ``processes=True`` in loky worker
-    processes (``function`` must then pickle; see :func:`lambda_in_processes`). The Λ
-    nuisance fits (small-tree gradient boosting) use many threads poorly. Measured on the
-    same machine, the logit's Λ stage of five folds one after another on all cores vs side
-    by side: 33.0 s vs 15.3 s at 5·10⁵ rows on an H100 machine's 16 cores (whole fit 57.1 s
-    vs 35.9 s, same estimate); 11.3 s vs 8.8 s at 10⁵ rows on 2 cores. OpenMP's thread
-    count is per calling thread, so each Python thread sets its own; the BLAS pools are
-    process-wide and get the per-thread share for the whole section.
+    processes (``function`` must then pickle; see :func:`lambda_in_processes`): the Λ
+    nuisance fits (small-tree gradient boosting) use many threads poorly, so folds side by
+    side finish sooner than one after another on all cores. OpenMP's thread count is per
+    calling thread, so each Python thread sets its own; the BLAS pools are process-wide
+    and get the per-thread share for the whole section.
     """
     items = list(items)
     n_concurrent = min(len(items), n_threads)
@@ -106,21 +102,12 @@ def map_folds(function, items, n_threads, processes=False):
 def lambda_in_processes(n_rows, n_folds, n_threads):
     """Whether the Λ stage's fold fits run in worker processes rather than Python threads.
 
-    Measured on an H100 machine's 16 cores (benchmarks/gpu.py, five folds side by side, a
-    fresh interpreter per fit, so the workers' start is counted): the logit's whole fit at
-    10⁶ rows took 48.7 s and 57.5 s with the folds in processes against 84.6 s and 84.2 s
-    in threads (Λ stage 28.5 s against 58.6 s), with the same estimates; at 5·10⁵ rows
-    43.7 s against 48.2 s; at 2·10⁵ rows the processes' start cost more than they saved
-    (logit 29.0 s against 26.6 s, linear 17.1 s against 13.1 s). Gradient-boosting fits
-    alone ran as fast in threads as in processes (35 fits at 8·10⁵ rows: 28.8 s against
-    27.5 s; benchmarks/lambda_threads.py), so the threads' loss lies in the rest of the
-    fold's work (the data copies and the networks' forward passes around the fits); it
-    was not isolated further. Processes are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows,
-    with at least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once (on 2 cores, two at once,
-    the logit's Λ stage at 4·10⁵ rows took 47.8 s in processes against 43.1 s in threads,
-    the same estimate); never inside a joblib worker, where nesting would oversubscribe, nor
-    under ``joblib.parallel_config(backend="threading")`` (or "sequential"), the user's way
-    to keep a fit in one process. loky keeps its workers for later fits.
+    Processes pay for their start only on large data (the measurements are on the
+    performance page): they are used from ``LAMBDA_PROCESSES_MIN_ROWS`` rows, with at
+    least ``LAMBDA_PROCESSES_MIN_CONCURRENT`` fits at once; never inside a joblib worker,
+    where nesting would oversubscribe, nor under
+    ``joblib.parallel_config(backend="threading")`` (or "sequential"), the user's way to
+    keep a fit in one process. loky keeps its workers for later fits.
     """
     n_concurrent = min(n_folds, n_threads)
     if n_rows < LAMBDA_PROCESSES_MIN_ROWS or n_concurrent < LAMBDA_PROCESSES_MIN_CONCURRENT:

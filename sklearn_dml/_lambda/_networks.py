@@ -61,8 +61,7 @@ _SOFTPLUS_OF_ONE_INVERSE = float(np.log(np.expm1(1.0)))
 
 def network_config(config):
     """Training settings of the Λ regressions: the θ-networks', always with Adam and early
-    stopping (nuisance fits; with ``solver="lbfgs"`` for them too, CPU and GPU fits of one
-    logit differed by 0.54 SE where the θ-networks alone leave them within 0.5)."""
+    stopping (nuisance fits; with L-BFGS for them too, CPU and GPU fits drifted apart)."""
     return dataclasses.replace(config, early_stopping=True, dropout=0.0, n_networks=1,
                                solver="adam", label="Λ-network")
 
@@ -108,8 +107,7 @@ def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
     fewest = min(task[0].size for task in tasks)
     if config.batch_size == "auto" and fewest >= LARGE_BATCH_ROWS:
         # about 25 steps an epoch: smooth regression targets need no small-batch noise, and on
-        # a GPU the number of steps is the cost (n = 10^6 on an H100: the logit's Λ stage took
-        # 94 s with the θ-networks' batches, 200 steps an epoch)
+        # a GPU the number of steps is the cost
         config = dataclasses.replace(config, batch_size=fewest // 25)
     fit = train(X32, np.zeros((n, 0), dtype=np.float32), targets,
                          np.ones(n, dtype=np.float32), [task[0] for task in tasks], seeds,

@@ -13,10 +13,8 @@ from sklearn.model_selection import KFold, cross_val_predict
 def default_lambda_model():
     """Default nuisance regressor: small-tree gradient boosting with early stopping.
 
-    On smooth propensity-type functions at n = 1600 it had 30-40% lower RMSE
-    than 200 fixed boosting rounds, in half the time. Learning rate 0.1 with 10
-    rounds of patience (rather than 0.05 and 20) cost 1-2% RMSE on E[T | x] and
-    Var(T | x) at 1600-20,000 rows, d = 20, and 40% of the time.
+    Early stopping fits smooth propensity-type functions more accurately than a fixed
+    number of rounds, in less time.
     """
     return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1, max_leaf_nodes=8,
                                          min_samples_leaf=30, early_stopping=True,
@@ -33,10 +31,9 @@ def lambda_features(X, model, n_threads=1):
     HistGradientBoosting bins its features at every fit, the same work 7 times per fold
     in the logit's Λ stage. Given the codes of :func:`binned_features` it only finds
     each column's distinct codes and bins on them, so the quantiles are taken once for
-    all the fits of an estimator: a logit fold's Λ regressions took 4% less time at
-    4000 fitting rows (1 thread) and 11% less at 160,000 (2 threads), with the same
-    trees where a column has at most ``max_bins`` distinct values. Other regressors
-    (and boosting with categorical features) see X itself.
+    all the fits of an estimator, with the same trees where a column has at most
+    ``max_bins`` distinct values. Other regressors (and boosting with categorical
+    features) see X itself.
 
     Parameters
     ----------
