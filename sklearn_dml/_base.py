@@ -33,7 +33,7 @@ from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
 from ._sizing import resolve_weight_decay
 from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
-from ._training import TrainConfig, resolve_device, train_ensemble
+from ._training import TrainConfig, TrainingData, resolve_device, train_ensemble
 from ._units import binary_columns
 from ._validation import (
     check_effective_sample_size,
@@ -242,7 +242,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
         check_groups_whole(codes, plans)
         self._clusters = codes if self.cluster_se else None
-        reps = run_crossfit(plans, Xs, T_fit, Y_fit, weights, family, config,
+        reps = run_crossfit(plans, TrainingData(Xs, T_fit, Y_fit, weights), family, config,
                             strategy.in_units(units, T.shape[1]), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)

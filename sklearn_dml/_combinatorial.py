@@ -16,6 +16,7 @@ from ._estimators import _ATTRIBUTES, _SHARED_PARAMS, _replace_param
 from ._inference import InferenceResults
 from ._parallel import n_task_threads
 from ._sklearn_compat import Interval, StrOptions
+from ._training import TrainingData
 from .families._base import Family
 from .families._combinatorial import LINKS, CombinatorialFamily, all_cells
 from .targets import MultiTreatmentATE
@@ -277,14 +278,14 @@ class CombinatorialDML(_BaseStructuralDML):
     def _check_structure(self):
         """Held-out fit of the structured model against one free mean per observed cell."""
         rows = self._training_rows()
-        X32, T, Y, w = rows.X.astype(np.float32), rows.T, rows.Y, rows.weights
+        T, Y, w = rows.T, rows.Y, rows.weights
         fam = _CellMeansFamily(np.unique(T, axis=0))
         n = Y.shape[0]
         tests = self.folds_[0]
         seeds = [int(s) for s in check_random_state(self.random_state).randint(
             2**31 - 1, size=len(tests))]
-        theta = predict_held_out(X32, T, Y, w, tests, seeds, fam, self._train_config(),
-                                 n_task_threads(self.torch_num_threads))
+        theta = predict_held_out(TrainingData(rows.X, T, Y, w), tests, seeds, fam,
+                                 self._train_config(), n_task_threads(self.torch_num_threads))
         pred = np.empty(n)
         for te in tests:
             pred[te] = fam.mean_numpy(T[te], theta[te])

@@ -167,16 +167,16 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
     return plans
 
 
-def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, strategy, n_threads,
-                lambda_threads):
+def _fold_group(plans, data, X_lambda, family, config, strategy, n_threads, lambda_threads):
     """Train and evaluate a group of folds; runs inside a joblib worker.
 
-    ``X`` feeds the networks, ``X_lambda`` (X or its bin codes,
-    :meth:`~sklearn_dml._lambda.LambdaStrategy.covariates`) the Λ regressions.
+    ``data`` (:class:`~sklearn_dml._training.TrainingData`) feeds the networks,
+    ``X_lambda`` (X or its bin codes, :meth:`~sklearn_dml._lambda.LambdaStrategy.covariates`)
+    the Λ regressions.
     """
     with limited_threads(n_threads):
         try:
-            return _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config,
+            return _fold_group_body(plans, data.as_float32(), X_lambda, family, config,
                                     strategy, lambda_threads)
         except Exception as exc:
             folds = [p.fold for p in plans]
@@ -185,44 +185,43 @@ def _fold_group(plans, X, X_lambda, T, Y, weights, family, config, strategy, n_t
                 f"{type(exc).__name__}: {exc}") from exc
 
 
-def _fold_group_body(plans, X, X_lambda, T, Y, weights, family, config, strategy,
-                     lambda_threads):
-    X32 = X.astype(np.float32)
+def _fold_group_body(plans, data, X_lambda, family, config, strategy, lambda_threads):
     where = f"repetition {plans[0].rep}, fold(s) {[p.fold for p in plans]}"
     clock = Stopwatch()
     B = config.n_networks  # members m*B .. m*B+B-1 belong to fold plans[m]
-    main = train_with_retry(X32, T, Y, weights, [p.train for p in plans for _ in range(B)],
-                             [member_seed(p.seed, b) for p in plans for b in range(B)], family,
-                             config, plans, "θ-network")
+    main = train_with_retry(data, [p.train for p in plans for _ in range(B)],
+                            [member_seed(p.seed, b) for p in plans for b in range(B)], family,
+                            config, plans, "θ-network")
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main.best_epoch.tolist()})")
     aux = None
     if strategy.needs_aux and plans[0].aux_rows is not None:
         # two per fold, each predicting the half the other trained on
-        aux = train_with_retry(X32, T, Y, weights,
-                                [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
-                                [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
-                                family,
-                                dataclasses.replace(config, label="auxiliary θ-network",
-                                                    n_networks=1), plans,
-                                "auxiliary θ-network (for Λ)")
+        aux = train_with_retry(data,
+                               [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
+                               [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
+                               family,
+                               dataclasses.replace(config, label="auxiliary θ-network",
+                                                   n_networks=1), plans,
+                               "auxiliary θ-network (for Λ)")
         log(config.verbose, 1, f"{where}: auxiliary θ-networks (for Λ) trained, "
             f"{clock():.1f} s so far")
     lambda_clock = Stopwatch()
     processes = (strategy.spreads_fits and not strategy.batched
-                 and lambda_in_processes(X.shape[0], len(plans), lambda_threads))
-    with memory_mapped(X_lambda, X32, enabled=processes) as (X_shared, X32_shared):
+                 and lambda_in_processes(data.X.shape[0], len(plans), lambda_threads))
+    with memory_mapped(X_lambda, data.X, enabled=processes) as (X_shared, X32_shared):
         folds = [FoldNetworks(plan, m, B, main.layers,
                               None if aux is None else aux.layers, X32_shared)
                  for m, plan in enumerate(plans)]
-        data = LambdaData(X_shared, T, Y)
+        lambda_data = LambdaData(X_shared, data.T, data.Y)
         if strategy.batched:
             thetas = [fold.theta(fold.plan.test) for fold in folds]
-            lambdas = strategy.evaluate_group(folds, thetas, data, X32, config, train_ensemble)
+            lambdas = strategy.evaluate_group(folds, thetas, lambda_data, data.X, config,
+                                              train_ensemble)
             evaluated = [(theta, *result) for theta, result in zip(thetas, lambdas)]
         else:
-            evaluated = map_folds(functools.partial(_evaluate_fold, strategy=strategy, data=data),
-                                  folds, lambda_threads, processes=processes)
+            evaluate = functools.partial(_evaluate_fold, strategy=strategy, data=lambda_data)
+            evaluated = map_folds(evaluate, folds, lambda_threads, processes=processes)
     results = [_fold_result(fold, main, *values) for fold, values in zip(folds, evaluated)]
     log(config.verbose, 1, f"{where}: Λ(x) ({strategy.method}) in {lambda_clock():.1f} s"
         + (" (folds in worker processes)" if processes else ""))
@@ -321,9 +320,11 @@ def _fold_result(fold, main, theta_test, lam, floored):
                       main.history[:, m * B] if main.history.size else None)
 
 
-def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torch_num_threads,
-                 verbose=0):
+def run_crossfit(plans, data, family, config, strategy, n_jobs, torch_num_threads, verbose=0):
     """Run all fold groups with joblib and gather per-repetition arrays.
+
+    ``data`` (:class:`~sklearn_dml._training.TrainingData`) holds the standardized X and T,
+    Y in the units the networks train in.
 
     Returns
     -------
@@ -338,8 +339,8 @@ def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torc
     parallel = n_workers > 1 and len(groups) > 1
     threads = n_task_threads(torch_num_threads)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
-                                      else 1, X.shape[0])
-    X_lambda = strategy.covariates(X, lambda_threads)
+                                      else 1, data.X.shape[0])
+    X_lambda = strategy.covariates(data.X, lambda_threads)
     # progress bars (verbose >= 1, tqdm installed): over epochs where the folds train in this
     # process, over fold groups where they train in workers
     config = dataclasses.replace(config, progress=verbose >= 1 and not parallel)
@@ -347,8 +348,8 @@ def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torc
     tasks = Parallel(n_jobs=n_jobs, prefer="processes",
                      return_as="generator" if group_bar else "list",
                      verbose=verbose if verbose >= 2 else 0)(
-        delayed(_fold_group)(g, X, X_lambda, T, Y, weights, family, config, strategy,
-                             threads, lambda_threads)
+        delayed(_fold_group)(g, data, X_lambda, family, config, strategy, threads,
+                             lambda_threads)
         for g in groups
     )
     bar = progress_bar(group_bar, len(groups), "fold groups", "group", delay=0.0)
@@ -357,8 +358,8 @@ def run_crossfit(plans, X, T, Y, weights, family, config, strategy, n_jobs, torc
         outputs.append(output)
         bar.update()
     bar.close()
-    d = family.theta_dim(T.shape[1])
-    return [_gather(rep, outputs, X.shape[0], d) for rep in range(len(plans))]
+    d = family.theta_dim(data.T.shape[1])
+    return [_gather(rep, outputs, data.X.shape[0], d) for rep in range(len(plans))]
 
 
 def _gather(rep, outputs, n, d):
@@ -386,7 +387,7 @@ def _gather(rep, outputs, n, d):
                           histories)
 
 
-def predict_held_out(X32, T, Y, weights, tests, seeds, family, config, n_threads):
+def predict_held_out(data, tests, seeds, family, config, n_threads):
     """θ̂ at every row from a network trained on the rows outside its fold.
 
     One network per fold of ``tests`` (held-out row sets partitioning the rows), trained
@@ -397,11 +398,13 @@ def predict_held_out(X32, T, Y, weights, tests, seeds, family, config, n_threads
     -------
     ndarray (n, d)
     """
-    n = X32.shape[0]
+    data = data.as_float32()
+    n = data.X.shape[0]
     trains = [np.setdiff1d(np.arange(n), te) for te in tests]
     with limited_threads(n_threads):
-        fit = train_ensemble(X32, T, Y, weights, trains, seeds, family, config)
-    theta = np.empty((n, family.theta_dim(T.shape[1])))
+        fit = train_ensemble(data.X, data.T, data.Y, data.weights, trains, seeds, family,
+                             config)
+    theta = np.empty((n, family.theta_dim(data.T.shape[1])))
     for k, te in enumerate(tests):
-        theta[te] = predict_theta(fit.layers, X32[te], member=k)
+        theta[te] = predict_theta(fit.layers, data.X[te], member=k)
     return theta

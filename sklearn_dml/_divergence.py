@@ -21,7 +21,7 @@ from ._training import DIVERGENCE_GROWTH, diverged_members, train_ensemble
 HELD_OUT_CHECK_ROWS = 10_000
 
 
-def divergence(fit, X, T, Y, weights, rows, family, plans, config):
+def divergence(fit, data, rows, family, plans, config):
     """(fold, what went wrong) for each network of ``fit`` that diverged.
 
     A network diverged when the loss of its returned weights is not finite or grew by
@@ -30,6 +30,7 @@ def divergence(fit, X, T, Y, weights, rows, family, plans, config):
     ``DIVERGENCE_GROWTH`` times their mean absolute loss at its start above the start's: θ̂
     far outside what the data support.
     """
+    X, T, Y, weights = data.X, data.T, data.Y, data.weights
     per_plan = len(rows) // len(plans)
     monitored = "validation" if config.early_stopping else "training"
     problems = []
@@ -69,7 +70,7 @@ def divergence(fit, X, T, Y, weights, rows, family, plans, config):
     return problems
 
 
-def train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what):
+def train_with_retry(data, rows, seeds, family, config, plans, what):
     """Train; if a network diverges, retry the group once with a ten times smaller learning
     rate (Adam), then raise naming the fold(s).
 
@@ -77,16 +78,17 @@ def train_with_retry(X, T, Y, weights, rows, seeds, family, config, plans, what)
     stopping) is not finite or grew by orders of magnitude from the start, or when its θ̂
     lies far outside what the data support (see :func:`divergence`).
     """
-    fit = train_ensemble(X, T, Y, weights, rows, seeds, family, config)
-    problems = divergence(fit, X, T, Y, weights, rows, family, plans, config)
+    fit = train_ensemble(data.X, data.T, data.Y, data.weights, rows, seeds, family, config)
+    problems = divergence(fit, data, rows, family, plans, config)
     rep = plans[0].rep
     if problems and config.solver != "lbfgs":  # L-BFGS takes no learning rate
         config = dataclasses.replace(config, lr=config.lr / 10)
         warnings.warn(f"Training of the {what} diverged in fold {problems[0][0]} of repetition "
                       f"{rep} ({problems[0][1]}); retrying with lr={config.lr:g}.",
                       RuntimeWarning, stacklevel=2)
-        fit = train_ensemble(X, T, Y, weights, rows, seeds, family, config)
-        problems = divergence(fit, X, T, Y, weights, rows, family, plans, config)
+        fit = train_ensemble(data.X, data.T, data.Y, data.weights, rows, seeds, family,
+                             config)
+        problems = divergence(fit, data, rows, family, plans, config)
     if problems:
         bad = sorted({fold for fold, _ in problems})
         fold, detail = problems[0]

@@ -107,6 +107,20 @@ def resolve_device(device):
     return str(device)
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The rows the networks train on: covariates, treatments, outcomes and weights."""
+
+    X: np.ndarray  # (n, d) standardized covariates
+    T: np.ndarray  # (n, p)
+    Y: np.ndarray  # (n,)
+    weights: np.ndarray  # (n,)
+
+    def as_float32(self):
+        """The same rows with X in float32, as the networks take it."""
+        return TrainingData(self.X.astype(np.float32), self.T, self.Y, self.weights)
+
+
 @dataclass
 class TrainResult:
     """What :func:`train_ensemble` returns, one entry per member along the last axis.
