@@ -144,9 +144,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         return get_family(getattr(self, "family", self._family))
 
     def _train_config(self, n_rows=None):
-        """The training settings; "auto" entries resolved for ``n_rows`` rows (default: the
-        rows of the last fit)."""
-        n_rows = getattr(self, "n_samples_fit_", None) if n_rows is None else n_rows
+        """The training settings; "auto" entries resolved for ``n_rows`` rows (default: as
+        resolved by the last fit)."""
+        decay = (self.weight_decay_ if n_rows is None
+                 else resolve_weight_decay(self.weight_decay, n_rows))
         dims = tuple(int(h) for h in np.atleast_1d(self.hidden_dims))
         if len(dims) == 0 or min(dims) < 1:
             raise ValueError(
@@ -159,7 +160,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 f"or solver='adam'.")
         return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), solver=self.solver,
                            lr=float(self.lr),
-                           weight_decay=resolve_weight_decay(self.weight_decay, n_rows),
+                           weight_decay=decay,
                            batch_size=self.batch_size,
                            max_epochs=int(self.max_epochs),
                            early_stopping=bool(self.early_stopping),
@@ -218,7 +219,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         T, Y, weights, groups, codes = self._check_fit_data(family, X, T, Y, sample_weight,
                                                             groups)
         self.family_ = family
-        self.n_samples_fit_ = X.shape[0]
         self.weight_decay_ = config.weight_decay
         self.theta_names_ = family.theta_names(self.treatment_names_)
         self.x_mean_ = X.mean(axis=0)
@@ -341,7 +341,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         weights = self._rows.weights
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
                  "standard_errors": self._variance_label,
-                 "weight_decay": float(self._train_config().weight_decay),
+                 "weight_decay": self.weight_decay_,
                  "effective_n": None if np.all(weights == 1.0) else self.effective_n_}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):
             return debias(self.family_, targets, names, self._reps, self._rows.T, weights,
