@@ -109,13 +109,21 @@ def main():
     params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    rows = []
-    for seed in range(args.reps):
-        rows.append(decompose(args.family, seed, **params))
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(json.dumps(rows[-1]) + "\n")
+    rows = run_replications(lambda seed: decompose(args.family, seed, **params),
+                            range(args.reps), args.out)
     print(summarize(rows))
+
+
+def run_replications(one, seeds, out=None):
+    """``one(seed)`` for each seed, each result appended to the JSON-lines file ``out``
+    as soon as it is done (a long run can be read while it goes)."""
+    rows = []
+    for seed in seeds:
+        rows.append(one(seed))
+        if out:
+            with open(out, "a") as f:
+                f.write(json.dumps(rows[-1]) + "\n")
+    return rows
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import ast  # noqa: E402
-import json  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
@@ -35,15 +35,8 @@ import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_logit  # noqa: E402
 from sklearn_dml.families._index import sigmoid  # noqa: E402
 
-N_NODES = 40
-
-
-def _lambda_over_law(weights, t_nodes, node_probs):
-    lam = np.empty((t_nodes.shape[0], 2, 2))
-    lam[:, 0, 0] = weights @ node_probs
-    lam[:, 0, 1] = lam[:, 1, 0] = (weights * t_nodes) @ node_probs
-    lam[:, 1, 1] = (weights * t_nodes ** 2) @ node_probs
-    return lam
+sys.path.insert(0, os.path.dirname(__file__))
+from diagnose_lambda import N_NODES, _lambda_over_law, run_replications  # noqa: E402
 
 
 def _one_step(theta, lam, score):
@@ -116,12 +109,8 @@ def main():
     params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    rows = []
-    for seed in range(args.start, args.start + args.reps):
-        rows.append(decompose(args.n, seed, **params))
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(json.dumps(rows[-1]) + "\n")
+    rows = run_replications(lambda seed: decompose(args.n, seed, **params),
+                            range(args.start, args.start + args.reps), args.out)
     print(summarize(rows))
 
 
