@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import numpy as np
@@ -65,6 +67,16 @@ def markdown_table(rows, columns, number="{:.3f}"):
                          else str(v))
         body.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *body])
+
+
+def write_study(out_dir, stem, title, meta, rows, columns):
+    """``<stem>.json`` (meta and rows) and ``<stem>.md`` ("Coverage study, <title> (<meta>)"
+    and the table) in ``out_dir``."""
+    with open(os.path.join(out_dir, f"{stem}.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    with open(os.path.join(out_dir, f"{stem}.md"), "w") as f:
+        f.write(f"Coverage study, {title} ({meta})\n\n")
+        f.write(markdown_table(rows, columns) + "\n")
 
 
 def split_failed(results):

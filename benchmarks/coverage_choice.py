@@ -34,7 +34,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import markdown_table, split_failed, summarize  # noqa: E402
+from _mc import markdown_table, split_failed, summarize, write_study  # noqa: E402
 
 from sklearn_dml import MultinomialLogitDML  # noqa: E402
 from sklearn_dml.datasets import make_choice  # noqa: E402
@@ -83,11 +83,7 @@ def write_tables(results, args, t0):
     meta = (f"J=4, K=2, n={args.n}, 5 folds, R={args.reps} per design requested, default "
             f"network (64, 32); {platform.machine()}, {args.jobs} process(es) of one thread; "
             f"wall {time.time() - t0:.0f} s")
-    with open(os.path.join(args.out, "coverage_choice.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    with open(os.path.join(args.out, "coverage_choice.md"), "w") as f:
-        f.write(f"Coverage study, MultinomialLogitDML ({meta})\n\n")
-        f.write(markdown_table(rows, COLUMNS) + "\n")
+    write_study(args.out, "coverage_choice", "MultinomialLogitDML", meta, rows, COLUMNS)
     return rows
 
 

@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import markdown_table, split_failed, summarize  # noqa: E402
+from _mc import markdown_table, split_failed, summarize, write_study  # noqa: E402
 
 from sklearn_dml import NestedLogitDML  # noqa: E402
 from sklearn_dml.families import NestedLogitFamily  # noqa: E402
@@ -130,11 +130,7 @@ def write_tables(results, args, t0):
     meta = (f"J=6 in 3 nests, K=2, n={args.n}, default settings, R={args.reps} requested "
             f"(seeds {args.seed0}-{args.seed0 + args.reps - 1}); {platform.machine()}, "
             f"{args.jobs} process(es) of one thread; wall {time.time() - t0:.0f} s")
-    with open(os.path.join(args.out, "coverage_nested.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    with open(os.path.join(args.out, "coverage_nested.md"), "w") as f:
-        f.write(f"Coverage study, NestedLogitDML ({meta})\n\n")
-        f.write(markdown_table(rows, COLUMNS) + "\n")
+    write_study(args.out, "coverage_nested", "NestedLogitDML", meta, rows, COLUMNS)
     return rows
 
 
