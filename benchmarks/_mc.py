@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -20,6 +21,20 @@ def replicate(make_data, make_estimator, seed):
     res = est.inference_
     return {"names": res.names, "estimate": res.estimate, "stderr": res.stderr,
             "truth": np.array([data.truth[n] for n in res.names]), "cpu": cpu}
+
+
+def guarded_replicate(make_data, make_estimator, seed):
+    """:func:`replicate` as ``(result, None)``, or ``(None, failure)`` when the fit crashes or
+    is not finite: failed fits are counted, not dropped silently."""
+    try:
+        result = replicate(make_data, make_estimator, seed)
+    except Exception as exc:  # a crash is a failed replication, recorded with its message
+        traceback.print_exc()
+        return None, {"seed": seed, "error": f"{type(exc).__name__}: {exc}"}
+    if not is_finite(result):
+        return None, {"seed": seed, "error": "non-finite estimate"}
+    result["seed"] = seed
+    return result, None
 
 
 def run_study(make_data, make_estimator, n_rep, n_jobs=1, seed0=0):

@@ -27,7 +27,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -36,7 +35,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _designs_alt import make_alt  # noqa: E402
-from _mc import is_finite, markdown_table, replicate, summarize  # noqa: E402
+from _mc import guarded_replicate, markdown_table, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_logit  # noqa: E402
@@ -83,14 +82,10 @@ class EstimatorFactory:
 
 
 def _replication(design, version, n, seed, params):
-    try:
-        result = replicate(lambda s: make_data(design, version, n, s),
-                           EstimatorFactory(design, params), seed)
-    except Exception as exc:  # a crash is a failed replication, recorded with its message
-        traceback.print_exc()
-        return None, {"seed": seed, "error": f"{type(exc).__name__}: {exc}"}
-    if not is_finite(result):
-        return None, {"seed": seed, "error": "non-finite estimate"}
+    result, failure = guarded_replicate(lambda s: make_data(design, version, n, s),
+                                        EstimatorFactory(design, params), seed)
+    if failure is not None:
+        return None, failure
     j = list(result["names"]).index(TARGET)
     return {"seed": seed, "estimate": float(result["estimate"][j]),
             "stderr": float(result["stderr"][j]), "truth": float(result["truth"][j]),
@@ -118,9 +113,15 @@ def _key(design, version, n):
     return f"{design}|{version}|{n}"
 
 
+RESULTS = os.path.join(os.path.dirname(__file__), "results")
+DOC_PLOT = os.path.join(os.path.dirname(__file__), os.pardir, "doc", "images",
+                        "coverage_by_n.png")
+
+
 def render(store, path):
     """The table (markdown beside the JSON; ``rows`` in the JSON for doc/coverage.rst) and
-    the plot (doc/images/coverage_by_n.png)."""
+    the plot: doc/images/coverage_by_n.png for the study of record, beside the JSON for any
+    other run (a partial run must not replace the documented plot)."""
     rows = []
     for key, cell in store["cells"].items():
         design, version, n = key.split("|")
@@ -137,8 +138,9 @@ def render(store, path):
                 f"{list(BAND['se_sd'])}; fit_s is CPU seconds per fit.\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
         f.write("".join(f"\n* {note}" for note in store.get("notes", [])))
-    _plot(rows, os.path.join(os.path.dirname(__file__), os.pardir, "doc", "images",
-                             "coverage_by_n.png"))
+    of_record = os.path.abspath(path) == os.path.abspath(os.path.join(RESULTS,
+                                                                       "coverage_by_n.json"))
+    _plot(rows, DOC_PLOT if of_record else os.path.splitext(path)[0] + ".png")
     return rows
 
 
@@ -190,10 +192,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], help="estimator PARAM=VALUE")
     ap.add_argument("--name", default="coverage_by_n")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=RESULTS)
     ap.add_argument("--render", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"{args.name}.json")
     store = {"cells": {}}
     if os.path.exists(path):

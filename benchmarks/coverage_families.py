@@ -29,14 +29,13 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
 
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import is_finite, markdown_table, replicate, summarize  # noqa: E402
+from _mc import guarded_replicate, markdown_table, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import FAMILY_DATASETS, make_family_data  # noqa: E402
@@ -53,18 +52,9 @@ COLUMNS = ["family", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_
 
 
 def _replication(name, n, seed):
-    """One replication as (result, None), or (None, failure) when the fit crashes or is not
-    finite: failed fits are counted, not dropped silently."""
-    try:
-        result = replicate(lambda s: make_family_data(name, n, random_state=s),
-                           lambda d, s: ESTIMATORS[name](cv=5, random_state=s), seed)
-    except Exception as exc:  # a crash is a failed replication, recorded with its message
-        traceback.print_exc()
-        return None, {"seed": seed, "error": f"{type(exc).__name__}: {exc}"}
-    if not is_finite(result):
-        return None, {"seed": seed, "error": "non-finite estimate"}
-    result["seed"] = seed
-    return result, None
+    """One replication as (result, None), or (None, failure)."""
+    return guarded_replicate(lambda s: make_family_data(name, n, random_state=s),
+                             lambda d, s: ESTIMATORS[name](cv=5, random_state=s), seed)
 
 
 def run_family(name, n, reps, seed0=0, n_jobs=1):
