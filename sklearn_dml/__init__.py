@@ -23,7 +23,7 @@ from ._family_estimators import (
 )
 from ._inference import InferenceResults
 from ._nested_choice import NestedLogitDML
-from ._nets import EnsembleStructuralNet, StructuralNet
+from ._nets import StructuralNet
 from ._summary import Summary
 from ._validation import pack_targets
 
@@ -49,7 +49,6 @@ __all__ = [
     "from_long",
     "CombinatorialDML",
     "StructuralNet",
-    "EnsembleStructuralNet",
     "InferenceResults",
     "Summary",
     "pack_targets",

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -18,6 +18,7 @@ from ._debias import (
     cache_repetition,
     debias,
     influential_row_warning,
+    lambda_report,
     regularization_warnings,
 )
 from ._effects_api import _EffectsMixin
@@ -31,8 +32,9 @@ from ._nets import member_to_module, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
+from ._seeds import SeedTree
 from ._sizing import resolve_weight_decay
-from ._sklearn_compat import Interval, StrOptions, check_params, validate_X
+from ._sklearn_compat import HasMethods, Interval, StrOptions, check_params, validate_X
 from ._training import TrainConfig, TrainingData, resolve_device, train_ensemble
 from ._units import binary_columns
 from ._validation import (
@@ -42,7 +44,7 @@ from ._validation import (
     unpack_targets,
 )
 from .families import get_family
-from .targets import resolve_targets
+from .targets._resolve import resolve_targets
 
 
 class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
@@ -60,7 +62,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     __metadata_request__score = {"Y": True, "T": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
-        "target": [None, str, Integral, list, tuple, object],
+        "target": [None, str, Integral, list, tuple, HasMethods(["value", "jacobian"])],
         "hidden_dims": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
@@ -75,7 +77,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         "n_rep": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "lambda_method": [StrOptions(set(LAMBDA_METHODS))],
-        "lambda_model": [None, object],
+        "lambda_model": [None, StrOptions({"network"}), HasMethods(["fit", "predict"])],
         "treatment_law": [None, StrOptions({"empirical"}), "array-like", tuple],
         "lambda_floor": [Interval(Real, 0, 1, closed="neither")],
         "cluster_se": ["boolean"],
@@ -225,6 +227,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         scale = X.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = self._standardize(X)
+        self._seeds = SeedTree.from_random_state(self.random_state)
         strategy = self._lambda_stage(family, T, codes)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
@@ -236,7 +239,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
                               needs_aux=strategy.needs_aux,
-                              rng=check_random_state(self.random_state),
+                              seeds=self._seeds,
                               check_treatment=getattr(family, "requires_varying_treatments",
                                                       True))
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
@@ -266,7 +269,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
         strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
-                                        self.treatment_law)
+                                        self.treatment_law, self._seeds)
         strategy.check_design(T, self.treatment_names_,
                               n_independent=None if codes is None else codes.max() + 1)
         self._lambda_strategy = strategy
@@ -307,7 +310,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.theta_ = np.mean([r.theta for r in self._reps], axis=0)
         self.lambda_ = self._reps[0].lam
         self.lambda_condition_ = self._reps[0].condition
+        self.lambda_condition_raw_ = self._reps[0].raw_condition
         self.lambda_regularized_ = self._reps[0].raised
+        self.lambda_report_ = lambda_report(self._reps[0])
 
     # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
     def _warn_family(self, family):

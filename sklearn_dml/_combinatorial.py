@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseStructuralDML
@@ -59,9 +59,9 @@ _PARAMS = _replace_param(_SHARED_PARAMS, "max_epochs", """    max_epochs : int, 
         training sooner.
 """)
 _PARAMS = _replace_param(_PARAMS, "weight_decay", """    weight_decay : float, default=1e-4
-        L2 penalty on the network weights. Lighter than the package default (1e-2):
-        the structured links have few θ components and the coverage study
-        (``benchmarks/coverage_combinatorial.py``) was run and validated at 1e-4.
+        L2 penalty on the network weights. Lighter than the other estimators' default:
+        the structured links have few θ components (the user guide's combinatorial
+        page gives the coverage at this value).
 """)
 _PARAMS = _replace_param(_PARAMS, "n_iter_no_change", """    n_iter_no_change : int, default=20
         Patience of early stopping, in epochs.
@@ -127,12 +127,7 @@ class CombinatorialDML(_BaseStructuralDML):
         squared error is clearly larger (z > 3 and more than 5% larger). Costs a
         second training run.
 {_PARAMS}
-{_ATTRIBUTES}    lambda_report_ : dict
-        Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i): condition-number
-        quantiles, smallest eigenvalue and the share of rows raised by ``lambda_floor``.
-    lambda_condition_raw_ : ndarray of shape (n_samples,)
-        Condition number of each row's Jacobi-scaled Λ̂ before regularization.
-    structure_check_ : dict or None
+{_ATTRIBUTES}    structure_check_ : dict or None
         Held-out mean squared errors of the structured and the cell-means model,
         the relative excess and its z statistic.
 
@@ -246,24 +241,19 @@ class CombinatorialDML(_BaseStructuralDML):
             The fitted estimator.
         """
         super().fit(X, T, Y, sample_weight=sample_weight, groups=groups)
-        self._report_lambda()
+        self._warn_near_singular()
         self.structure_check_ = self._check_structure() if self.structure_check else None
         return self
 
     # ------------------------------------------------------------------ diagnostics
     def _warn_regularized(self):
-        """Near-singular rows are reported by :meth:`_report_lambda`, with the link's hint."""
+        """Near-singular rows are reported by :meth:`_warn_near_singular`, with the link's
+        hint."""
 
-    def _report_lambda(self):
-        rep = self._reps[0]
-        cond = rep.raw_condition
-        self.lambda_condition_raw_ = cond
-        share = float(np.mean(rep.raised))
-        q = np.quantile(np.where(np.isfinite(cond), cond, np.finfo(float).max), [0.5, 0.9, 0.99])
-        self.lambda_report_ = {"condition_median": float(q[0]), "condition_q90": float(q[1]),
-                               "condition_q99": float(q[2]), "condition_max": float(cond.max()),
-                               "min_eigenvalue": float(rep.raw_min_eig.min()),
-                               "share_near_singular": share}
+    def _warn_near_singular(self):
+        report = self.lambda_report_
+        share = report["share_near_singular"]
+        q = [report["condition_median"], report["condition_q90"], report["condition_q99"]]
         if share > NEAR_SINGULAR_WARN_SHARE:
             hint = (" Under gen_sigmoid_ii this happens where effects vanish or cancel "
                     "(e^{Σθ_k} − 1 ≈ Σ(e^{θ_k} − 1) over the overlapping cell); a design "
@@ -282,8 +272,7 @@ class CombinatorialDML(_BaseStructuralDML):
         fam = _CellMeansFamily(np.unique(T, axis=0))
         n = Y.shape[0]
         tests = self.folds_[0]
-        seeds = [int(s) for s in check_random_state(self.random_state).randint(
-            2**31 - 1, size=len(tests))]
+        seeds = self._seeds.child("structure").ints(len(tests))
         theta = predict_held_out(TrainingData(rows.X, T, Y, w), tests, seeds, fam,
                                  self._train_config(), n_task_threads(self.torch_num_threads))
         pred = np.empty(n)

@@ -3,8 +3,8 @@
 A task trains the θ-networks of a group of folds as one batched ensemble (and the
 auxiliary networks where the Λ strategy needs them), then takes θ̂ on each fold's
 held-out rows and asks the Λ strategy (:mod:`sklearn_dml._lambda`) for Λ̂ there. Tasks
-return numpy arrays only. All seeds are drawn up front, so results do not depend on
-``n_jobs`` or the joblib backend.
+return numpy arrays only. Every seed comes from the fit's seed tree
+(:mod:`sklearn_dml._seeds`) by its fold and purpose, whichever worker runs the fold.
 """
 
 from __future__ import annotations
@@ -31,32 +31,25 @@ from ._parallel import (
     n_task_threads,
 )
 from ._progress import Stopwatch, log, progress_bar
+from ._seeds import SeedTree
 from ._training import train_ensemble
 
-MAX_SEED = 2**31 - 1
-
-
-def member_seed(fold_seed, b):
-    """Seed of the b-th network of a fold; b = 0 keeps the fold's own seed."""
-    return int((fold_seed + 104729 * b) % MAX_SEED)
 MIN_TRAIN_ROWS = 4
 
 
 @dataclass
 class FoldPlan:
-    """What one fold needs: its rows and seeds."""
+    """What one fold needs: its rows and its node of the seed tree."""
 
     rep: int
     fold: int
     train: np.ndarray
     test: np.ndarray
-    seed: int
+    seeds: SeedTree
     # regime C: the two halves of the training part; an auxiliary θ-network trains on each
     # and gives the Hessians of the other half
     aux_rows: np.ndarray | None = None
     lambda_rows: np.ndarray | None = None
-    aux_seed: int = 0
-    law_seed: int = 0
 
 
 def _group_kfold(n_splits, seed):
@@ -132,8 +125,9 @@ def _check_treatment_variation(T, rows, where):
                 "treatment column), fewer folds, or more data.")
 
 
-def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True):
-    """Draw every split and seed up front.
+def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, seeds, check_treatment=True):
+    """Draw every split up front; ``seeds`` (:class:`~sklearn_dml._seeds.SeedTree`) is the
+    fit's root, each fold gets its node below it.
 
     Returns
     -------
@@ -141,20 +135,18 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, rng, check_treatment=True)
     """
     plans = []
     for rep in range(n_rep):
-        split_seed = int(rng.randint(MAX_SEED))
-        splits = _splits_for_rep(cv, X, T, groups, split_seed, reshuffle=n_rep > 1)
+        rep_seeds = seeds.child(rep)
+        splits = _splits_for_rep(cv, X, T, groups, rep_seeds.int("split"), reshuffle=n_rep > 1)
         _check_partition(splits, X.shape[0])
         K = len(splits)
-        seeds = rng.randint(MAX_SEED, size=(K, 4))
         rep_plans = []
         for k, (train, test) in enumerate(splits):
-            plan = FoldPlan(rep, k, train, test, int(seeds[k, 0]), aux_seed=int(seeds[k, 1]),
-                            law_seed=int(seeds[k, 2]))
+            plan = FoldPlan(rep, k, train, test, rep_seeds.child(k))
             where = f"training rows of fold {k} (repetition {rep})"
             if check_treatment:
                 _check_treatment_variation(T, train, where)
             if needs_aux and K > 1:  # without cross-fitting (cv=1) Λ̂ is taken at θ̂ itself
-                order = np.random.RandomState(seeds[k, 3]).permutation(train)
+                order = plan.seeds.random_state("halves").permutation(train)
                 half = order.size // 2
                 plan.aux_rows, plan.lambda_rows = np.sort(order[:half]), np.sort(order[half:])
                 if check_treatment:
@@ -190,7 +182,7 @@ def _fold_group_body(plans, data, X_lambda, family, config, strategy, lambda_thr
     clock = Stopwatch()
     B = config.n_networks  # members m*B .. m*B+B-1 belong to fold plans[m]
     main = train_with_retry(data, [p.train for p in plans for _ in range(B)],
-                            [member_seed(p.seed, b) for p in plans for b in range(B)], family,
+                            [s for p in plans for s in p.seeds.child("theta").ints(B)], family,
                             config, plans, "θ-network")
     log(config.verbose, 1, f"{where}: θ-networks trained in {clock():.1f} s (best epochs "
         f"{main.best_epoch.tolist()})")
@@ -199,7 +191,7 @@ def _fold_group_body(plans, data, X_lambda, family, config, strategy, lambda_thr
         # two per fold, each predicting the half the other trained on
         aux = train_with_retry(data,
                                [rows for p in plans for rows in (p.aux_rows, p.lambda_rows)],
-                               [member_seed(p.aux_seed, b) for p in plans for b in range(2)],
+                               [s for p in plans for s in p.seeds.child("aux").ints(2)],
                                family,
                                dataclasses.replace(config, label="auxiliary θ-network",
                                                    n_networks=1), plans,

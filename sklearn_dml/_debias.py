@@ -143,6 +143,16 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
     return InferenceResults(names, estimate, cov, diagnostics=diag, influence=data)
 
 
+def lambda_report(rep):
+    """Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i) of a repetition."""
+    cond = rep.raw_condition
+    q = np.quantile(np.where(np.isfinite(cond), cond, np.finfo(float).max), [0.5, 0.9, 0.99])
+    return {"condition_median": float(q[0]), "condition_q90": float(q[1]),
+            "condition_q99": float(q[2]), "condition_max": float(cond.max()),
+            "min_eigenvalue": float(rep.raw_min_eig.min()),
+            "share_near_singular": float(np.mean(rep.raised))}
+
+
 def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     """The diagnostics of an inference: plug-in and correction, Λ̂'s conditioning, training.
 

@@ -13,7 +13,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn_compat import validate_X
-from .targets import AverageEffect, AverageMarginalEffect, AverageParameter, broadcast_t
+from .targets import AverageEffect, AverageMarginalEffect, AverageParameter
+from .targets._base import broadcast_t
 
 POINTWISE_MESSAGE = (
     "Pointwise confidence intervals for θ(x) or effects at a single x are not provided by "

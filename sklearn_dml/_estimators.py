@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ._base import _BaseStructuralDML
+from ._sklearn_compat import HasMethods
 
 _SHARED_PARAMS = """
     hidden_dims : tuple of int, default=(64, 32)
@@ -104,7 +105,13 @@ default="auto"
         400,000 rows in worker processes (``with joblib.parallel_config(backend=
         "threading"):`` keeps them in threads).
     random_state : int, RandomState instance or None, default=None
-        Seeds the splits, initializations and mini-batches.
+        The root of every random draw of the fit (splits, initializations, mini-batches,
+        the Λ stage): each fold and purpose has its own seed below it, the same whichever
+        worker runs it. The Λ regressor's ``random_state`` parameters, its own and its
+        sub-estimators', are set from it fold by fold, so a ``lambda_model`` left at
+        ``random_state=None`` still gives reproducible fits. An int gives the same fit
+        every time; a RandomState instance or None (numpy's global one) gives one draw
+        at each fit.
     verbose : int, default=0
         Progress messages on stderr: 1 reports each stage (fold-group training with
         best epochs, Λ, inference) with timings, and, where tqdm is installed, shows a
@@ -145,8 +152,14 @@ _ATTRIBUTES = """
         Regularized Λ̂(x_i) (first repetition).
     lambda_condition_ : ndarray of shape (n_samples,)
         Condition number of each row's regularized Λ̂ (first repetition).
+    lambda_condition_raw_ : ndarray of shape (n_samples,)
+        Condition number of each row's Jacobi-scaled Λ̂ before regularization.
     lambda_regularized_ : ndarray of shape (n_samples,), dtype bool
         Rows whose Λ̂ was floored (limited overlap or an indefinite estimate).
+    lambda_report_ : dict
+        Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i) (first repetition):
+        condition-number quantiles, largest condition number, smallest eigenvalue and
+        the share of rows raised by ``lambda_floor``.
     lambda_method_ : str
         The Λ regime used.
     theta_names_ : list of str
@@ -305,4 +318,4 @@ class StructuralDML(_BaseStructuralDML):
             random_state=random_state, verbose=verbose)
 
     _parameter_constraints = {**_BaseStructuralDML._parameter_constraints,
-                              "family": [str, object]}
+                              "family": [str, HasMethods(["loss", "theta_dim"])]}

@@ -17,8 +17,8 @@ def influence(family, targets, theta, T, correction, project=None):
     ψ_i = H(θ̂_i, t_i) − E[H_θ | X = x_i] · Λ̂_i⁻¹ ℓ_θ,i, where ``correction`` holds the
     cached Λ̂_i⁻¹ ℓ_θ,i (n, d). For targets evaluated at a fixed t̃, E[H_θ | X] is
     H_θ itself. For targets evaluated at the observed T it is not, and using
-    H_θ(θ̂_i, t_i) would break Neyman orthogonality (the pilot study showed 68%
-    coverage for the logit AME); ``project(target, J)`` supplies E[H_θ | X].
+    H_θ(θ̂_i, t_i) would break Neyman orthogonality (the interval of the logit's AME
+    would undercover badly); ``project(target, J)`` supplies E[H_θ | X].
 
     Returns
     -------

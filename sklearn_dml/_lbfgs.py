@@ -31,8 +31,7 @@ class EnsembleLBFGS:
     ftol : float or None, default=None
         A member has converged when an iteration lowers its objective by no more than
         ``ftol`` times max(|f|, 1) (scipy's L-BFGS-B rule). None: the machine epsilon of
-        the parameters' dtype; below it, iterations only spend line-search evaluations
-        (measured in float32: 6-8 evaluations per iteration once there).
+        the parameters' dtype; below it, iterations only spend line-search evaluations.
 
     Notes
     -----

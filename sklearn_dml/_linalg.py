@@ -85,8 +85,7 @@ def regularize(L, floor):
     The floor is relative to the *typical* curvature (the median over rows of the
     largest eigenvalue), not only to each row's own: a row whose whole Λ̂ is tiny
     (e.g. a logit row with fitted probability near 0 or 1) is otherwise left
-    near-singular, and a single such row dominated the estimate in our Monte Carlo
-    (one replication's error was 10 standard errors).
+    near-singular, and a single such row can dominate the estimate.
 
     Parameters
     ----------

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - scikit-learn 1.4 / 1.5
 
 try:
     from sklearn.utils._param_validation import (  # noqa: F401
+        HasMethods,
         Interval,
         StrOptions,
         validate_parameter_constraints,

@@ -54,8 +54,8 @@ class TrainConfig:
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":
             # an eighth of the rows in [64, 1024]; beyond 102,400 rows, a hundredth (up to
-            # 8192), so that an epoch stays near 100 steps: at n = 10^6 on an H100, batches of
-            # 1024 spent 51 s on launches of tiny kernels, batches of 8192 9 s (same estimate)
+            # 8192), so that an epoch stays near 100 steps: small batches on a GPU spend
+            # their time launching tiny kernels
             large = min(n_train // 100, 8192)
             return int(min(max(64, min(n_train // 8, 1024), large), n_train))
         return int(min(self.batch_size, n_train))
@@ -198,7 +198,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     start_layers = net.state_arrays()
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
-    # starts at the constant-θ fit, toward θ = 0 (measured: probit E[β] bias 0.45 SE)
+    # starts at the constant-θ fit, toward θ = 0 and bias the estimate
     if config.solver == "lbfgs":
         train_epoch = _lbfgs_iteration(net, losses.member, train_rows, config.weight_decay,
                                        device)

@@ -429,3 +429,22 @@ def test_treatment_law_with_the_wrong_number_of_columns(data):
                                          r"treatment; got an array of shape \(3,\)"):
         StructuralDMLRegressor(treatment_law=([0.0, 1.0, 2.0], [0.5, 0.25, 0.25]),
                                **FAST).fit(data.X, T2, data.Y)
+
+
+@pytest.mark.parametrize("params, name", [
+    (dict(target=object()), "target"),
+    (dict(lambda_model=object()), "lambda_model"),
+    (dict(lambda_model="forest"), "lambda_model"),
+])
+def test_parameters_that_are_not_what_they_should_be_are_refused_by_name(params, name):
+    data = make_linear_confounded(100, random_state=0)
+    with pytest.raises(ValueError, match=f"'{name}' parameter"):
+        StructuralDMLRegressor(max_epochs=2, **params).fit(data.X, data.T, data.Y)
+
+
+def test_a_family_must_be_a_name_or_a_family_object():
+    from sklearn_dml import StructuralDML
+
+    data = make_linear_confounded(100, random_state=0)
+    with pytest.raises(ValueError, match="'family' parameter"):
+        StructuralDML(family=3.0, max_epochs=2).fit(data.X, data.T, data.Y)

@@ -38,8 +38,8 @@ from sklearn_dml.targets import (
     Elasticity,
     TailProbability,
     TobitMarginalEffect,
-    broadcast_t,
 )
+from sklearn_dml.targets._base import broadcast_t
 
 pytestmark = pytest.mark.filterwarnings("ignore:There is a performance drop")
 

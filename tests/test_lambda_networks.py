@@ -134,10 +134,14 @@ def test_results_do_not_depend_on_n_jobs():
 
 def test_bad_lambda_model_is_refused():
     data = make_logit(300, random_state=0)
-    with pytest.raises(ValueError, match="lambda_model must be None"):
+    # scikit-learn's parameter validation names the parameter and what it must be
+    with pytest.raises(ValueError, match="'lambda_model' parameter .* must be None, a str "
+                       "among {'network'} or an object implementing 'fit' and 'predict'"):
         sd.LogitDML(lambda_model="networks").fit(data.X, data.T, data.Y)
-    with pytest.raises(ValueError, match="lambda_model must be None"):
+    with pytest.raises(ValueError, match="'lambda_model' parameter"):
         sd.LogitDML(lambda_model=object()).fit(data.X, data.T, data.Y)
+    with pytest.raises(ValueError, match="lambda_model must be None"):
+        sd._lambda.check_lambda_model(object())  # the check without parameter validation
     tobit = make_family_data("tobit", 300, random_state=0)
     with pytest.raises(ValueError, match="whole Hessian matrices"):
         sd.TobitDML(lambda_model="network").fit(tobit.X, tobit.T, tobit.Y)

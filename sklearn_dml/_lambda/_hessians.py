@@ -71,19 +71,20 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     return w
 
 
-def regress_hessian(H, X_fit, X_pred, model):
+def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
     """Regress per-row Hessians on X and predict Λ at new rows (families without an index).
 
-    With ``model=None`` all distinct entries are fitted jointly by
-    :func:`default_matrix_model` (PSD-preserving). A user model is fitted entry by
-    entry (constant entries are copied, identical entries share a fit); the
-    eigenvalue floor then repairs any indefiniteness.
+    ``jointly``: all distinct entries fitted by one multi-output ``model`` (by default
+    :func:`default_matrix_model`, PSD-preserving). Otherwise entry by entry (constant
+    entries are copied, identical entries share a fit); the eigenvalue floor then repairs
+    any indefiniteness.
 
     Parameters
     ----------
     H : ndarray (n_fit, d, d)
     X_fit, X_pred : ndarray
     model : sklearn regressor or None
+    jointly : bool, default=True
 
     Returns
     -------
@@ -94,8 +95,9 @@ def regress_hessian(H, X_fit, X_pred, model):
     entries = H[:, rows, cols]
     if _constant(X_fit):
         preds = np.broadcast_to(entries.mean(axis=0), (X_pred.shape[0], entries.shape[1]))
-    elif model is None:
-        preds = clone(default_matrix_model()).fit(X_fit, entries).predict(X_pred)
+    elif jointly:
+        preds = clone(default_matrix_model() if model is None else model).fit(
+            X_fit, entries).predict(X_pred)
         preds = preds.reshape(X_pred.shape[0], -1)
     else:
         preds = np.empty((X_pred.shape[0], entries.shape[1]))

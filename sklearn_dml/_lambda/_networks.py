@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .._nets import predict_theta
+from .._seeds import SeedTree
 from ._hessians import unpack_symmetric
 from ._moments import OVERLAP_FLOOR, finish_moments, moment_kind
 
@@ -134,7 +135,7 @@ class MomentTask:
 
 def _halves(rows, seed):
     """Two random halves of ``rows`` (as positions into it), for out-of-fold predictions."""
-    order = np.random.RandomState(seed).permutation(rows.size)
+    order = SeedTree(seed).random_state(1).permutation(rows.size)
     return np.sort(order[: rows.size // 2]), np.sort(order[rows.size // 2:])
 
 
@@ -199,7 +200,7 @@ def network_weighted_moments(folds, X32, seeds, config, train):
 
 def member_seeds(seed, count):
     """``count`` seeds for the regression networks of one fold (or one projection)."""
-    return [int((seed + 7919 * (b + 1)) % (2**31 - 1)) for b in range(count)]
+    return SeedTree(seed, (0,)).ints(count)
 
 
 def _split_means(pred, d2, constant_w):

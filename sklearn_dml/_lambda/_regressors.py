@@ -25,7 +25,7 @@ def default_lambda_model():
 BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting
 
 
-def lambda_features(X, model, n_threads=1):
+def lambda_features(X, model, n_threads=1, seed=0):
     """The covariates that the Λ regressor ``model`` is fitted on: X, or its bin codes.
 
     HistGradientBoosting bins its features at every fit, the same work 7 times per fold
@@ -42,21 +42,24 @@ def lambda_features(X, model, n_threads=1):
         The regressor that will be fitted, None for the default gradient boosting.
     n_threads : int, default=1
         Threads for the codes' columns.
+    seed : int, default=0
+        Draws the rows whose quantiles set the bin edges when there are more than
+        ``BINNING_SUBSAMPLE``.
     """
     model = default_lambda_model() if model is None else model
     if not isinstance(model, HistGradientBoostingRegressor):
         return X
     categorical = model.categorical_features  # None, a string, or a mask or indices
     if categorical is None or (isinstance(categorical, str) and categorical == "from_dtype"):
-        return binned_features(X, model.max_bins, n_threads)
+        return binned_features(X, model.max_bins, n_threads, seed)
     return X
 
 
-def binned_features(X, max_bins=255, n_threads=1):
+def binned_features(X, max_bins=255, n_threads=1, seed=0):
     """Each column of X as uint8 codes of its ``max_bins`` quantile bins.
 
-    As gradient boosting bins: on at most ``BINNING_SUBSAMPLE`` rows (a fixed random
-    subset), a column with at most ``max_bins`` distinct values gets the midpoints
+    As gradient boosting bins: on at most ``BINNING_SUBSAMPLE`` rows (a random subset drawn
+    with ``seed``), a column with at most ``max_bins`` distinct values gets the midpoints
     between them as edges, any other its quantiles; a value equal to an edge falls in
     the bin below it. Monotone in each column, so a tree fitted on the codes splits the
     rows as one fitted on X with those edges would.
@@ -64,7 +67,7 @@ def binned_features(X, max_bins=255, n_threads=1):
     n, d = X.shape
     sample = X
     if n > BINNING_SUBSAMPLE:
-        sample = X[np.random.RandomState(0).choice(n, BINNING_SUBSAMPLE, replace=False)]
+        sample = X[np.random.RandomState(seed).choice(n, BINNING_SUBSAMPLE, replace=False)]
     quantiles = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
     codes = np.empty((n, d), dtype=np.uint8)
 
@@ -103,7 +106,10 @@ def _oof_predict(model, X, y, n_splits=2):
     if _constant(X):
         return np.full(X.shape[0], np.mean(y))
     reg = clone(model if model is not None else default_lambda_model())
-    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=0))
+    # the folds follow the regressor's seed (set from the fit's seed tree), 0 without one
+    seed = getattr(reg, "random_state", None)
+    seed = seed if isinstance(seed, (int, np.integer)) else 0
+    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=seed))
 
 
 def default_matrix_model():

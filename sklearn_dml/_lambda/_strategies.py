@@ -3,7 +3,7 @@
 One object per Λ method, made by :func:`make_lambda_strategy`. The cross-fitting engine
 asks it which covariates the regressions see, whether auxiliary θ-networks are needed, and
 for each fold's Λ̂; it knows neither families nor method names. A fold reaches the
-strategy as an object with ``plan`` (``train``, ``test``, ``law_seed``, and for the
+strategy as an object with ``plan`` (``train``, ``test``, ``seeds``, and for the
 auxiliary networks ``aux_rows``, ``lambda_rows``), ``theta(rows)`` (the fold's θ̂ at rows)
 and ``held_out_theta()`` (the rows of both training halves with θ from the auxiliary
 network that did not see each, or None without auxiliary networks).
@@ -17,6 +17,7 @@ import functools
 import numpy as np
 
 from .._parallel import map_folds
+from .._seeds import SeedTree, seeded_clone
 from .._units import internal_law
 from .._validation import check_treatment_law
 from ..families._index import index
@@ -36,7 +37,7 @@ from ._networks import (
     network_weighted_moments,
 )
 from ._projection import project_crossfitted, project_on_law
-from ._regressors import lambda_features
+from ._regressors import default_lambda_model, default_matrix_model, lambda_features
 
 
 @dataclasses.dataclass
@@ -56,6 +57,9 @@ class LambdaStrategy:
     ----------
     family : Family
     lambda_model : sklearn regressor, "network" or None
+    seeds : SeedTree, default=SeedTree(0)
+        The fit's seed tree: folds draw from their own node (``fold.plan.seeds``), the
+        fits over all rows (binning, projections) from this one.
     """
 
     method: str = ""  # the lambda_method it implements
@@ -63,14 +67,21 @@ class LambdaStrategy:
     spreads_fits = True  # fold evaluations fit regressions, worth running side by side
     batched = False  # all folds of a group evaluated at once (evaluate_group)
 
-    def __init__(self, family, lambda_model=None):
+    def __init__(self, family, lambda_model=None, seeds=None):
         self.family = family
         self.lambda_model = lambda_model
+        self.seeds = SeedTree(0) if seeds is None else seeds
 
     def covariates(self, X, n_threads):
         """X as the Λ regressions see it: the bin codes of :func:`lambda_features` where
         they fit gradient boosting, X itself otherwise."""
-        return lambda_features(X, self.lambda_model, n_threads)
+        return lambda_features(X, self.lambda_model, n_threads, seed=self.seeds.int("binning"))
+
+    def seeded_model(self, seed, default=default_lambda_model):
+        """The Λ regressor (``default()`` where none was given) with its random states
+        set to ``seed``."""
+        model = default() if self.lambda_model is None else self.lambda_model
+        return seeded_clone(model, seed)
 
     def evaluate(self, fold, theta_test, data):
         """Λ̂ at the fold's test rows, and the rows where a floor binds.
@@ -98,11 +109,14 @@ class LambdaStrategy:
 
         @functools.cache
         def features():  # made at the first target that needs E[H_θ | X], if any does
-            return lambda_features(X, self.lambda_model, n_threads)
+            return lambda_features(X, self.lambda_model, n_threads,
+                                   seed=self.seeds.int("binning"))
+
+        model = self.seeded_model(self.seeds.int("projection"))
 
         def project(target, J):
             return project_crossfitted(
-                J, features(), fold_id, self.lambda_model,
+                J, features(), fold_id, model,
                 map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
         return project
 
@@ -133,14 +147,17 @@ class _HessianRegression(LambdaStrategy):
         return rows, d2
 
     def evaluate(self, fold, theta_test, data):
-        test = fold.plan.test
+        test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
-                                       self.lambda_model)
+                                       self.seeded_model(seed))
         rows, theta_rows, _ = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows)
-        lam = regress_hessian(H, data.X[rows], data.X[test], self.lambda_model)
+        # the default fits all entries jointly (PSD-preserving), a user's model entry by entry
+        lam = regress_hessian(H, data.X[rows], data.X[test],
+                              self.seeded_model(seed, default_matrix_model),
+                              jointly=self.lambda_model is None)
         return lam, np.zeros(test.size, dtype=bool)
 
 
@@ -176,9 +193,9 @@ class ConditionalLambda(LambdaStrategy):
 
     def evaluate(self, fold, theta_test, data):
         plan = fold.plan
-        values, probs, floored = conditional_law(data.T[plan.train], data.X[plan.train],
-                                                 data.X[plan.test], self.lambda_model,
-                                                 np.random.RandomState(plan.law_seed))
+        values, probs, floored = conditional_law(
+            data.T[plan.train], data.X[plan.train], data.X[plan.test],
+            self.seeded_model(plan.seeds.int("lambda_model")), plan.seeds.random_state("law"))
         return integrate_hessian(self.family, theta_test, values, probs), floored
 
 
@@ -195,8 +212,8 @@ class RandomizedLambda(LambdaStrategy):
     method = "randomized"
     spreads_fits = False  # no regressions: nothing to spread
 
-    def __init__(self, family, treatment_law=None):
-        super().__init__(family)
+    def __init__(self, family, treatment_law=None, seeds=None):
+        super().__init__(family, seeds=seeds)
         self.treatment_law = treatment_law
 
     def covariates(self, X, n_threads):
@@ -208,18 +225,19 @@ class RandomizedLambda(LambdaStrategy):
 
     def in_units(self, units, n_treatments):
         return RandomizedLambda(self.family,
-                                internal_law(self.treatment_law, units, n_treatments))
+                                internal_law(self.treatment_law, units, n_treatments),
+                                self.seeds)
 
     def evaluate(self, fold, theta_test, data):
         plan = fold.plan
         values, probs = treatment_support(self.treatment_law, data.T[plan.train],
-                                          np.random.RandomState(plan.law_seed))
+                                          plan.seeds.random_state("law"))
         lam = integrate_hessian(self.family, theta_test, values, probs)
         return lam, np.zeros(plan.test.size, dtype=bool)
 
     def support(self, T):
         """The law's support points and probabilities on all rows (for projections)."""
-        return treatment_support(self.treatment_law, T, np.random.RandomState(0))
+        return treatment_support(self.treatment_law, T, self.seeds.random_state("support"))
 
     def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
         values, probs = self.support(T)
@@ -239,7 +257,7 @@ class NetworkLambda(LambdaStrategy):
     batched = True
 
     def __init__(self, inner):
-        super().__init__(inner.family, inner.lambda_model)
+        super().__init__(inner.family, inner.lambda_model, inner.seeds)
         self.inner = inner
         self.method = inner.method
         self.needs_aux = inner.needs_aux
@@ -257,13 +275,14 @@ class NetworkLambda(LambdaStrategy):
             else:
                 rows, d2 = self.inner.index_weights(fold, data)
             inputs.append(MomentTask(d2, data.T[rows], rows, fold.plan.test))
-        moments = network_weighted_moments(inputs, X32, [f.plan.law_seed for f in folds],
+        moments = network_weighted_moments(inputs, X32,
+                                           [f.plan.seeds.int("lambda_networks") for f in folds],
                                            network_config(config), train)
         results = []
         for fold, theta, (a, mean, S, floored, resid) in zip(folds, thetas, moments):
             if conditional:
                 values, probs, floored = law_from_moments(
-                    mean, S, floored, resid, np.random.RandomState(fold.plan.law_seed))
+                    mean, S, floored, resid, fold.plan.seeds.random_state("law"))
                 lam = integrate_hessian(self.family, theta, values, probs)
             else:
                 lam = moment_lambda(a, mean, S)
@@ -273,24 +292,26 @@ class NetworkLambda(LambdaStrategy):
     def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
         X32 = X.astype(np.float32)
         return functools.partial(_network_project, X32=X32, fold_id=fold_id,
-                                 config=network_config(config), train=train)
+                                 config=network_config(config), train=train,
+                                 seed=self.seeds.int("projection"))
 
 
-def _network_project(target, J, *, X32, fold_id, config, train):
-    return network_projection(J, X32, fold_id, config, train)
+def _network_project(target, J, *, X32, fold_id, config, train, seed):
+    return network_projection(J, X32, fold_id, config, train, seed)
 
 
 _STRATEGIES = {"analytic": AnalyticLambda, "regression": RegressionLambda,
                "conditional": ConditionalLambda}
 
 
-def make_lambda_strategy(method, family, lambda_model=None, treatment_law=None):
-    """The strategy of a resolved Λ method (:func:`choose_lambda_method`).
+def make_lambda_strategy(method, family, lambda_model=None, treatment_law=None, seeds=None):
+    """The strategy of a resolved Λ method (:func:`choose_lambda_method`), drawing its
+    seeds from ``seeds`` (the fit's :class:`~sklearn_dml._seeds.SeedTree`).
 
     A randomized design integrates over its law whatever ``lambda_model`` is; otherwise
     ``lambda_model="network"`` batches the method's regressions as networks.
     """
     if method == "randomized":
-        return RandomizedLambda(family, treatment_law)
-    strategy = _STRATEGIES[method](family, lambda_model)
+        return RandomizedLambda(family, treatment_law, seeds)
+    strategy = _STRATEGIES[method](family, lambda_model, seeds)
     return NetworkLambda(strategy) if is_network(lambda_model) else strategy

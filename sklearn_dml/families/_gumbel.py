@@ -47,7 +47,7 @@ class GumbelFamily(BinaryIndexFamily):
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     # secant weights, clipped: the asymmetric link gives an improbable y = 0 a weight up to
-    # 10⁸ times the curvature, and a few such rows made Λ̂ wild (coverage page, notes)
+    # 10⁸ times the curvature, and a few such rows would make Λ̂ wild
     secant_lambda = True
     secant_weight_cap = 30.0
 

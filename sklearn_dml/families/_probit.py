@@ -32,7 +32,7 @@ class ProbitFamily(BinaryIndexFamily):
     hessian_depends_on_y = True
     # the secant weights' Mills-ratio terms make Λ̂ too noisy for the probit; the observed
     # ℓ'' (bounded in (0, 1)) removes part of the same bias at little noise (user guide,
-    # regime C; coverage page, family catalogue notes)
+    # regime C)
     secant_lambda = False
     observed_lambda = True
 

@@ -1,6 +1,6 @@
 """Targets: averages μ = E[H(X, θ(X); t̃)] to debias, with closed-form Jacobians."""
 
-from ._base import CustomTarget, Target, broadcast_t
+from ._base import CustomTarget, Target
 from ._choice import (
     ChoiceElasticity,
     ChoiceMarginalEffect,
@@ -13,7 +13,6 @@ from ._combinatorial import BestCombinationATE, MultiTreatmentATE
 from ._distribution import ConditionalVariance, Elasticity, TailProbability
 from ._effects import AverageEffect, AverageMarginalEffect, AveragePrediction
 from ._parameter import AverageParameter
-from ._resolve import resolve_targets
 from ._tobit import TobitMarginalEffect
 
 __all__ = [
@@ -35,6 +34,4 @@ __all__ = [
     "Revenue",
     "MultiTreatmentATE",
     "BestCombinationATE",
-    "broadcast_t",
-    "resolve_targets",
 ]

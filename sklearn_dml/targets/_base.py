@@ -25,7 +25,7 @@ def broadcast_t(at, t):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_dml.targets import broadcast_t
+    >>> from sklearn_dml.targets._base import broadcast_t
     >>> t = np.array([[0.0], [1.0]])
     >>> broadcast_t(2.0, t)
     array([[2.],

@@ -58,7 +58,7 @@ def resolve_targets(target, family, theta_names, n_treatments, binary_treatments
     Examples
     --------
     >>> from sklearn_dml.families import LogitFamily
-    >>> from sklearn_dml.targets import resolve_targets
+    >>> from sklearn_dml.targets._resolve import resolve_targets
     >>> resolve_targets(["beta", "ame"], LogitFamily(), ["alpha", "beta"], 1)
     [AverageParameter(param='beta'), AverageMarginalEffect(treatment=0, at=None)]
     """
