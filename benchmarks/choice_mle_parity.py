@@ -4,7 +4,7 @@ The travel-mode survey shipped with statsmodels (``statsmodels.datasets.modechoi
 210 trips, 4 modes: air, train, bus, car; cost in dollars, in-vehicle and terminal time
 in minutes). With a constant covariate, ``cv=1``, full-batch L-BFGS and no weight penalty,
 ``MultinomialLogitDML`` must reproduce the maximum-likelihood estimate and its robust
-(sandwich) standard errors. Writes ``results/choice_mle_parity.{json,md}`` and the
+(sandwich) standard errors. Writes ``results/choice_mle_parity/choice_mle_parity.{json,md}`` and the
 table in ``doc/_choice_mle_parity.inc``.
 
 Usage: ``python benchmarks/choice_mle_parity.py``
@@ -19,7 +19,7 @@ import numpy as np
 
 from sklearn_dml import MultinomialLogitDML
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+RESULTS = pathlib.Path(__file__).parent / "results" / "choice_mle_parity"
 DOC_TABLE = pathlib.Path(__file__).parents[1] / "doc" / "_choice_mle_parity.inc"
 MODES = {1.0: "air", 2.0: "train", 3.0: "bus", 4.0: "car"}
 

@@ -10,7 +10,8 @@ standard error quadrupled), so with them there is little treatment variation lef
 learn from. Every estimator targets the average effect of one unit of ``lncoins`` on
 visits.
 
-Writes ``results/coming_from.{json,md}`` and the table in ``doc/_coming_from.inc`` (shown
+Writes ``results/coming_from/coming_from.{json,md}`` and the table in
+``doc/_coming_from.inc`` (shown
 by ``doc/coming_from.rst``). Needs statsmodels, econml and doubleml.
 
 Usage: ``python benchmarks/coming_from.py``
@@ -25,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+RESULTS = pathlib.Path(__file__).parent / "results" / "coming_from"
 DOC_TABLE = pathlib.Path(__file__).parents[1] / "doc" / "_coming_from.inc"
 CONTROLS = ["physlm", "disea", "hlthg", "hlthf", "hlthp"]
 HETEROGENEITY = ["disea", "physlm"]  # X of the heterogeneous fit; the rest stay in W

@@ -22,7 +22,7 @@ deep-inference is NOT a dependency of sklearn_dml; install it in a separate envi
 Usage: python benchmarks/compare_deep_inference.py [--reps-ours 200] [--reps-di 200]
        [--n 2000] [--only SUBSTRING] [--new-api-once]
 
-Writes benchmarks/results/deep_inference.{md,json}.
+Writes benchmarks/results/compare_deep_inference/deep_inference.{md,json}.
 """
 
 from __future__ import annotations
@@ -205,7 +205,8 @@ def main():
     ap.add_argument("--only", default=None, help="substring of a design name")
     ap.add_argument("--new-api-once", action="store_true",
                     help="also time one fit of deep_inference.inference() (slow)")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "compare_deep_inference"))
     args = ap.parse_args()
     torch.set_num_threads(TORCH_THREADS)
     t_start = time.time()

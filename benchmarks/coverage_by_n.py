@@ -5,7 +5,8 @@ logit regime A, probit, tobit, poisson), each in two versions: ``ours`` (the pac
 simulators, ``sklearn_dml.datasets``) and ``alt`` (``_designs_alt.py``: other θ(x),
 covariate and treatment laws, T in real units). Default estimators, K = 5.
 
-Each (design, n) cell is stored in ``results/coverage_by_n.json`` as soon as it finishes,
+Each (design, n) cell is stored in ``results/coverage_by_n/coverage_by_n.json`` as soon
+as it finishes,
 so the study runs in pieces (``--only``, ``--n``) and resumes; ``--render`` rewrites the
 markdown table and the plot from the JSON.
 
@@ -113,7 +114,7 @@ def _key(design, version, n):
     return f"{design}|{version}|{n}"
 
 
-RESULTS = os.path.join(os.path.dirname(__file__), "results")
+RESULTS = os.path.join(os.path.dirname(__file__), "results", "coverage_by_n")
 DOC_PLOT = os.path.join(os.path.dirname(__file__), os.pardir, "doc", "images",
                         "coverage_by_n.png")
 

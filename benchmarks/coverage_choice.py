@@ -10,7 +10,7 @@ Conditional logit with heterogeneous preferences, J=4 alternatives, K=2 attribut
 
 Targets: E[β_price], the average choice probability of alternative 1 and its
 own-price elasticity at fixed attributes x̃ (truths from 2e6 draws of w).
-Writes benchmarks/results/coverage_choice.{md,json}, updated after every design.
+Writes benchmarks/results/coverage_choice/coverage_choice.{md,json}, updated after every design.
 
 Usage: python benchmarks/coverage_choice.py [--reps 100] [--n 5000] [--only "regime C"]
        [--jobs 1]
@@ -92,7 +92,8 @@ def main():
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--seed0", type=int, default=1000)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_choice"))
     ap.add_argument("--only", default=None, help="run only the designs whose name contains this")
     ap.add_argument("--jobs", type=int, default=1,
                     help="replications at once, each in its own single-threaded process")

@@ -11,7 +11,8 @@ Each replication fits ``StructuralDMLRegressor(target="beta", cv=5)`` once, with
 factor G/(G − 1)); the iid SE is computed from the same fit's influence values and folds
 (what ``cluster_se=False`` reports). Acceptance: iid coverage <= 85%, cluster-robust 93-97%.
 
-Each replication runs on one thread; writes benchmarks/results/coverage_clustered.{md,json}
+Each replication runs on one thread; writes
+benchmarks/results/coverage_clustered/coverage_clustered.{md,json}
 after each G, so an interrupted run continues with --resume.
 
 Usage: python benchmarks/coverage_clustered.py [--reps 200] [--n 2000] [--clusters 50,200]
@@ -119,7 +120,8 @@ def main():
     ap.add_argument("--resume", action="store_true", help="skip G already in the JSON")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite the markdown table from the JSON already in --out")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_clustered"))
     args = ap.parse_args()
     path = os.path.join(args.out, "coverage_clustered.json")
     if args.render:

@@ -7,7 +7,8 @@ the m + 2 observed cells (control, the m singles, all-on; uniform assignment), s
 plug-in structured net (SDL, same cross-fitted θ̂, no correction) and linear regression
 with treatment-covariate interactions (LR: OLS of Y on [1, x, t, t⊗x], additive across
 treatments, HC1 standard errors plus the sampling variance of x̄). Band: coverage 93-97%
-for observed and unobserved cells. Writes benchmarks/results/coverage_combinatorial.{md,json}
+for observed and unobserved cells. Writes
+benchmarks/results/coverage_combinatorial/coverage_combinatorial.{md,json}
 after each design, so an interrupted run continues with --resume.
 
 Runs on one core. The structure check (second training run) is off to halve the cost.
@@ -137,7 +138,8 @@ def main():
                     help="repeated cross-fitting (rows are labelled link:m:nrepK when K > 1)")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite the tables (md, doc include) from the JSON")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_combinatorial"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)

@@ -3,7 +3,7 @@
 Designs at n=2000, K=5: linear with continuous confounded T, linear with binary
 confounded T, logit with confounded T (regime C), logit with randomized T
 (regime A). Reports bias, mean SE / SD, 95% coverage of E[beta] (and the AME
-for logit). Writes benchmarks/results/coverage_core.{md,json}.
+for logit). Writes benchmarks/results/coverage_core/coverage_core.{md,json}.
 
 Usage: python benchmarks/coverage_core.py [--reps 200] [--n 2000] [--jobs 1] [--only NAME]
                                          [--set PARAM=VALUE ...] [--name NAME]
@@ -85,7 +85,8 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                     help="an estimator parameter for every design (a Python literal or a "
                          "string), e.g. solver=lbfgs")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_core"))
     args = ap.parse_args()
     overrides = dict(_parse_setting(text) for text in args.set)
     rows, raw = [], {}

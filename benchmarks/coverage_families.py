@@ -5,7 +5,8 @@ continuous treatment confounded by X, n=2000, K=5, the family's estimator with d
 settings (regime C: three-way splitting, Λ from the Fisher information where ℓ_θθ
 depends on y). Reports bias, mean SE / SD and 95% coverage of the default targets; the
 main target is E[beta], judged against the band coverage 93-97%, |bias| <= 0.2 SE,
-SE/SD in [0.85, 1.15]. Writes benchmarks/results/coverage_families.{md,json} after each
+SE/SD in [0.85, 1.15]. Writes
+benchmarks/results/coverage_families/coverage_families.{md,json} after each
 family, so an interrupted run can continue with --resume.
 
 Each replication runs on one thread (torch, BLAS and OpenMP limited); ``--jobs`` runs that
@@ -79,7 +80,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=1,
                     help="replications at once, each in its own single-threaded process")
     ap.add_argument("--resume", action="store_true", help="skip families already in the JSON")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_families"))
     ap.add_argument("--name", default="coverage_families",
                     help="file stem of the study's JSON and markdown in --out")
     ap.add_argument("--render", action="store_true",

@@ -14,7 +14,7 @@ its cross elasticities within its nest (alternative 0) and across nests (alterna
 3), at a fixed menu, have truths from 10⁶ draws of w.
 
 Usage: python benchmarks/coverage_nested.py [--reps 200] [--n 5000] [--jobs 1]
-Writes benchmarks/results/coverage_nested.{md,json}, updated every 10 replications.
+Writes benchmarks/results/coverage_nested/coverage_nested.{md,json}, updated every 10 replications.
 """
 
 from __future__ import annotations
@@ -140,7 +140,8 @@ def main():
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--seed0", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_nested"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)

@@ -5,7 +5,7 @@ limit. Stage timings come from ``verbose=1``.
 
 Usage (on a machine with a CUDA device)::
 
-    python benchmarks/gpu.py --out benchmarks/results/gpu
+    python benchmarks/gpu.py --out benchmarks/results/gpu/gpu
     python benchmarks/gpu.py --only linear:1000000 --device cpu   # one configuration
 
 Writes ``<out>.json`` and ``<out>.md``.
@@ -138,7 +138,7 @@ def main():
                     "or model:n:PARAMS for one row, listed or not, e.g. "
                     "'logit:200000:{\"n_jobs\": 5}'")
     ap.add_argument("--timeout", type=int, default=240)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "gpu"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "gpu", "gpu"))
     args = ap.parse_args()
 
     import torch

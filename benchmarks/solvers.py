@@ -4,7 +4,7 @@ For each design (linear, logit), n and seed, fits the default estimator with eac
 and records the fit's wall time, the θ-network training time (all ``train_ensemble``
 calls, auxiliary networks included), the epochs (L-BFGS iterations) of the fold networks,
 their best validation loss, and the estimate and SE of E[β]. One thread, a warm-up fit
-first, one fit after another. Writes ``benchmarks/results/solvers.{json,md}``.
+first, one fit after another. Writes ``benchmarks/results/solvers/solvers.{json,md}``.
 
 Usage::
 
@@ -86,11 +86,11 @@ def main():
     meta = (f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; means over seeds "
             f"0-{args.seeds - 1}")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "solvers.json"), "w") as f:
+    os.makedirs(os.path.join(HERE, "results", "solvers"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "solvers", "solvers.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "raw": raw}, f, indent=1)
     text = markdown_table(rows, COLUMNS, number="{:.4g}")
-    with open(os.path.join(HERE, "results", "solvers.md"), "w") as f:
+    with open(os.path.join(HERE, "results", "solvers", "solvers.md"), "w") as f:
         f.write(f"Adam vs L-BFGS ({meta})\n\n{text}\n")
     print(text)
 

@@ -15,7 +15,7 @@ Usage::
         --peer-python /path/to/venv-with-econml-doubleml/bin/python \
         --di-python /path/to/venv-with-deep-inference/bin/python
 
-Writes benchmarks/results/speed.{json,md} and doc/performance.rst.
+Writes benchmarks/results/speed/speed.{json,md} and doc/performance.rst.
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def main():
               "floor_s": r["train_flops"] / 1e9 / gflops, "wall_s": r["wall_s"]} for r in ok]
     meta = (f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
             f"python {platform.python_version()}; float32 matmul {gflops:.1f} GFLOP/s on 1 thread")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "speed.json"), "w") as f:
+    os.makedirs(os.path.join(HERE, "results", "speed"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "speed", "speed.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "slope": slope, "flop_floor": floor}, f, indent=1)
     text = [f"Speed benchmark ({meta})", "", markdown_table(rows, COLUMNS, number="{:.3g}"), ""]
     if slope is not None:
@@ -142,7 +142,7 @@ def main():
         text.append(f"n={fl['n']}: training {fl['train_gflop']:.1f} GFLOP, floor "
                     f"{fl['floor_s']:.2f} s at the measured matmul rate; fit took "
                     f"{fl['wall_s']:.1f} s wall")
-    with open(os.path.join(HERE, "results", "speed.md"), "w") as f:
+    with open(os.path.join(HERE, "results", "speed", "speed.md"), "w") as f:
         f.write("\n".join(text) + "\n")
     print("\n".join(text))
 

@@ -6,7 +6,7 @@ and without the structure check (the second, unstructured training run), three s
 each, and reports CPU and wall seconds, epochs trained and the unobserved-cell estimate.
 
 Usage: python benchmarks/speed_combinatorial.py [--n 10000] [--m 3] [--seeds 3]
-Writes benchmarks/results/speed_combinatorial.{json,md}.
+Writes benchmarks/results/speed_combinatorial/speed_combinatorial.{json,md}.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def main():
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--m", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "speed_combinatorial"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = []

@@ -7,7 +7,7 @@ cores among the folds' Λ regressions). Reports wall and CPU seconds of the fit,
 machine's core count and load, and E[λ] with its SE.
 
 Usage: python benchmarks/speed_nested.py [--n 100000]
-Writes benchmarks/results/speed_nested.{json,md}.
+Writes benchmarks/results/speed_nested/speed_nested.{json,md}.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "speed_nested"))
     args = ap.parse_args()
     w, x, y = simulate(args.n, args.seed)
     est = NestedLogitDML(6, nests=NESTS, attribute_names=["price", "quality"],
