@@ -1,7 +1,9 @@
-"""Where does the logit's regime-C standard error fall short at large n? An oracle decomposition.
+"""Where does a regime-C standard error fall short at large n? An oracle decomposition.
 
-For each replication of ``make_logit(n, treatment="continuous")`` the estimator is fitted
-once; its cross-fitted θ̂ and scores are kept and the one-step estimate of E[β] is split as
+For each replication of the design (``--design logit``: ``make_logit(n,
+treatment="continuous")``; ``--design poisson``: ``make_family_data("poisson", n)``; both
+draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1)) the estimator is fitted once; its cross-fitted θ̂
+and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
 
@@ -12,7 +14,11 @@ part due to Λ̂'s error and the part due to θ̂'s error. Across replications t
 of ``oracle`` is what the sandwich SE estimates; a remainder with a non-negligible SD is
 variance the SE does not see.
 
-Usage: python benchmarks/diagnose_large_n.py --n 50000 --reps 30 [key=value ...]
+Each replication also records the tail of the estimate's own ψ (the largest single-row
+share of the estimate, in SE units) and of Λ̂⁻¹'s β-entry against the true Λ⁻¹'s.
+
+Usage: python benchmarks/diagnose_large_n.py [--design poisson] --n 50000 --reps 30
+       [key=value ...]
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
-from sklearn_dml.datasets import make_logit  # noqa: E402
-from sklearn_dml.families._index import sigmoid  # noqa: E402
+from sklearn_dml.datasets import make_family_data, make_logit  # noqa: E402
+from sklearn_dml.families import FAMILIES  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from diagnose_lambda import N_NODES, _lambda_over_law, run_replications  # noqa: E402
@@ -43,21 +49,39 @@ def _one_step(theta, lam, score):
     return (theta - np.linalg.solve(lam, score[:, :, None])[:, :, 0])[:, 1]
 
 
-def decompose(n, seed, **params):
-    data = make_logit(n, treatment="continuous", random_state=seed)
-    est = sd.LogitDML(cv=5, random_state=seed, **params)
+DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", random_state=seed),
+                     sd.LogitDML),
+           "poisson": (lambda n, seed: make_family_data("poisson", n, random_state=seed),
+                       sd.PoissonDML)}
+
+
+def _tails(psi, lam_hat, lam_true, stderr):
+    """The largest single-row share of the mean of ψ, in SE units, and the upper
+    quantiles of Λ̂⁻¹'s β-entry over the true Λ⁻¹'s."""
+    n = psi.shape[0]
+    ratio = np.linalg.inv(lam_hat)[:, 1, 1] / np.linalg.inv(lam_true)[:, 1, 1]
+    return {"max_row_se": float(np.abs(psi - psi.mean()).max() / n / stderr),
+            "inv_ratio_q50": float(np.quantile(ratio, 0.5)),
+            "inv_ratio_q999": float(np.quantile(ratio, 0.999)),
+            "inv_ratio_max": float(ratio.max())}
+
+
+def decompose(n, seed, design="logit", **params):
+    make, estimator = DESIGNS[design]
+    data = make(n, seed)
+    est = estimator(cv=5, random_state=seed, **params)
     start = time.perf_counter()
     est.fit(data.X, data.T, data.Y)
     seconds = time.perf_counter() - start
-    family, theta_hat, theta = est.family_, est.theta_, data.theta
+    family, theta_hat, theta = est.family_, est.theta_, data.theta[:, :2]
     t = data.T.reshape(-1, 1)
     nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
     probs = probs / probs.sum()
     t_nodes = (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :]
 
     def lam_at(th):
-        p = sigmoid(th[:, :1] + th[:, 1:2] * t_nodes)
-        return _lambda_over_law(p * (1 - p), t_nodes, probs)
+        return _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
+                                t_nodes, probs)
 
     lam_true, lam_plain = lam_at(theta), lam_at(theta_hat)
     psi_oracle = _one_step(theta, lam_true, family.gradient(data.Y, t, theta))
@@ -65,16 +89,19 @@ def decompose(n, seed, **params):
     psi_plain = _one_step(theta_hat, lam_plain, score_hat)
     psi_default = _one_step(theta_hat, est.lambda_, score_hat)
     truth = data.truth["E[beta]"]
-    return {"seed": seed, "n": n, "seconds": seconds, "truth": truth,
+    stderr = float(est.inference_.stderr[0])
+    return {**_tails(psi_default, est.lambda_, lam_true, stderr), "seed": seed, "n": n,
+            "seconds": seconds, "truth": truth,
             "estimate": float(est.inference_.point_estimate[0]),
-            "stderr": float(est.inference_.stderr[0]),
+            "stderr": stderr, "psi_se": float(psi_default.std() / np.sqrt(n)),
             "default": float(psi_default.mean()), "plain": float(psi_plain.mean()),
             "oracle": float(psi_oracle.mean()),
             "oracle_se": float(psi_oracle.std() / np.sqrt(n)),
             "beta_rmse": float(np.sqrt(np.mean((theta_hat[:, 1] - theta[:, 1]) ** 2))),
             "alpha_rmse": float(np.sqrt(np.mean((theta_hat[:, 0] - theta[:, 0]) ** 2))),
             "lambda_rel_err": float(np.sqrt(np.mean((est.lambda_ - lam_true) ** 2))
-                                    / np.sqrt(np.mean(lam_true ** 2)))}
+                                    / np.sqrt(np.mean(lam_true ** 2))),
+            "beta_bias": float(np.mean(theta_hat[:, 1] - theta[:, 1]))}
 
 
 def summarize(rows):
@@ -88,6 +115,12 @@ def summarize(rows):
              f"RMSE beta {r['beta_rmse'].mean():.4f} alpha {r['alpha_rmse'].mean():.4f}; "
              f"Λ rel err {r['lambda_rel_err'].mean():.3f}; max |estimate − default one-step| "
              f"{np.abs(r['estimate'] - r['default']).max():.1e}"]
+    lines.append(f"median SE {np.median(r['stderr']):.5f}, SD of ψ̂/√n (median) "
+                 f"{np.median(r['psi_se']):.5f}; mean β̂ bias {r['beta_bias'].mean():+.4f}; "
+                 f"largest row share/SE median {np.median(r['max_row_se']):.2f} max "
+                 f"{r['max_row_se'].max():.2f}; Λ̂⁻¹/Λ⁻¹ (β) median "
+                 f"{np.median(r['inv_ratio_q50']):.2f}, q99.9 {np.median(r['inv_ratio_q999']):.2f},"
+                 f" max {r['inv_ratio_max'].max():.1f}")
     oracle = r["oracle"] - r["truth"]
     for name, part in (("oracle", oracle), ("remainder", r["default"] - r["oracle"]),
                        ("  Λ̂ part", r["default"] - r["plain"]),
@@ -100,16 +133,22 @@ def summarize(rows):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--design", choices=sorted(DESIGNS), default="logit")
     ap.add_argument("--n", type=int, default=50000)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON-lines file for the replications")
+    ap.add_argument("--family-set", action="append", default=[],
+                    help="family class attribute as key=value (e.g. secant_lambda=True)")
     ap.add_argument("params", nargs="*", help="estimator parameters as key=value")
     args = ap.parse_args()
     params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
+    family_class = FAMILIES[args.design]
+    for key, value in (p.split("=", 1) for p in args.family_set):
+        setattr(family_class, key, ast.literal_eval(value))  # a trial of a family's choice
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    rows = run_replications(lambda seed: decompose(args.n, seed, **params),
+    rows = run_replications(lambda seed: decompose(args.n, seed, args.design, **params),
                             range(args.start, args.start + args.reps), args.out)
     print(summarize(rows))
 

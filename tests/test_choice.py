@@ -186,6 +186,21 @@ def constant_fit():
     return est, x, y, fam
 
 
+def test_start_value_on_many_rows_uses_an_even_subsample(rng):
+    """The network's start (constant-θ MLE) on START_ROWS evenly spaced rows: the MLE of
+    those rows, close to that of all rows."""
+    from sklearn_dml.families._multinomial import START_ROWS
+
+    data = make_choice(n_samples=2 * START_ROWS + 1, random_state=0)
+    fam = MultinomialLogitFamily(4, 2)
+    t, y = fam.pack(data.attributes), data.Y
+    start = fam.initial_bias(y, t)
+    sub, cov = fam.fit_constant(y[::3], t[::3])
+    assert np.allclose(start, sub)
+    full, _ = fam.fit_constant(y, t)  # within sampling error of the subsample's MLE
+    assert np.all(np.abs(start - full) < 3 * np.sqrt(np.diag(cov)))
+
+
 def test_constant_preferences_reproduce_the_conditional_logit_mle(constant_fit):
     est, x, y, fam = constant_fit
     mle, cov = fam.fit_constant(y, fam.pack(x))

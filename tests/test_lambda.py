@@ -100,6 +100,28 @@ def test_generic_hessian_regression_stays_psd(rng):
     assert np.corrcoef(lam[:, 0, 0], truth)[0, 1] > 0.7
 
 
+
+def test_matrix_forest_trees_grow_on_a_sublinear_subsample(rng):
+    """All rows up to MATRIX_TREE_ROWS; beyond, a per-tree sample growing slower than n,
+    whose averages stay PSD and track Λ(x)."""
+    from sklearn_dml._lambda._hessians import (
+        MATRIX_TREE_ROWS,
+        matrix_tree_rows,
+        regress_hessian,
+    )
+
+    assert matrix_tree_rows(MATRIX_TREE_ROWS) is None
+    assert matrix_tree_rows(8 * MATRIX_TREE_ROWS) == MATRIX_TREE_ROWS
+    big = matrix_tree_rows(10 ** 7)
+    assert MATRIX_TREE_ROWS < big < 10 ** 7 / 10
+    n, d = MATRIX_TREE_ROWS + 2000, 2
+    X = rng.normal(size=(n, 1))
+    A = rng.normal(size=(n, d, 1)) * (1 + 0.5 * X[:, :1, None])
+    lam = regress_hessian(A @ np.swapaxes(A, 1, 2), X, X[:300], None)
+    assert np.linalg.eigvalsh(lam).min() > -1e-10
+    assert np.corrcoef(lam[:, 0, 0], (1 + 0.5 * X[:300, 0]) ** 2)[0, 1] > 0.9
+
+
 INDEX_FAMILIES = ("logit", "probit", "gumbel", "poisson")
 
 

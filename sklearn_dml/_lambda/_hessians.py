@@ -10,6 +10,9 @@ from .._validation import check_law_support, parse_treatment_law
 from ._regressors import _constant, _fit_predict, default_matrix_model
 
 MAX_LAW_POINTS = 256
+# Rows each tree of the default matrix forest grows on: all of them up to this many,
+# then max(this, n^0.8), so that the per-tree sample grows more slowly than n.
+MATRIX_TREE_ROWS = 10_000
 
 def uses_expected_hessian(family):
     """Whether Λ is built from the family's expected Hessian (Fisher information).
@@ -74,16 +77,20 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
 def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
     """Regress per-row Hessians on X and predict Λ at new rows (families without an index).
 
-    ``jointly``: all distinct entries fitted by one multi-output ``model`` (by default
-    :func:`default_matrix_model`, PSD-preserving). Otherwise entry by entry (constant
-    entries are copied, identical entries share a fit); the eigenvalue floor then repairs
-    any indefiniteness.
+    ``jointly``: all distinct entries fitted by one multi-output forest (``model``, by
+    default :func:`default_matrix_model`; PSD-preserving), each tree on a bootstrap sample
+    of :func:`matrix_tree_rows` rows: on many rows, leaves of a fixed minimum size over
+    all of them would average too few Hessians to smooth their noise, and cost time in
+    proportion to n log n times the number of entries. Otherwise ``model`` is fitted
+    entry by entry (constant entries are copied, identical entries share a fit); the
+    eigenvalue floor then repairs any indefiniteness.
 
     Parameters
     ----------
     H : ndarray (n_fit, d, d)
     X_fit, X_pred : ndarray
     model : sklearn regressor or None
+        With ``jointly``, a random forest (``max_samples`` is set here).
     jointly : bool, default=True
 
     Returns
@@ -96,8 +103,9 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
     if _constant(X_fit):
         preds = np.broadcast_to(entries.mean(axis=0), (X_pred.shape[0], entries.shape[1]))
     elif jointly:
-        preds = clone(default_matrix_model() if model is None else model).fit(
-            X_fit, entries).predict(X_pred)
+        forest = clone(default_matrix_model() if model is None else model)
+        forest.set_params(max_samples=matrix_tree_rows(X_fit.shape[0]))
+        preds = forest.fit(X_fit, entries).predict(X_pred)
         preds = preds.reshape(X_pred.shape[0], -1)
     else:
         preds = np.empty((X_pred.shape[0], entries.shape[1]))
@@ -112,6 +120,18 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
                 fitted[key] = _fit_predict(model, X_fit, y, X_pred)
             preds[:, j] = fitted[key]
     return unpack_symmetric(preds, d)
+
+
+def matrix_tree_rows(n_rows):
+    """Rows of each tree's bootstrap sample in the default matrix forest (None: all).
+
+    All ``n_rows`` up to ``MATRIX_TREE_ROWS``, then max(``MATRIX_TREE_ROWS``, n^0.8):
+    a per-tree sample that grows, but more slowly than n, as consistency of a
+    subsampled forest asks.
+    """
+    if n_rows <= MATRIX_TREE_ROWS:
+        return None
+    return int(max(MATRIX_TREE_ROWS, n_rows ** 0.8))
 
 
 def unpack_symmetric(entries, p):

@@ -24,6 +24,9 @@ import torch
 from ._base import Family
 
 NEWTON_MAX_ITER = 50
+# Rows the network's start value (the constant-θ MLE) is computed on: a start needs no
+# more precision than this many rows give, and every θ-network of a fit computes one.
+START_ROWS = 20_000
 
 
 class MultinomialLogitFamily(Family):
@@ -263,11 +266,22 @@ class MultinomialLogitFamily(Family):
         onehot[np.arange(P.shape[0]), self._choice_slot(y)] = 1.0
         return np.einsum("ns,nsd->nd", P - onehot, D)
 
-    def hessian(self, y, t, theta):
+    def _centered_design(self, t, theta):
+        """P (n, S) and D_j − D̄ (n, S, d), D̄ the P-weighted mean of the design."""
         P = self.probabilities(t, theta)
         D = self.design(t)
-        Dc = D - np.einsum("ns,nsd->nd", P, D)[:, None, :]
-        return np.einsum("ns,nsd,nse->nde", P, Dc, Dc)
+        return P, D - np.einsum("ns,nsd->nd", P, D)[:, None, :]
+
+    def hessian(self, y, t, theta):
+        P, Dc = self._centered_design(t, theta)
+        # Σ_j P_j Dc_j Dc_j' as a batched matrix product (BLAS), not a three-operand einsum
+        return np.matmul((P[:, :, None] * Dc).transpose(0, 2, 1), Dc)
+
+    def _summed_hessian(self, t, theta, w):
+        """Σ_i w_i ℓ_θθ,i (d, d) as one matrix product over all rows and slots."""
+        P, Dc = self._centered_design(t, theta)
+        d = Dc.shape[2]
+        return ((w[:, None] * P)[:, :, None] * Dc).reshape(-1, d).T @ Dc.reshape(-1, d)
 
     def expected_hessian(self, t, theta):
         return self.hessian(None, t, theta)
@@ -338,8 +352,11 @@ class MultinomialLogitFamily(Family):
                                  "choice set, so its coefficient is not identified.")
 
     def initial_bias(self, y, t):
+        """The constant-θ MLE as the network's start, on at most ``START_ROWS`` evenly
+        spaced rows; None where it fails or runs off (a never-chosen alternative)."""
+        step = -(-np.shape(y)[0] // START_ROWS)
         try:
-            theta, _ = self.fit_constant(y, t)
+            theta, _ = self.fit_constant(np.asarray(y)[::step], np.asarray(t)[::step])
         except (np.linalg.LinAlgError, FloatingPointError):
             return None
         return theta if np.all(np.abs(theta) < 20) else None
@@ -378,7 +395,7 @@ class MultinomialLogitFamily(Family):
         for _ in range(NEWTON_MAX_ITER):
             full = np.broadcast_to(theta, (y.shape[0], d))
             g = (w[:, None] * self.gradient(y, t, full)).sum(0)
-            H = np.einsum("n,nde->de", w, self.hessian(y, t, full))
+            H = self._summed_hessian(t, full, w)
             step = np.linalg.solve(H + 1e-12 * np.trace(H) * np.eye(d), g)
             size = 1.0
             while size > 1e-6:
@@ -389,8 +406,7 @@ class MultinomialLogitFamily(Family):
             theta, value = theta - size * step, new_value
             if np.max(np.abs(size * step)) < tol:
                 break
-        full = np.broadcast_to(theta, (y.shape[0], d))
-        H = np.einsum("n,nde->de", w, self.hessian(y, t, full))
+        H = self._summed_hessian(t, np.broadcast_to(theta, (y.shape[0], d)), w)
         return theta, np.linalg.inv(H)
 
     def __repr__(self):

@@ -36,6 +36,23 @@ def _positive_lambda(lam):
     return torch.where(lam > c, lam, low)
 
 
+#: exp arguments are kept above this: float32 exp takes a slow path for results that
+#: underflow, which masked entries at −1e30 would hit on every step.
+EXP_CLAMP = -80.0
+
+
+def _nest_logsumexp(U, member):
+    """log Σ_{j∈k} exp(U_j) per nest k (n, N), torch; U is −1e30 where unavailable.
+
+    The logsumexp over the masked (n, N, S) array with the row maximum held fixed (its
+    gradient is zero) and the differences clamped at ``EXP_CLAMP``: masked entries add
+    exp(−80) ≈ 2e−35 rather than 0. A nest with no available member gets about −1e30.
+    """
+    masked = torch.where(member[None], U[:, None, :], torch.full_like(U[:, None, :], -1e30))
+    top = masked.amax(dim=2, keepdim=True).detach()
+    return top[..., 0] + torch.log(torch.exp((masked - top).clamp(min=EXP_CLAMP)).sum(dim=2))
+
+
 class NestedLogitFamily(Family):
     """Nested logit ℓ = −log P(nest of y) − log P(y | its nest), θ = (α, β, λ).
 
@@ -219,23 +236,22 @@ class NestedLogitFamily(Family):
         _, avail = self.items.unpack(t)
         if self.items.outside_option:
             avail = torch.cat([avail, torch.ones_like(avail[:, :1])], dim=1)
-        n_nests = self._lambda_col.size
         cols = [theta[:, self._d0 + c] if c >= 0 else torch.ones_like(theta[:, 0])
                 for c in self._lambda_col]
         lam = _positive_lambda(torch.stack(cols, dim=1))  # (n, N)
-        lam_slot = lam[:, self._nest_of]
+        nest_of = torch.as_tensor(self._nest_of, device=V.device)
+        lam_slot = lam.index_select(1, nest_of)  # index_select: a cheaper backward than x[:, i]
         big = torch.full_like(V, -1e30)
         U = torch.where(avail, V / lam_slot, big)  # V_j / λ_k(j)
         member = torch.as_tensor(self._member, device=V.device)
         # I_k = log Σ_{j∈k, available} exp(U_j); empty nests are masked below
-        masked = torch.where(member[None] & avail[:, None, :], U[:, None, :],
-                             torch.full_like(U[:, None, :], -1e30).expand(-1, n_nests, -1))
-        inclusive = torch.logsumexp(masked, dim=2)
-        nest_avail = (member[None] & avail[:, None, :]).any(dim=2)
+        inclusive = _nest_logsumexp(U, member)
+        nest_avail = avail.to(V.dtype) @ member.T.to(V.dtype) > 0
         A = torch.where(nest_avail, lam * inclusive, torch.full_like(lam, -1e30))
         top = torch.logsumexp(A, dim=1)
-        log_cond = torch.where(avail, U - inclusive[:, self._nest_of], big)
-        logp = torch.where(avail, (A - top[:, None])[:, self._nest_of] + log_cond, big)
+        log_cond = torch.where(avail, U - inclusive.index_select(1, nest_of), big)
+        logp = torch.where(avail, (A - top[:, None]).index_select(1, nest_of) + log_cond,
+                           big)
         return logp, log_cond, lam_slot, top
 
     def log_probabilities(self, t, theta):
