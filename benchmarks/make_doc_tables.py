@@ -40,6 +40,9 @@ STUDIES = [
     ("coverage_core_lambda_model-network.json", "Core estimators with network Λ regressions",
      "lambda_model='network' on the core designs, seeds 0-99 of their rows "
      "above; same bands."),
+    ("coverage_core_seedtree.json", "Core estimators on the seed tree",
+     "The core designs after every random draw moved to one seed tree (new splits, "
+     "initializations and Λ-regressor seeds); same bands."),
     ("coverage_families.json", "Family catalogue",
      "Targets: coverage 93-97%, |bias| <= 0.2 SE, SE/SD in [0.85, 1.15]."),
     ("coverage_core_units.json", "Core estimators, re-run in internal units",
