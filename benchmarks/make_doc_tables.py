@@ -57,6 +57,9 @@ STUDIES = [
     ("coverage_families_units_rest.json", "Family catalogue, the other seven families re-run",
      "Gumbel, negbin, gamma, weibull, heteroskedastic, beta and zip on the same code, seeds "
      "0-99 of the stored runs, with the paired shifts against them."),
+    ("coverage_families_seedtree.json", "Family catalogue on the seed tree",
+     "Probit, poisson, tobit and gumbel after every random draw moved to one seed tree; "
+     "family bands."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
