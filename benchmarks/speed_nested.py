@@ -3,8 +3,9 @@
 The data are those of ``coverage_nested.py`` (heterogeneous β(w) and λ(w), one singleton
 nest, prices in dollars). The fit uses the default settings (five folds, network
 (64, 32), Λ̂ regressed on w, ``torch_num_threads="auto"``, which shares the machine's
-cores among the folds' Λ regressions). Reports wall and CPU seconds of the fit, the
-machine's core count and load, and E[λ] with its SE.
+cores among the folds' Λ regressions). Reports wall and CPU seconds of the fit (CPU
+of this process, its threads included), the machine's core count and its 1-minute load
+average before and after the fit, and E[λ] with its SE.
 
 Usage: python benchmarks/speed_nested.py [--n 100000]
 Writes benchmarks/results/speed_nested/speed_nested.{json,md}.
@@ -36,6 +37,7 @@ def main():
     w, x, y = simulate(args.n, args.seed)
     est = NestedLogitDML(6, nests=NESTS, attribute_names=["price", "quality"],
                          random_state=args.seed)
+    load_before = os.getloadavg()[0]  # the machine may be shared: its load, before and after
     wall, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the singleton nest's λ, fixed at 1
@@ -44,7 +46,8 @@ def main():
     res = est.inference(["lambda[budget]", "lambda[premium]"])
     row = {"n": args.n, "wall_s": round(wall, 1),
            "cpu_s": round(cpu, 1), "machine": platform.machine(),
-           "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+           "cpu_count": os.cpu_count(), "load_average_1min_before": load_before,
+           "load_average_1min": os.getloadavg()[0],
            "mean_best_epoch": est.inference_.diagnostics.get("mean_best_epoch"),
            "E[lambda]": [round(float(v), 4) for v in res.estimate],
            "se": [round(float(v), 4) for v in res.stderr]}

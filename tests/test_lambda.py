@@ -304,10 +304,10 @@ def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvat
 
 
 def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
-    """The probit's Hessian regression uses the observed ℓ'', the logit's and the gumbel's
-    the secant weights (the gumbel's clipped)."""
+    """The probit's Hessian regression uses the observed ℓ'', the logit's, the gumbel's
+    (clipped) and the Poisson's the secant weights."""
     import sklearn_dml._lambda._strategies as strategies
-    from sklearn_dml import GumbelDML, LogitDML, ProbitDML
+    from sklearn_dml import GumbelDML, LogitDML, PoissonDML, ProbitDML
     from sklearn_dml.datasets import make_family_data
 
     seen = []
@@ -315,13 +315,15 @@ def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     monkeypatch.setattr(strategies, "lambda_index_weights", lambda family, y, eta, **kw:
                         seen.append((family.name, kw)) or real(family, y, eta, **kw))
     kw = dict(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0)
-    for estimator, name in ((ProbitDML, "probit"), (LogitDML, "probit"), (GumbelDML, "gumbel")):
+    for estimator, name in ((ProbitDML, "probit"), (LogitDML, "probit"), (GumbelDML, "gumbel"),
+                            (PoissonDML, "poisson")):
         data = make_family_data(name, 300, random_state=0)
         estimator(**kw).fit(data.X, data.T, data.Y)
     flags = {family: kw for family, kw in seen}
     assert flags == {"probit": {"secant": False, "observed": True},
                      "logit": {"secant": True, "observed": False},
-                     "gumbel": {"secant": True, "observed": False}}
+                     "gumbel": {"secant": True, "observed": False},
+                     "poisson": {"secant": True, "observed": False}}
 
 
 @pytest.mark.parametrize("binned", [False, True], ids=["X", "bin codes"])

@@ -56,9 +56,9 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     y-term makes Λ̂ noisier, which regressing over both cross-fitted halves of the
     training part offsets. For an asymmetric link (the gumbel) the weight of an
     improbable outcome grows without bound, so it is clipped at ``secant_weight_cap``
-    times the curvature. Families opt in with ``secant_lambda`` (the logit and the
-    gumbel); the user guide's section on regime C gives the measurements behind each
-    choice.
+    times the curvature. Families opt in with ``secant_lambda`` (the logit, the Poisson
+    and the gumbel); the user guide's section on regime C gives the measurements behind
+    each choice.
 
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).

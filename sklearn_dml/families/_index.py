@@ -41,8 +41,8 @@ class IndexFamily(Family):
     single_index = True
     #: Whether the regime-C Hessian regression uses the secant weights of
     #: :func:`sklearn_dml._lambda.lambda_index_weights`: less bias, more noise in Λ̂. On
-    #: for the logit, and for the gumbel with ``secant_weight_cap`` (the user guide's
-    #: regime C section says where the trade pays off).
+    #: for the logit, the Poisson, and the gumbel with ``secant_weight_cap`` (the user
+    #: guide's regime C section says where the trade pays off).
     secant_lambda = False
     #: With ``secant_lambda``: clip each row's secant weight to [0, cap·E[ℓ'' | η̃]], so that
     #: no row weighs more than ``cap`` times its expected curvature in Λ̂ (None: no clip).

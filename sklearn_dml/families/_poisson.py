@@ -40,6 +40,10 @@ class PoissonFamily(IndexFamily):
     name = "poisson"
     hessian_depends_on_theta = True
     hessian_depends_on_y = False
+    # secant weights (μ̃ + y)/2 in the regime-C Hessian regression: the exponential
+    # curvature at an auxiliary fit that underpredicts μ leaves Λ̂ too small, and the
+    # one-step correction then overshoots (measurements: user guide, regime C)
+    secant_lambda = True
 
     def __init__(self, pseudo=False):
         self.pseudo = pseudo
