@@ -103,7 +103,9 @@ fig.tight_layout()
 # %%
 # Debiased market quantities under nesting: the own-price elasticity of
 # "organic", and cross elasticities within its nest ("artisan") and across
-# nests ("classic"); they differ, unlike in the conditional logit.
+# nests ("classic"); they differ, unlike in the conditional logit. The own and
+# within-nest ones carry 1/λ, and with λ varying with the user the estimator
+# warns that their intervals are not to be trusted (see the choice-model guide).
 res = est.inference([ChoiceElasticity("organic", "price"),
                      ChoiceElasticity("artisan", "price", of="organic"),
                      ChoiceElasticity("classic", "price", of="organic")])

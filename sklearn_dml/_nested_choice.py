@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import chi2
 from sklearn.utils import Bunch
@@ -11,6 +13,7 @@ from ._choice import MultinomialLogitDML, from_long
 from ._choice_formula import family_layout
 from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
 from .families._nested import NestedLogitFamily
+from .targets._choice import _AttributeResponse
 
 
 def _nests_from_column(df, alternative, nest, alternatives):
@@ -28,6 +31,43 @@ def _nests_from_column(df, alternative, nest, alternatives):
     for a in alternatives:
         nests.setdefault(nest_of[a], []).append(a)
     return nests
+
+
+def _within_nest_lambda(family, target):
+    """The θ column of the λ that an own or within-nest response carries as 1/λ, or None."""
+    if not isinstance(target, _AttributeResponse):
+        return None
+    j, l_, _ = target._indices(family)
+    nest = family._nest_of[l_]
+    if family._nest_of[j] != nest or family._lambda_col[nest] < 0:
+        return None
+    return family.lambda_indices[family._lambda_col[nest]]
+
+
+def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous):
+    """Messages for own and within-nest responses to an attribute when λ̂(w) varies.
+
+    Their value carries 1/λ_k and ∂ log P / ∂λ_k, and the nested score is strongly
+    nonlinear in λ_k: the one-step correction is then only first-order right, and the
+    second-order terms in the error of λ̂(w) do not vanish against the standard error.
+    """
+    if not heterogeneous:
+        return []
+    messages = []
+    for target, name in zip(targets, names):
+        col = _within_nest_lambda(family, target)
+        if col is None:
+            continue
+        lam = theta[:, col]
+        messages.append(
+            f"{name!r} carries 1/λ̂ of its nest ({family.theta_names()[col]}: min "
+            f"{lam.min():.3g}, 1st percentile {np.quantile(lam, 0.01):.3g} over the rows). "
+            "Own and within-nest elasticities and marginal effects are strongly nonlinear "
+            "in λ, and with λ(w) estimated per customer their debiased estimate keeps a "
+            "bias of the order of its standard error, growing with n: do not trust its "
+            "interval. Across-nest responses do not carry 1/λ; see 'Nested logit' in the "
+            "choice-model guide.")
+    return messages
 
 
 class NestedLogitDML(MultinomialLogitDML):
@@ -50,6 +90,10 @@ class NestedLogitDML(MultinomialLogitDML):
     conditional logit (``treatment_law``). With a constant covariate, ``cv=1``,
     ``solver="lbfgs"``, ``weight_decay=0`` and no early stopping, the debiased E[θ] is
     the maximum-likelihood estimate and its standard errors the sandwich ones.
+
+    Own and within-nest elasticities and marginal effects carry 1/λ_k: with λ(w)
+    estimated per customer their one-step correction is only first-order right and
+    their intervals can be far off, so debiasing one warns (see the choice-model guide).
 
     Parameters
     ----------
@@ -230,6 +274,14 @@ class NestedLogitDML(MultinomialLogitDML):
         """
         return super().fit(X, T, Y, availability=availability, case_data=case_data,
                            sample_weight=sample_weight, groups=groups)
+
+    def _infer(self, targets, where=None):
+        res = super()._infer(targets, where)
+        heterogeneous = bool(np.any(self._rows.X.std(axis=0) > 0))
+        for message in lambda_sensitive_warnings(self.family_, targets, res.names,
+                                                 self.theta_, heterogeneous):
+            warnings.warn(message, UserWarning, stacklevel=4)
+        return res
 
     def iia_test(self):
         """Wald test of E[λ_k(W)] = 1 for every estimated λ (the conditional logit's IIA).

@@ -447,3 +447,29 @@ def test_randomized_attributes_regime_runs(rng):
         est.fit(rng.normal(size=(n, 2)), x, y.astype(float), availability=avail)
     assert est.inference_.diagnostics["lambda_method"] == "randomized"
     assert np.all(np.isfinite(est.inference_.stderr))
+
+
+def test_within_nest_responses_warn_when_lambda_varies(rng, parity_fit):
+    # own and within-nest elasticities carry 1/λ̂(w): the one-step correction leaves a
+    # bias of the order of the SE, so a fit with λ(w) varying says so; across-nest ones
+    # and the constant-covariate (parametric) fit do not warn
+    from sklearn_dml.targets import ChoiceElasticity
+
+    n = 400
+    x, avail, y = _simulate(n, TRUE, rng)
+    menu = x[0]
+    est = NestedLogitDML(J, nests=NESTS, lambda_nests=["budget", "premium"],
+                         attribute_names=NAMES, target=["lambda[budget]"], cv=2,
+                         hidden_dims=(4,), max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est.fit(rng.normal(size=(n, 2)), x, y.astype(float), availability=avail)
+    within = [ChoiceElasticity(1, "price", at=menu), ChoiceElasticity(0, "price", of=1, at=menu)]
+    with pytest.warns(UserWarning, match="carries 1/λ̂ of its nest") as record:
+        est.inference([*within, ChoiceElasticity(3, "price", of=1, at=menu)])
+    flagged = [str(w.message) for w in record if "carries 1/λ̂" in str(w.message)]
+    assert len(flagged) == 2 and "lambda[budget]" in flagged[0]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        parity_fit[0].inference(within)
+    assert not [w for w in record if "carries 1/λ̂" in str(w.message)]
