@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -68,6 +69,15 @@ def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous):
             "interval. Across-nest responses do not carry 1/λ; see 'Nested logit' in the "
             "choice-model guide.")
     return messages
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` that names the first caller outside this package (fit and
+    inference reach the warning through different depths)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("sklearn_dml"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class NestedLogitDML(MultinomialLogitDML):
@@ -280,7 +290,7 @@ class NestedLogitDML(MultinomialLogitDML):
         heterogeneous = bool(np.any(self._rows.X.std(axis=0) > 0))
         for message in lambda_sensitive_warnings(self.family_, targets, res.names,
                                                  self.theta_, heterogeneous):
-            warnings.warn(message, UserWarning, stacklevel=4)
+            warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
         return res
 
     def iia_test(self):

@@ -467,8 +467,9 @@ def test_within_nest_responses_warn_when_lambda_varies(rng, parity_fit):
     within = [ChoiceElasticity(1, "price", at=menu), ChoiceElasticity(0, "price", of=1, at=menu)]
     with pytest.warns(UserWarning, match="carries 1/λ̂ of its nest") as record:
         est.inference([*within, ChoiceElasticity(3, "price", of=1, at=menu)])
-    flagged = [str(w.message) for w in record if "carries 1/λ̂" in str(w.message)]
-    assert len(flagged) == 2 and "lambda[budget]" in flagged[0]
+    flagged = [w for w in record if "carries 1/λ̂" in str(w.message)]
+    assert len(flagged) == 2 and "lambda[budget]" in str(flagged[0].message)
+    assert all(w.filename == __file__ for w in flagged)  # names the caller's line
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         parity_fit[0].inference(within)
