@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from numbers import Integral, Real
 
@@ -22,13 +23,14 @@ from ._debias import (
     regularization_warnings,
 )
 from ._effects_api import _EffectsMixin
+from ._homogeneous import resolve_homogeneous
 from ._lambda import (
     LAMBDA_METHODS,
     check_lambda_model,
     choose_lambda_method,
     make_lambda_strategy,
 )
-from ._nets import member_to_module, predict_theta
+from ._nets import homogeneous_projector, member_to_module, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
@@ -63,6 +65,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "target": [None, str, Integral, list, tuple, HasMethods(["value", "jacobian"])],
+        "homogeneous": [None, StrOptions({"all"}), list, tuple],
         "hidden_dims": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
@@ -92,6 +95,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self,
         *,
         target=None,
+        homogeneous=None,
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -117,6 +121,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         verbose=0,
     ):
         self.target = target
+        self.homogeneous = homogeneous
         self.hidden_dims = hidden_dims
         self.dropout = dropout
         self.solver = solver
@@ -223,6 +228,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.family_ = family
         self.weight_decay_ = config.weight_decay
         self.theta_names_ = family.theta_names(self.treatment_names_)
+        self.homogeneous_ = resolve_homogeneous(self.homogeneous, self.theta_names_)
         self.x_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
@@ -233,6 +239,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
         T_fit, Y_fit = units.treatment(T), units.outcome(Y)
+        constant = [self.theta_names_.index(name) for name in self.homogeneous_]
+        config = dataclasses.replace(config, output_projector=homogeneous_projector(
+            units.theta_matrix, constant))
 
         clock = Stopwatch()
         log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
@@ -250,7 +259,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
         self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
-                                       self.lambda_floor, self._jacobi_lambda_floor)
+                                       self.lambda_floor, self._jacobi_lambda_floor,
+                                       homogeneous=constant)
                       for rep in reps]
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],

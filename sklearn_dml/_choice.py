@@ -131,6 +131,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         price=None,
         formula=None,
         target=None,
+        homogeneous=None,
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -163,7 +164,8 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         self.price = price
         self.formula = formula
         super().__init__(
-            target=target, hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
+            target=target, homogeneous=homogeneous, hidden_dims=hidden_dims,
+            dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._homogeneous import HomogeneousBlock
 from ._inference import (
     InferenceResults,
     Influence,
@@ -60,9 +61,11 @@ class RepetitionCache:
     raw_condition: np.ndarray  # (n,) condition number before the floor (inf if singular)
     pooled_condition: float  # of the Jacobi-scaled average Λ̂
     best_epoch: np.ndarray  # (K,)
+    homogeneous: HomogeneousBlock | None = None  # components of θ constant in x
 
 
-def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False):
+def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
+                     homogeneous=()):
     """Regularize and invert one repetition's Λ̂ and map the cache to the user's units.
 
     Parameters
@@ -79,6 +82,9 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False):
         Floor each row's Jacobi-scaled Λ̂ (:func:`~sklearn_dml._linalg.regularize_jacobi`)
         rather than Λ̂ whitened by its average
         (:func:`~sklearn_dml._linalg.regularize_whitened`).
+    homogeneous : sequence of int, default=()
+        Components of the user's θ that do not vary with x: their correction pools the
+        curvature left after partialling out the others (:mod:`~sklearn_dml._homogeneous`).
 
     Returns
     -------
@@ -86,10 +92,18 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False):
     """
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
-    correction = units.tangent(reg.solve(family.gradient(Y, T, result.theta)))
+    grad = family.gradient(Y, T, result.theta)
+    lam = units.curvature(reg.matrices())
+    block = None
+    if len(homogeneous):
+        grad_user = units.loss_scale * grad @ np.linalg.inv(units.theta_matrix)
+        block = HomogeneousBlock.from_rows(lam, grad_user, homogeneous)
+        correction = block.correction(weights)
+    else:
+        correction = units.tangent(reg.solve(grad))
     return RepetitionCache(
         theta=units.theta(result.theta), fold_id=result.fold_id,
-        lam=units.curvature(reg.matrices()), correction=correction,
+        lam=lam, correction=correction, homogeneous=block,
         raised=reg.raised | result.floored, raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
         best_epoch=result.best_epoch)
@@ -125,8 +139,12 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
     psis, folds, plugins = [], [], []
     w = weights[rows]
     for rep, project in zip(reps, projectors):
+        adjust = None
+        if rep.homogeneous is not None:
+            def adjust(J, block=rep.homogeneous):
+                return block.adjustment(J, weights, rows)
         plugin, psi = influence(family, targets, rep.theta, T, rep.correction,
-                                project=project)
+                                project=project, adjust=adjust)
         psis.append(psi[rows])
         folds.append(rep.fold_id[rows])
         plugins.append(np.average(plugin[rows], axis=0, weights=w))

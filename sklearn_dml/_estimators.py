@@ -8,6 +8,16 @@ from ._base import _BaseStructuralDML
 from ._sklearn_compat import HasMethods
 
 _SHARED_PARAMS = """
+    homogeneous : None, "all" or list of str or int, default=None
+        Components of θ that do not vary with x (names from ``theta_names_``, or
+        positions): the network's output for them is a constant per fold, started at
+        the constant-θ maximum-likelihood fit, and their debiasing correction pools the
+        curvature left after partialling out the varying components (the efficient
+        score; Robinson's partially linear estimator for ``homogeneous=["beta"]`` in
+        the linear model). "all" is the parametric model: θ̂ is the MLE of each fold
+        and the standard errors are the sandwich ones. Holding a component fixed that
+        truly varies makes its estimate the best constant approximation, not E[θ(X)].
+        ``homogeneous_`` lists them after fit.
     hidden_dims : tuple of int, default=(64, 32)
         Hidden layer sizes of the θ-network.
     dropout : float, default=0.0
@@ -164,6 +174,8 @@ _ATTRIBUTES = """
         The Λ regime used.
     theta_names_ : list of str
         Names of the components of θ.
+    homogeneous_ : list of str
+        The components of θ held constant in x (``homogeneous``).
     treatment_names_ : list of str
     outcome_name_ : str
     targets_ : list of Target
@@ -281,6 +293,7 @@ class StructuralDML(_BaseStructuralDML):
         family="linear",
         *,
         target=None,
+        homogeneous=None,
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -307,7 +320,8 @@ class StructuralDML(_BaseStructuralDML):
     ):
         self.family = family
         super().__init__(
-            target=target, hidden_dims=hidden_dims, dropout=dropout, solver=solver, lr=lr,
+            target=target, homogeneous=homogeneous, hidden_dims=hidden_dims,
+            dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, cv=cv, n_rep=n_rep, n_networks=n_networks,

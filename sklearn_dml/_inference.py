@@ -11,7 +11,7 @@ from scipy import stats
 from ._summary import Summary
 
 
-def influence(family, targets, theta, T, correction, project=None):
+def influence(family, targets, theta, T, correction, project=None, adjust=None):
     """Plug-in values and influence functions for several targets.
 
     ψ_i = H(θ̂_i, t_i) − E[H_θ | X = x_i] · Λ̂_i⁻¹ ℓ_θ,i, where ``correction`` holds the
@@ -19,19 +19,21 @@ def influence(family, targets, theta, T, correction, project=None):
     H_θ itself. For targets evaluated at the observed T it is not, and using
     H_θ(θ̂_i, t_i) would break Neyman orthogonality (the interval of the logit's AME
     would undercover badly); ``project(target, J)`` supplies E[H_θ | X].
+    ``adjust(J)`` replaces J · correction (n,) where some components of θ are
+    homogeneous (:meth:`~sklearn_dml._homogeneous.HomogeneousBlock.adjustment`).
 
     Returns
     -------
     plugin : (n, k), psi : (n, k)
     """
     values = np.column_stack([tg.value(family, theta, T) for tg in targets])
-    adjust = []
+    terms = []
     for tg in targets:
         J = tg.jacobian(family, theta, T)
         if tg.uses_observed_t and project is not None:
             J = project(tg, J)
-        adjust.append(np.einsum("nd,nd->n", J, correction))
-    return values, values - np.column_stack(adjust)
+        terms.append(np.einsum("nd,nd->n", J, correction) if adjust is None else adjust(J))
+    return values, values - np.column_stack(terms)
 
 
 def influence_max_share(psi, weights=None):

@@ -69,6 +69,10 @@ class EnsembleStructuralNet(nn.Module):
         As in :class:`StructuralNet`.
     generators : list of torch.Generator
         One per member, for initialization and dropout.
+    output_projector : ndarray of shape (theta_dim, theta_dim), default=None
+        Orthogonal projector Q applied to the output layer's weights (θ = h W Q + b):
+        the directions of θ outside its range do not vary with x (see
+        :func:`homogeneous_projector`). None: every direction varies.
 
     Examples
     --------
@@ -81,7 +85,8 @@ class EnsembleStructuralNet(nn.Module):
     torch.Size([5, 100, 2])
     """
 
-    def __init__(self, n_models, input_dim, hidden_dims, theta_dim, dropout, generators):
+    def __init__(self, n_models, input_dim, hidden_dims, theta_dim, dropout, generators,
+                 output_projector=None):
         super().__init__()
         self.dims = _layer_dims(input_dim, hidden_dims, theta_dim)
         self.dropout = float(dropout)
@@ -97,6 +102,13 @@ class EnsembleStructuralNet(nn.Module):
                              for g in generators]) * bound
             self.weights.append(nn.Parameter(w.float()))
             self.biases.append(nn.Parameter(b.float()))
+        Q = None
+        if output_projector is not None:
+            Q = torch.as_tensor(np.asarray(output_projector), dtype=torch.float32)
+        self.register_buffer("output_projector", Q)
+        if Q is not None:
+            with torch.no_grad():
+                self.weights[-1].copy_(self.weights[-1] @ Q)
 
     @property
     def n_models(self):
@@ -107,6 +119,8 @@ class EnsembleStructuralNet(nn.Module):
         h = x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if i == last and self.output_projector is not None:
+                w = w @ self.output_projector
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = torch.relu(h)
@@ -133,8 +147,45 @@ class EnsembleStructuralNet(nn.Module):
 
     def state_arrays(self):
         """Weights as float32 numpy arrays [(W, b), ...], one entry per layer."""
-        return [(w.detach().cpu().numpy().copy(), b.detach().cpu().numpy().copy())
-                for w, b in zip(self.weights, self.biases)]
+        return self.export(list(self.weights) + list(self.biases))
+
+    def export(self, params):
+        """Stored parameters [W_1, ..., W_L, b_1, ..., b_L] as the float32 numpy layers
+        [(W, b), ...] that :func:`predict_theta` evaluates, the output projector applied."""
+        n = len(params) // 2
+        layers = [(w.detach().cpu().numpy().copy(), b.detach().cpu().numpy().copy())
+                  for w, b in zip(params[:n], params[n:])]
+        if self.output_projector is not None:
+            W, b = layers[-1]
+            layers[-1] = (W @ self.output_projector.cpu().numpy(), b)
+        return layers
+
+
+def homogeneous_projector(theta_matrix, homogeneous):
+    """The projector Q that keeps the components ``homogeneous`` of θ_user = M θ constant.
+
+    A network's θ = h W Q + b has θ_user[S] = h W Q M_Sᵀ + const, with M_S the rows S of
+    M: Q = I − M_Sᵀ (M_S M_Sᵀ)⁻¹ M_S makes that term vanish. For a diagonal M (or no
+    homogeneous component shared with a varying one) Q zeroes the output columns S.
+
+    Parameters
+    ----------
+    theta_matrix : ndarray (d, d)
+        The map from internal to user θ (:class:`~sklearn_dml._units.Units`).
+    homogeneous : sequence of int
+        Components of the user's θ that do not vary with x.
+
+    Returns
+    -------
+    ndarray (d, d) or None (nothing homogeneous)
+    """
+    index = np.asarray(homogeneous, dtype=int)
+    if index.size == 0:
+        return None
+    M_S = np.asarray(theta_matrix, dtype=float)[index]
+    Q = np.eye(M_S.shape[1]) - M_S.T @ np.linalg.solve(M_S @ M_S.T, M_S)
+    Q[np.abs(Q) < 1e-12] = 0.0
+    return Q
 
 
 def predict_theta(layers, X, member=None, chunk_size=65536):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ._adam import Adam
+from ._homogeneous import constant_fit
 from ._lbfgs import EnsembleLBFGS
 from ._nets import EnsembleStructuralNet
 from ._progress import log, progress_bar
@@ -28,6 +29,8 @@ from ._progress import log, progress_bar
 DIVERGENCE_GROWTH = 100.0
 # rows (over all members) whose losses are evaluated at once outside the training steps
 LOSS_CHUNK_ROWS = 2 ** 18
+# rows of the constant-θ fit that starts networks with homogeneous components
+START_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class TrainConfig:
     label: str = "θ-network"
     n_networks: int = 1
     progress: bool = False  # a tqdm bar over epochs (set where the training runs in-process)
+    # (d, d) projector on the output weights: θ directions outside its range stay constant
+    output_projector: tuple | None = None
 
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":
@@ -188,7 +193,9 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
     train_rows = [s[0] for s in splits]
     val_rows = [s[1] for s in splits]
-    net = _start_network(X, T, Y, train_rows, gens, family, config).to(device)
+    if parametric(config):  # nothing varies with x: the constant-θ MLE on all the rows
+        train_rows = val_rows = [np.asarray(r) for r in row_sets]
+    net = _start_network(X, T, Y, weights, train_rows, gens, family, config).to(device)
     losses = _EnsembleLosses(net, M, X, T, Y, weights, family, device)
 
     # the loss at the start (the constant-θ fit where the family gives one), on the rows that
@@ -196,6 +203,10 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     monitored = val_rows if config.early_stopping else train_rows
     start_loss, loss_scale = losses.level(monitored)
     start_layers = net.state_arrays()
+    if parametric(config):
+        return TrainResult(start_layers, np.zeros((0, M)), np.zeros(M, dtype=int), start_loss,
+                           np.zeros(M, dtype=bool), start_loss, start_loss, loss_scale,
+                           start_layers)
 
     # weight decay on the weights only: decaying the biases would pull the output bias, which
     # starts at the constant-θ fit, toward θ = 0 and bias the estimate
@@ -220,18 +231,31 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
                        best_loss, diverged, start_loss, end_loss, loss_scale, start_layers)
 
 
-def _start_network(X, T, Y, train_rows, gens, family, config):
+def _start_network(X, T, Y, weights, train_rows, gens, family, config):
     """The ensemble, each member's output bias at the constant-θ fit of its rows (where the
     family gives one)."""
     per_member = Y.ndim == 3
     net = EnsembleStructuralNet(len(train_rows), X.shape[1], config.hidden_dims,
-                                family.theta_dim(T.shape[1]), config.dropout, gens)
+                                family.theta_dim(T.shape[1]), config.dropout, gens,
+                                output_projector=config.output_projector)
+    refine = config.output_projector is not None and not per_member
     with torch.no_grad():
         for m, rows in enumerate(train_rows):
             bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
+            if refine:  # homogeneous components start at the constant-θ MLE
+                if not parametric(config):
+                    rows = rows[::-(-len(rows) // START_ROWS)]
+                bias = constant_fit(family, Y[rows], T[rows], weights[rows],
+                                    np.zeros(net.dims[-1]) if bias is None else bias)
             if bias is not None:
                 net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
     return net
+
+
+def parametric(config):
+    """Whether no component of θ varies with x (the output projector is zero)."""
+    Q = config.output_projector
+    return Q is not None and not np.any(Q)
 
 
 class _EnsembleLosses:
@@ -371,9 +395,7 @@ class _EarlyStopping:
 
     def layers(self):
         """Each member's best weights, as numpy arrays."""
-        n = len(self.net.weights)
-        return [(w.cpu().numpy().copy(), b.cpu().numpy().copy())
-                for w, b in zip(self.best_state[:n], self.best_state[n:])]
+        return self.net.export(self.best_state)
 
 
 def diverged_members(fit):

@@ -64,7 +64,7 @@ def network_config(config):
     """Training settings of the Λ regressions: the θ-networks', always with Adam and early
     stopping (nuisance fits; with L-BFGS for them too, CPU and GPU fits drifted apart)."""
     return dataclasses.replace(config, early_stopping=True, dropout=0.0, n_networks=1,
-                               solver="adam", label="Λ-network")
+                               solver="adam", label="Λ-network", output_projector=None)
 
 
 def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):

@@ -1,0 +1,162 @@
+"""Components of θ that do not vary with x: their partialled-out (efficient) correction.
+
+With θ(x) = (β(x), γ), γ constant, the one-step correction of γ pools the curvature
+left after partialling out β: Ĩ = E[Λ_γγ − Λ_γβ Λ_ββ⁻¹ Λ_βγ], and each row contributes
+g_i = Ĩ⁻¹ (ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β)_i (Robinson's partially linear estimator for the
+linear model). A target H(x, β(x), γ) then has the influence function
+
+    ψ_i = H_i − H_β,i Λ_ββ,i⁻¹ ℓ_β,i − ā g_i,   ā = E[H_γ − H_β Λ_ββ⁻¹ Λ_βγ],
+
+which is Neyman-orthogonal in β(·) and in γ. Where every component is homogeneous it is
+the maximum-likelihood sandwich; where none is, the per-row Λ̂⁻¹ℓ_θ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class HomogeneousBlock:
+    """Per-row pieces of the correction with the components ``constant`` held fixed in x.
+
+    All arrays are in the user's units; with p varying and q constant components:
+    """
+
+    constant: np.ndarray  # (q,) indices of the homogeneous components
+    varying: np.ndarray  # (p,) the others
+    step: np.ndarray  # (n, p) Λ_ββ⁻¹ ℓ_β
+    slope: np.ndarray  # (n, p, q) Λ_ββ⁻¹ Λ_βγ
+    schur: np.ndarray  # (n, q, q) Λ_γγ − Λ_γβ Λ_ββ⁻¹ Λ_βγ
+    residual: np.ndarray  # (n, q) ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β
+
+    @classmethod
+    def from_rows(cls, lam, grad, constant):
+        """The block from each row's Λ̂ (n, d, d) and score ℓ_θ (n, d)."""
+        d = lam.shape[1]
+        constant = np.asarray(constant, dtype=int)
+        varying = np.setdiff1d(np.arange(d), constant)
+        L_bb = lam[:, varying][:, :, varying]
+        L_bg = lam[:, varying][:, :, constant]
+        L_gg = lam[:, constant][:, :, constant]
+        if varying.size:
+            solved = np.linalg.solve(L_bb, np.concatenate(
+                [grad[:, varying, None], L_bg], axis=2))
+            step, slope = solved[:, :, 0], solved[:, :, 1:]
+        else:
+            n = lam.shape[0]
+            step, slope = np.zeros((n, 0)), np.zeros((n, 0, constant.size))
+        schur = L_gg - np.einsum("npq,npr->nqr", L_bg, slope)
+        residual = grad[:, constant] - np.einsum("npq,np->nq", L_bg, step)
+        return cls(constant, varying, step, slope, 0.5 * (schur + schur.transpose(0, 2, 1)),
+                   residual)
+
+    def constant_step(self, weights, rows=slice(None)):
+        """g_i = Ĩ⁻¹ (ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β)_i for every row, Ĩ pooled over ``rows``."""
+        pooled = np.average(self.schur[rows], axis=0, weights=weights[rows])
+        return np.linalg.solve(pooled, self.residual.T).T
+
+    def correction(self, weights, rows=slice(None)):
+        """The full per-row correction (n, d): γ's g_i and β's Λ_ββ⁻¹(ℓ_β − Λ_βγ g_i)."""
+        g = self.constant_step(weights, rows)
+        out = np.empty((g.shape[0], self.constant.size + self.varying.size))
+        out[:, self.constant] = g
+        out[:, self.varying] = self.step - np.einsum("npq,nq->np", self.slope, g)
+        return out
+
+    def adjustment(self, jacobian, weights, rows=slice(None)):
+        """H_β Λ_ββ⁻¹ ℓ_β + ā g_i per row (n,), for a target's Jacobian H_θ (n, d)."""
+        g = self.constant_step(weights, rows)
+        J_b, J_g = jacobian[:, self.varying], jacobian[:, self.constant]
+        a = J_g - np.einsum("np,npq->nq", J_b, self.slope)
+        a_bar = np.average(a[rows], axis=0, weights=weights[rows])
+        return np.einsum("np,np->n", J_b, self.step) + g @ a_bar
+
+
+def resolve_homogeneous(homogeneous, theta_names):
+    """The names of the components of θ the estimator holds constant in x.
+
+    Parameters
+    ----------
+    homogeneous : None, "all", or list of str or int
+        As the estimators' ``homogeneous`` parameter: θ names (``theta_names_``) or
+        positions.
+    theta_names : list of str
+
+    Returns
+    -------
+    list of str, in θ's order
+    """
+    if homogeneous is None:
+        return []
+    if isinstance(homogeneous, str):
+        if homogeneous != "all":
+            raise ValueError(f"homogeneous must be None, 'all' or a list of θ components; "
+                             f"got {homogeneous!r}. For one component pass [{homogeneous!r}].")
+        return list(theta_names)
+    chosen = set()
+    for item in homogeneous:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < len(theta_names):
+                raise ValueError(f"homogeneous={list(homogeneous)!r}: position {item} is "
+                                 f"outside θ's {len(theta_names)} components {theta_names}.")
+            chosen.add(int(item))
+        elif isinstance(item, str) and item in theta_names:
+            chosen.add(theta_names.index(item))
+        else:
+            raise ValueError(f"homogeneous={list(homogeneous)!r}: {item!r} is not a component "
+                             f"of θ; the components are {theta_names}.")
+    return [theta_names[i] for i in sorted(chosen)]
+
+
+def constant_fit(family, y, t, weights, start, max_iter=50):
+    """The constant-θ maximum-likelihood fit by damped Newton steps, from ``start``.
+
+    Parameters
+    ----------
+    family : Family
+    y : ndarray (n,)
+    t : ndarray (n, p)
+    weights : ndarray (n,)
+    start : ndarray (d,)
+    max_iter : int, default=50
+
+    Returns
+    -------
+    ndarray (d,), or ``start`` where the loss is not finite there or no step lowers it
+    """
+    y64, t64 = torch.as_tensor(y, dtype=torch.float64), torch.as_tensor(t, dtype=torch.float64)
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    n, theta = y.shape[0], np.asarray(start, dtype=float).copy()
+
+    def objective(th):
+        full = torch.as_tensor(np.broadcast_to(th, (n, th.size)).copy())
+        with torch.no_grad():
+            value = float((family.loss(y64, t64, full).double().numpy() * w).sum())
+        return value if np.isfinite(value) else np.inf
+
+    value = objective(theta)
+    if not np.isfinite(value):
+        return theta
+    for _ in range(max_iter):
+        full = np.broadcast_to(theta, (n, theta.size))
+        g = w @ family.gradient(y, t, full)
+        H = np.einsum("n,nij->ij", w, family.hessian(y, t, full))
+        H = 0.5 * (H + H.T)
+        shift = max(0.0, -np.linalg.eigvalsh(H).min()) + 1e-10 * max(np.trace(H), 1e-12)
+        step = np.linalg.solve(H + shift * np.eye(theta.size), g)
+        size = 1.0
+        while size > 1e-8:
+            new_value = objective(theta - size * step)
+            if new_value <= value:
+                break
+            size /= 2
+        else:
+            break
+        theta, gain, value = theta - size * step, value - new_value, new_value
+        if np.max(np.abs(size * step)) < 1e-10 or gain <= 1e-15 * abs(value):
+            break
+    return theta
