@@ -13,8 +13,14 @@ so E[λ_budget] = 0.5, E[λ_premium] = 0.7 and the willingness to pay for qualit
 its cross elasticities within its nest (alternative 0) and across nests (alternative
 3), at a fixed menu, have truths from 10⁶ draws of w.
 
+With ``--lambda constant`` the λ are the constants 0.5 and 0.7 and the estimator holds
+them fixed in w (``homogeneous=["lambda[budget]", "lambda[premium]"]``; add
+``--fit varying`` to let them vary anyway, the misspecification-free comparison).
+
 Usage: python benchmarks/coverage_nested.py [--reps 200] [--n 5000] [--jobs 1]
-Writes benchmarks/results/coverage_nested/coverage_nested.{md,json}, updated every 10 replications.
+                                            [--lambda varying|constant] [--fit auto|varying]
+Writes benchmarks/results/coverage_nested/coverage_nested{,_<lambda>_<fit>}.{md,json},
+updated every 10 replications.
 """
 
 from __future__ import annotations
@@ -50,12 +56,16 @@ COLUMNS = ["target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se", "cove
            "coverage_mc_se", "R", "cpu_s"]
 
 
+LAMBDA_VARIES = True  # --lambda constant sets it False
+
+
 def theta_of(w):
     """The true θ(w) = (α, β_price, β_quality, λ_budget, λ_premium), (n, 9)."""
     n = w.shape[0]
+    vary = 1.0 if LAMBDA_VARIES else 0.0
     return np.column_stack([
         np.tile(ALPHA, (n, 1)), -0.25 - 0.1 * np.tanh(w[:, 0]), 0.8 + 0.3 * np.tanh(w[:, 1]),
-        0.5 + 0.15 * np.tanh(w[:, 2]), 0.7 + 0.1 * np.tanh(w[:, 0])])
+        0.5 + vary * 0.15 * np.tanh(w[:, 2]), 0.7 + vary * 0.1 * np.tanh(w[:, 0])])
 
 
 def family():
@@ -99,11 +109,14 @@ def simulate(n, seed):
     return w, x, y.astype(float)
 
 
-def replicate(n, seed, truth):
+def replicate(n, seed, truth, lambda_varies=True, homogeneous=None):
+    global LAMBDA_VARIES
+    LAMBDA_VARIES = lambda_varies  # workers import the module afresh
     w, x, y = simulate(n, seed)
     est = NestedLogitDML(J, nests=NESTS, attribute_names=["price", "quality"], price="price",
                          target=["lambda[budget]", "lambda[premium]", "beta[price]",
-                                 "beta[quality]", *elasticities()], random_state=seed)
+                                 "beta[quality]", *elasticities()], random_state=seed,
+                         homogeneous=homogeneous)
     t0 = time.process_time()
     try:
         with warnings.catch_warnings():
@@ -127,10 +140,13 @@ def replicate(n, seed, truth):
 def write_tables(results, args, t0):
     ok, failed = split_failed(results)
     rows = [{**row, "failed": failed} for row in summarize(ok)] if len(ok) > 1 else []
-    meta = (f"J=6 in 3 nests, K=2, n={args.n}, default settings, R={args.reps} requested "
+    meta = (f"J=6 in 3 nests, K=2, n={args.n}, λ {args.lambda_design}, fit "
+            f"{args.fit}, default settings, R={args.reps} requested "
             f"(seeds {args.seed0}-{args.seed0 + args.reps - 1}); {platform.machine()}, "
             f"{args.jobs} process(es) of one thread; wall {time.time() - t0:.0f} s")
-    write_study(args.out, "coverage_nested", "NestedLogitDML", meta, rows, COLUMNS)
+    name = ("coverage_nested" if args.lambda_design == "varying" and args.fit == "auto"
+            else f"coverage_nested_{args.lambda_design}_{args.fit}")
+    write_study(args.out, name, "NestedLogitDML", meta, rows, COLUMNS)
     return rows
 
 
@@ -142,14 +158,23 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                  "coverage_nested"))
+    ap.add_argument("--lambda", dest="lambda_design", choices=["varying", "constant"],
+                    default="varying")
+    ap.add_argument("--fit", choices=["auto", "varying"], default="auto",
+                    help="auto: hold λ fixed in w where the design's λ is constant")
     args = ap.parse_args()
+    global LAMBDA_VARIES
+    LAMBDA_VARIES = args.lambda_design == "varying"
+    homogeneous = (["lambda[budget]", "lambda[premium]"]
+                   if not LAMBDA_VARIES and args.fit == "auto" else None)
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     truth = truths()
     print(json.dumps(truth), flush=True)
     outs = Parallel(n_jobs=args.jobs, return_as="generator")(
-        delayed(replicate)(args.n, args.seed0 + r, truth) for r in range(args.reps))
+        delayed(replicate)(args.n, args.seed0 + r, truth, LAMBDA_VARIES, homogeneous)
+        for r in range(args.reps))
     results, rows = [], []
     for r, out in enumerate(outs):
         results.append(out)

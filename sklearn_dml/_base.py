@@ -357,7 +357,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
                  "standard_errors": self._variance_label,
                  "weight_decay": self.weight_decay_,
-                 "effective_n": None if np.all(weights == 1.0) else self.effective_n_}
+                 "effective_n": None if np.all(weights == 1.0) else self.effective_n_,
+                 "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_)}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):
             return debias(self.family_, targets, names, self._reps, self._rows.T, weights,
                           [self._projector(rep) for rep in self._reps], rows=rows,

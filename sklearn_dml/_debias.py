@@ -97,7 +97,8 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     block = None
     if len(homogeneous):
         grad_user = units.loss_scale * grad @ np.linalg.inv(units.theta_matrix)
-        block = HomogeneousBlock.from_rows(lam, grad_user, homogeneous)
+        hess_user = units.curvature(family.hessian(Y, T, result.theta))
+        block = HomogeneousBlock.from_rows(lam, grad_user, hess_user, homogeneous)
         correction = block.correction(weights)
     else:
         correction = units.tangent(reg.solve(grad))
@@ -176,7 +177,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
 
     ``fit_facts`` holds ``n_folds``, ``lambda_method``, ``standard_errors`` (a callable of
     the number of clusters giving the variance's label), ``weight_decay`` (the resolved
-    value) and ``effective_n`` (None with equal weights).
+    value), ``effective_n`` (None with equal weights) and, optionally, ``homogeneous``
+    (the θ names held constant in x) and ``theta_dim``.
     """
     diag = {
         "plugin_estimate": [round(float(v), 6) for v in plugin],
@@ -196,8 +198,14 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     }
     if fit_facts.get("effective_n") is not None:
         diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
+    constant = fit_facts.get("homogeneous") or []
+    if constant:
+        diag["homogeneous"] = ", ".join(constant)
     if fit_facts["n_folds"] == 1:
-        diag["cross_fitting"] = "off (cv=1): standard errors ignore overfitting; tuning only"
+        diag["cross_fitting"] = (
+            "off (cv=1): the parametric MLE and its sandwich standard errors"
+            if len(constant) == fit_facts.get("theta_dim") else
+            "off (cv=1): standard errors ignore overfitting; tuning only")
     return diag
 
 

@@ -1,7 +1,9 @@
 """Components of θ that do not vary with x: their partialled-out (efficient) correction.
 
 With θ(x) = (β(x), γ), γ constant, the one-step correction of γ pools the curvature
-left after partialling out β: Ĩ = E[Λ_γγ − Λ_γβ Λ_ββ⁻¹ Λ_βγ], and each row contributes
+left after partialling out β: Ĩ = E[Λ_γγ − Λ_γβ Λ_ββ⁻¹ Λ_βγ] (estimated with each row's
+own Hessian ℓ_θθ,i where it enters linearly, h_γγ − h_γβ Λ̂_ββ⁻¹Λ̂_βγ, so that with every
+component homogeneous Ĩ is the pooled observed information), and each row contributes
 g_i = Ĩ⁻¹ (ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β)_i (Robinson's partially linear estimator for the
 linear model). A target H(x, β(x), γ) then has the influence function
 
@@ -30,12 +32,13 @@ class HomogeneousBlock:
     varying: np.ndarray  # (p,) the others
     step: np.ndarray  # (n, p) Λ_ββ⁻¹ ℓ_β
     slope: np.ndarray  # (n, p, q) Λ_ββ⁻¹ Λ_βγ
-    schur: np.ndarray  # (n, q, q) Λ_γγ − Λ_γβ Λ_ββ⁻¹ Λ_βγ
+    schur: np.ndarray  # (n, q, q) h_γγ − h_γβ Λ_ββ⁻¹ Λ_βγ, h the row's Hessian
     residual: np.ndarray  # (n, q) ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β
 
     @classmethod
-    def from_rows(cls, lam, grad, constant):
-        """The block from each row's Λ̂ (n, d, d) and score ℓ_θ (n, d)."""
+    def from_rows(cls, lam, grad, hess, constant):
+        """The block from each row's Λ̂ (n, d, d), score ℓ_θ (n, d) and Hessian ℓ_θθ
+        (n, d, d)."""
         d = lam.shape[1]
         constant = np.asarray(constant, dtype=int)
         varying = np.setdiff1d(np.arange(d), constant)
@@ -49,14 +52,18 @@ class HomogeneousBlock:
         else:
             n = lam.shape[0]
             step, slope = np.zeros((n, 0)), np.zeros((n, 0, constant.size))
-        schur = L_gg - np.einsum("npq,npr->nqr", L_bg, slope)
+        h_bg = hess[:, varying][:, :, constant]
+        schur = hess[:, constant][:, :, constant] - np.einsum("npq,npr->nqr", h_bg, slope)
+        model = L_gg - np.einsum("npq,npr->nqr", L_bg, slope)
+        if np.linalg.eigvalsh(0.5 * (schur + schur.transpose(0, 2, 1)).mean(0)).min() <= 0:
+            schur = model  # the rows' own Hessians do not pool to a positive curvature
         residual = grad[:, constant] - np.einsum("npq,np->nq", L_bg, step)
-        return cls(constant, varying, step, slope, 0.5 * (schur + schur.transpose(0, 2, 1)),
-                   residual)
+        return cls(constant, varying, step, slope, schur, residual)
 
     def constant_step(self, weights, rows=slice(None)):
         """g_i = Ĩ⁻¹ (ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β)_i for every row, Ĩ pooled over ``rows``."""
         pooled = np.average(self.schur[rows], axis=0, weights=weights[rows])
+        pooled = 0.5 * (pooled + pooled.T)
         return np.linalg.solve(pooled, self.residual.T).T
 
     def correction(self, weights, rows=slice(None)):
@@ -133,7 +140,7 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
     n, theta = y.shape[0], np.asarray(start, dtype=float).copy()
 
     def objective(th):
-        full = torch.as_tensor(np.broadcast_to(th, (n, th.size)).copy())
+        full = torch.as_tensor(np.tile(th, (n, 1)))
         with torch.no_grad():
             value = float((family.loss(y64, t64, full).double().numpy() * w).sum())
         return value if np.isfinite(value) else np.inf
@@ -142,7 +149,7 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
     if not np.isfinite(value):
         return theta
     for _ in range(max_iter):
-        full = np.broadcast_to(theta, (n, theta.size))
+        full = np.tile(theta, (n, 1))
         g = w @ family.gradient(y, t, full)
         H = np.einsum("n,nij->ij", w, family.hessian(y, t, full))
         H = 0.5 * (H + H.T)

@@ -45,8 +45,9 @@ def _within_nest_lambda(family, target):
     return family.lambda_indices[family._lambda_col[nest]]
 
 
-def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous):
-    """Messages for own and within-nest responses to an attribute when λ̂(w) varies.
+def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous, homogeneous=()):
+    """Messages for own and within-nest responses to an attribute when λ̂(w) varies
+    (X varies and the nest's λ is not among the ``homogeneous`` θ names).
 
     Their value carries 1/λ_k and ∂ log P / ∂λ_k, and the nested score is strongly
     nonlinear in λ_k: the one-step correction is then only first-order right, and the
@@ -57,7 +58,7 @@ def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous):
     messages = []
     for target, name in zip(targets, names):
         col = _within_nest_lambda(family, target)
-        if col is None:
+        if col is None or family.theta_names()[col] in homogeneous:
             continue
         lam = theta[:, col]
         messages.append(
@@ -66,7 +67,9 @@ def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous):
             "Own and within-nest elasticities and marginal effects are strongly nonlinear "
             "in λ, and with λ(w) estimated per customer their debiased estimate keeps a "
             "bias of the order of its standard error, growing with n: do not trust its "
-            "interval. Across-nest responses do not carry 1/λ; see 'Nested logit' in the "
+            "interval. Across-nest responses do not carry 1/λ. Where λ need not vary "
+            "with w, pass homogeneous=[...the λ names...]: λ is then estimated at the "
+            "parametric rate and these intervals are valid; see 'Nested logit' in the "
             "choice-model guide.")
     return messages
 
@@ -291,7 +294,8 @@ class NestedLogitDML(MultinomialLogitDML):
         res = super()._infer(targets, where)
         heterogeneous = bool(np.any(self._rows.X.std(axis=0) > 0))
         for message in lambda_sensitive_warnings(self.family_, targets, res.names,
-                                                 self.theta_, heterogeneous):
+                                                 self.theta_, heterogeneous,
+                                                 self.homogeneous_):
             warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
         return res
 

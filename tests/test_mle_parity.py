@@ -347,3 +347,29 @@ def test_public_travel_mode_survey_matches_the_mle():
     _, res, mle, robust, _ = module.fit_both(module.load_modechoice())
     assert np.all(np.abs(res.estimate - mle) <= POINT_RTOL * np.abs(mle))
     np.testing.assert_allclose(res.stderr, robust, rtol=SE_RTOL)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_homogeneous_all_is_the_mle_with_covariates_that_vary(family):
+    """``homogeneous="all"`` with real covariates and the default optimizer: θ̂ is the
+    constant-θ MLE (no network training) and the standard errors are its sandwich."""
+    cls, simulate = FAMILIES[family]
+    t, y, oracle = simulate()
+    X = np.random.RandomState(1).normal(size=(t.size, 3))
+    est = cls(target=[AverageParameter(k) for k in range(len(oracle[0]))], homogeneous="all",
+              cv=1, random_state=0).fit(X, t[:, None], y)
+    assert_parity(est.inference_, oracle)
+    assert np.ptp(est.theta_, axis=0).max() < 1e-5
+
+
+@pytest.mark.parametrize("family", ["linear", "logit", "poisson"])
+def test_homogeneous_all_crossfit_is_the_mle_to_a_tenth_of_its_se(family):
+    """With five folds each fold's θ̂ is its own MLE and the debiased estimate a one-step
+    update from it: within 0.1 SE of the full-sample MLE, the SE within 2%."""
+    cls, simulate = FAMILIES[family]
+    t, y, (mle, se) = simulate()
+    X = np.random.RandomState(1).normal(size=(t.size, 3))
+    est = cls(target=[AverageParameter(k) for k in range(mle.size)], homogeneous="all",
+              random_state=0).fit(X, t[:, None], y)
+    assert np.abs(est.inference_.estimate - mle).max() < 0.1 * se.min()
+    np.testing.assert_allclose(est.inference_.stderr, se, rtol=0.02)

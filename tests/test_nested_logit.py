@@ -474,3 +474,40 @@ def test_within_nest_responses_warn_when_lambda_varies(rng, parity_fit):
         warnings.simplefilter("always")
         parity_fit[0].inference(within)
     assert not [w for w in record if "carries 1/λ̂" in str(w.message)]
+
+
+def test_homogeneous_all_with_varying_covariates_is_the_nested_mle(parity_fit):
+    # the parity data again, with covariates that vary: homogeneous="all" skips the
+    # networks and is the MLE with its sandwich SE
+    est, mle, cov = parity_fit
+    x, avail, _ = est.parity_data_
+    y = est._training_rows().Y
+    X = np.random.RandomState(0).normal(size=(y.size, 3))
+    fit = NestedLogitDML(J, nests=NESTS, attribute_names=NAMES, lambda_nests=["budget",
+                                                                              "premium"],
+                         homogeneous="all", cv=1, random_state=0)
+    fit.fit(X, x, y, availability=avail)
+    np.testing.assert_allclose(fit.inference_.estimate, mle, rtol=1e-5)
+    np.testing.assert_allclose(fit.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.01)
+
+
+def test_homogeneous_lambda_is_constant_and_silences_the_within_nest_warning(rng):
+    from sklearn_dml.targets import ChoiceElasticity
+
+    n = 600
+    x, avail, y = _simulate(n, TRUE, rng)
+    lambdas = ["lambda[budget]", "lambda[premium]"]
+    est = NestedLogitDML(J, nests=NESTS, lambda_nests=["budget", "premium"],
+                         attribute_names=NAMES, target=lambdas, homogeneous=lambdas, cv=2,
+                         hidden_dims=(4,), max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est.fit(rng.normal(size=(n, 2)), x, y.astype(float), availability=avail)
+    lam = est.get_coefficient("lambda")
+    for test in est.folds_[0]:
+        assert np.ptp(lam[test], axis=0).max() < 1e-6
+    assert np.ptp(est.get_coefficient("beta[price]")) > 0  # the rest still varies
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        est.inference([ChoiceElasticity(1, "price", at=x[0])])
+    assert not [w for w in record if "carries 1/λ̂" in str(w.message)]
