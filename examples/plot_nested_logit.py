@@ -59,7 +59,9 @@ df.head(8)
 # and the nest-level one as ``nest_formula``; here the same grammar: alternative
 # constants ``(1|item)``, a generic price coefficient ``(price|constant)``, and
 # nest-specific coefficients on the trip budget ``(budget|nest)``. Every
-# coefficient varies with the user's covariates through the network.
+# coefficient varies with the user's covariates through the network, except the
+# nests' λ, which the nested logit holds fixed by default (``homogeneous="lambda"``,
+# as in these data; ``homogeneous=None`` lets λ vary too).
 est = NestedLogitDML(
     6, alternative_names=items, formula="(1|item) + (price|constant)",
     nest_formula="(budget|nest)", price="price", hidden_dims=(32, 16), random_state=0)
@@ -104,8 +106,9 @@ fig.tight_layout()
 # Debiased market quantities under nesting: the own-price elasticity of
 # "organic", and cross elasticities within its nest ("artisan") and across
 # nests ("classic"); they differ, unlike in the conditional logit. The own and
-# within-nest ones carry 1/λ, and with λ varying with the user the estimator
-# warns that their intervals are not to be trusted (see the choice-model guide).
+# within-nest ones carry 1/λ: with λ fixed in w, as here, their intervals hold;
+# with ``homogeneous=None`` λ(w) is estimated per user, and the estimator warns that
+# these intervals are not to be trusted (see the choice-model guide).
 res = est.inference([ChoiceElasticity("organic", "price"),
                      ChoiceElasticity("artisan", "price", of="organic"),
                      ChoiceElasticity("classic", "price", of="organic")])

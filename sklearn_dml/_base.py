@@ -65,7 +65,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "target": [None, str, Integral, list, tuple, HasMethods(["value", "jacobian"])],
-        "homogeneous": [None, StrOptions({"all"}), list, tuple],
+        "homogeneous": [None, str, list, tuple],
         "hidden_dims": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
@@ -176,6 +176,10 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                            device=resolve_device(self.device), verbose=int(self.verbose),
                            n_networks=int(self.n_networks))
 
+    def _resolve_homogeneous(self):
+        """The θ names of ``homogeneous`` (after ``theta_names_`` is set)."""
+        return resolve_homogeneous(self.homogeneous, self.theta_names_)
+
     def _standardize(self, X):
         return (X - self.x_mean_) / self.x_scale_
 
@@ -228,7 +232,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.family_ = family
         self.weight_decay_ = config.weight_decay
         self.theta_names_ = family.theta_names(self.treatment_names_)
-        self.homogeneous_ = resolve_homogeneous(self.homogeneous, self.theta_names_)
+        self.homogeneous_ = self._resolve_homogeneous()
         self.x_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)

@@ -8,9 +8,10 @@ from ._base import _BaseStructuralDML
 from ._sklearn_compat import HasMethods
 
 _SHARED_PARAMS = """
-    homogeneous : None, "all" or list of str or int, default=None
-        Components of θ that do not vary with x (names from ``theta_names_``, or
-        positions): the network's output for them is a constant per fold, started at
+    homogeneous : None, str or list of str or int, default=None
+        Components of θ that do not vary with x: names from ``theta_names_``, blocks
+        of them (``"alpha"`` for every ``alpha[...]``), positions, or "all". The
+        network's output for them is a constant per fold, started at
         the constant-θ maximum-likelihood fit, and their debiasing correction pools the
         curvature left after partialling out the varying components (the efficient
         score; Robinson's partially linear estimator for ``homogeneous=["beta"]`` in

@@ -88,9 +88,10 @@ def resolve_homogeneous(homogeneous, theta_names):
 
     Parameters
     ----------
-    homogeneous : None, "all", or list of str or int
-        As the estimators' ``homogeneous`` parameter: θ names (``theta_names_``) or
-        positions.
+    homogeneous : None, str, or list of str or int
+        As the estimators' ``homogeneous`` parameter: "all", θ names (``theta_names_``),
+        blocks of them (``"alpha"`` for every ``alpha[...]``, ``"lambda"`` for every
+        ``lambda[...]``, ``"beta[income]"`` for every ``beta[income|...]``) or positions.
     theta_names : list of str
 
     Returns
@@ -100,10 +101,9 @@ def resolve_homogeneous(homogeneous, theta_names):
     if homogeneous is None:
         return []
     if isinstance(homogeneous, str):
-        if homogeneous != "all":
-            raise ValueError(f"homogeneous must be None, 'all' or a list of θ components; "
-                             f"got {homogeneous!r}. For one component pass [{homogeneous!r}].")
-        return list(theta_names)
+        if homogeneous == "all":
+            return list(theta_names)
+        homogeneous = [homogeneous]
     chosen = set()
     for item in homogeneous:
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
@@ -111,12 +111,22 @@ def resolve_homogeneous(homogeneous, theta_names):
                 raise ValueError(f"homogeneous={list(homogeneous)!r}: position {item} is "
                                  f"outside θ's {len(theta_names)} components {theta_names}.")
             chosen.add(int(item))
-        elif isinstance(item, str) and item in theta_names:
-            chosen.add(theta_names.index(item))
-        else:
+            continue
+        block = [] if not isinstance(item, str) else _block(item, theta_names)
+        if not block:
             raise ValueError(f"homogeneous={list(homogeneous)!r}: {item!r} is not a component "
-                             f"of θ; the components are {theta_names}.")
+                             f"or block of θ; the components are {theta_names}.")
+        chosen.update(block)
     return [theta_names[i] for i in sorted(chosen)]
+
+
+def _block(item, theta_names):
+    """Positions of ``item`` itself or of the block it names."""
+    if item in theta_names:
+        return [theta_names.index(item)]
+    return [j for j, name in enumerate(theta_names)
+            if name.startswith(f"{item}[")
+            or (item.endswith("]") and name.startswith(f"{item[:-1]}|"))]
 
 
 def constant_fit(family, y, t, weights, start, max_iter=50):
@@ -153,9 +163,11 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
         g = w @ family.gradient(y, t, full)
         H = np.einsum("n,nij->ij", w, family.hessian(y, t, full))
         H = 0.5 * (H + H.T)
-        shift = max(0.0, -np.linalg.eigvalsh(H).min()) + 1e-10 * max(np.trace(H), 1e-12)
+        shift = max(0.0, -np.linalg.eigvalsh(H).min()) + 1e-6 * max(np.trace(H), 1e-12)
         step = np.linalg.solve(H + shift * np.eye(theta.size), g)
-        size = 1.0
+        # at most one unit per component and step: a direction the data barely identify
+        # (a flat likelihood) must not send θ far from its start
+        size = min(1.0, 1.0 / max(np.abs(step).max(), 1e-300))
         while size > 1e-8:
             new_value = objective(theta - size * step)
             if new_value <= value:
@@ -164,6 +176,6 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
         else:
             break
         theta, gain, value = theta - size * step, value - new_value, new_value
-        if np.max(np.abs(size * step)) < 1e-10 or gain <= 1e-15 * abs(value):
+        if np.max(np.abs(size * step)) < 1e-10 or gain <= 1e-12 * max(abs(value), 1.0):
             break
     return theta

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._choice import MultinomialLogitDML, from_long
 from ._choice_formula import family_layout
-from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
+from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS, _replace_param
 from .families._nested import NestedLogitFamily
 from .targets._choice import _AttributeResponse
 
@@ -67,10 +67,9 @@ def lambda_sensitive_warnings(family, targets, names, theta, heterogeneous, homo
             "Own and within-nest elasticities and marginal effects are strongly nonlinear "
             "in λ, and with λ(w) estimated per customer their debiased estimate keeps a "
             "bias of the order of its standard error, growing with n: do not trust its "
-            "interval. Across-nest responses do not carry 1/λ. Where λ need not vary "
-            "with w, pass homogeneous=[...the λ names...]: λ is then estimated at the "
-            "parametric rate and these intervals are valid; see 'Nested logit' in the "
-            "choice-model guide.")
+            "interval. Across-nest responses do not carry 1/λ. Unless λ must vary with "
+            "w, keep the default homogeneous='lambda' (λ fixed in w, estimated at the "
+            "parametric rate); see 'Nested logit' in the choice-model guide.")
     return messages
 
 
@@ -83,6 +82,18 @@ def _user_stacklevel():
     return level
 
 
+_NESTED_PARAMS = _replace_param(_CHOICE_PARAMS, "homogeneous", """\
+    homogeneous : None, str or list of str or int, default="lambda"
+        Components of θ that do not vary with w (θ names, blocks such as ``"alpha"``,
+        positions, or "all"). The default holds every λ fixed in w, as the classical
+        nested logit does, while α and β vary: λ is identified only by substitution
+        within nests, a network fits λ(w) poorly, and the own and within-nest
+        responses, which carry 1/λ, then keep a bias of the order of their standard
+        error. ``None`` lets λ vary too (and such responses then warn). With no λ
+        estimated the default holds nothing fixed.
+""")
+
+
 class NestedLogitDML(MultinomialLogitDML):
     __doc__ = f"""Nested logit with heterogeneous preferences θ(w), debiased market averages.
 
@@ -91,7 +102,9 @@ class NestedLogitDML(MultinomialLogitDML):
     with λ_k the inclusive-value parameter of nest k and
     I_k = log Σ_{{j∈k, available}} exp(V_ij/λ_k), the choice probability is
     P_ij = P(k) P(j | k) with P(k) ∝ exp(λ_k I_k) and P(j | k) = exp(V_ij/λ_k − I_k).
-    θ(w) = (α, β, λ): λ per nest (``"lambda[<nest>]"``) or one shared (``"lambda"``).
+    θ(w) = (α, β, λ): λ per nest (``"lambda[<nest>]"``) or one shared (``"lambda"``);
+    by default (``homogeneous="lambda"``) λ is the same for every customer and α, β
+    vary with w.
     λ = 1 everywhere is the conditional logit; λ in (0, 1] is consistent with random
     utility maximization, and λ̂ > 1 is reported as estimated (a sign that the nesting
     or the utility is misspecified). A nest with a single alternative leaves its λ
@@ -100,13 +113,14 @@ class NestedLogitDML(MultinomialLogitDML):
     The default targets are E[α_j(W)], E[β_k(W)] and E[λ_k(W)]. Score and Hessian are
     taken by automatic differentiation; the Hessian depends on the choice, so Λ(w) is
     built from the Fisher information Σ_j P_j ℓ_θθ(j), through the same regimes as the
-    conditional logit (``treatment_law``). With a constant covariate, ``cv=1``,
-    ``solver="lbfgs"``, ``weight_decay=0`` and no early stopping, the debiased E[θ] is
-    the maximum-likelihood estimate and its standard errors the sandwich ones.
+    conditional logit (``treatment_law``). With ``homogeneous="all"`` and ``cv=1`` the
+    debiased E[θ] is the maximum-likelihood estimate and its standard errors the
+    sandwich ones.
 
     Own and within-nest elasticities and marginal effects carry 1/λ_k: with λ(w)
-    estimated per customer their one-step correction is only first-order right and
-    their intervals can be far off, so debiasing one warns (see the choice-model guide).
+    estimated per customer (``homogeneous=None``) their one-step correction is only
+    first-order right and their intervals can be far off, so debiasing one then warns
+    (see the choice-model guide).
 
     Parameters
     ----------
@@ -131,7 +145,7 @@ class NestedLogitDML(MultinomialLogitDML):
         :meth:`get_coefficient` reads them with ``level="nest"``.
     target : None, str, int, Target or list of these, default=None
         What to estimate; None gives the average of every θ component.
-{_CHOICE_PARAMS}
+{_NESTED_PARAMS}
 {_ATTRIBUTES}
     family_ : NestedLogitFamily
         The fitted layout (J, K, nests, names, outside option).
@@ -185,7 +199,7 @@ class NestedLogitDML(MultinomialLogitDML):
         formula=None,
         nest_formula=None,
         target=None,
-        homogeneous=None,
+        homogeneous="lambda",
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -289,6 +303,12 @@ class NestedLogitDML(MultinomialLogitDML):
         """
         return super().fit(X, T, Y, availability=availability, case_data=case_data,
                            sample_weight=sample_weight, groups=groups)
+
+    def _resolve_homogeneous(self):
+        if (isinstance(self.homogeneous, str) and self.homogeneous == "lambda"
+                and not any(name.startswith("lambda") for name in self.theta_names_)):
+            return []  # no λ estimated: the default holds nothing fixed
+        return super()._resolve_homogeneous()
 
     def _infer(self, targets, where=None):
         res = super()._infer(targets, where)

@@ -74,12 +74,16 @@ def test_resolve_names_positions_all_and_errors():
     assert resolve_homogeneous(None, names) == []
     assert resolve_homogeneous("all", names) == names
     assert resolve_homogeneous([1, "alpha"], names) == names
-    with pytest.raises(ValueError, match="not a component of θ; the components are"):
+    assert resolve_homogeneous("beta", names) == ["beta"]
+    with pytest.raises(ValueError, match="not a component or block of θ; the components are"):
         resolve_homogeneous(["gamma"], names)
     with pytest.raises(ValueError, match="position 2 is outside"):
         resolve_homogeneous([2], names)
-    with pytest.raises(ValueError, match=r"For one component pass \['beta'\]"):
-        resolve_homogeneous("beta", names)
+    blocks = ["alpha[b]", "alpha[c]", "beta[price]", "beta[income|b]", "beta[income|c]",
+              "lambda[budget]", "lambda[premium]"]
+    assert resolve_homogeneous("lambda", blocks) == blocks[-2:]
+    assert resolve_homogeneous(["alpha", "beta[income]"], blocks) == [
+        "alpha[b]", "alpha[c]", "beta[income|b]", "beta[income|c]"]
 
 
 def _partially_linear(n=3000, seed=0, beta=1.5):
@@ -129,5 +133,5 @@ def test_homogeneous_components_are_constant_per_fold_and_equivariant_to_units()
 
 def test_unknown_homogeneous_name_is_refused_at_fit():
     X, T, Y, _ = _partially_linear(n=200)
-    with pytest.raises(ValueError, match="'gamma' is not a component of θ"):
+    with pytest.raises(ValueError, match="'gamma' is not a component or block of θ"):
         sd.StructuralDMLRegressor(homogeneous=["gamma"]).fit(X, T, Y)

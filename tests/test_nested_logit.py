@@ -460,7 +460,7 @@ def test_within_nest_responses_warn_when_lambda_varies(rng, parity_fit):
     menu = x[0]
     est = NestedLogitDML(J, nests=NESTS, lambda_nests=["budget", "premium"],
                          attribute_names=NAMES, target=["lambda[budget]"], cv=2,
-                         hidden_dims=(4,), max_epochs=3, random_state=0)
+                         homogeneous=None, hidden_dims=(4,), max_epochs=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         est.fit(rng.normal(size=(n, 2)), x, y.astype(float), availability=avail)
@@ -491,14 +491,14 @@ def test_homogeneous_all_with_varying_covariates_is_the_nested_mle(parity_fit):
     np.testing.assert_allclose(fit.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.01)
 
 
-def test_homogeneous_lambda_is_constant_and_silences_the_within_nest_warning(rng):
+def test_lambda_is_homogeneous_by_default_and_the_within_nest_warning_silent(rng):
     from sklearn_dml.targets import ChoiceElasticity
 
     n = 600
     x, avail, y = _simulate(n, TRUE, rng)
     lambdas = ["lambda[budget]", "lambda[premium]"]
     est = NestedLogitDML(J, nests=NESTS, lambda_nests=["budget", "premium"],
-                         attribute_names=NAMES, target=lambdas, homogeneous=lambdas, cv=2,
+                         attribute_names=NAMES, target=lambdas, cv=2,
                          hidden_dims=(4,), max_epochs=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
