@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._homogeneous import HomogeneousBlock
+from ._homogeneous import HomogeneousBlock, row_hessians
 from ._inference import (
     InferenceResults,
     Influence,
@@ -97,7 +97,7 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     block = None
     if len(homogeneous):
         grad_user = units.loss_scale * grad @ np.linalg.inv(units.theta_matrix)
-        hess_user = units.curvature(family.hessian(Y, T, result.theta))
+        hess_user = units.curvature(row_hessians(family, Y, T, result.theta))
         block = HomogeneousBlock.from_rows(lam, grad_user, hess_user, homogeneous)
         correction = block.correction(weights)
     else:

@@ -161,7 +161,7 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
     for _ in range(max_iter):
         full = np.tile(theta, (n, 1))
         g = w @ family.gradient(y, t, full)
-        H = np.einsum("n,nij->ij", w, family.hessian(y, t, full))
+        H = np.einsum("n,nij->ij", w, row_hessians(family, y, t, full))
         H = 0.5 * (H + H.T)
         shift = max(0.0, -np.linalg.eigvalsh(H).min()) + 1e-6 * max(np.trace(H), 1e-12)
         step = np.linalg.solve(H + shift * np.eye(theta.size), g)
@@ -179,3 +179,14 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
         if np.max(np.abs(size * step)) < 1e-10 or gain <= 1e-12 * max(abs(value), 1.0):
             break
     return theta
+
+
+def row_hessians(family, y, t, theta):
+    """Per-row curvature (n, d, d) for the pooled information: the observed Hessian where
+    the family gives it in closed form, else the Fisher information where it has one
+    (an autodiff Hessian per row costs ten times more), else the autodiff Hessian."""
+    from .families._base import Family
+
+    if type(family).hessian is Family.hessian and family.has_expected_hessian:
+        return family.expected_hessian(t, theta)
+    return family.hessian(y, t, theta)

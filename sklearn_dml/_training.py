@@ -239,17 +239,29 @@ def _start_network(X, T, Y, weights, train_rows, gens, family, config):
                                 family.theta_dim(T.shape[1]), config.dropout, gens,
                                 output_projector=config.output_projector)
     refine = config.output_projector is not None and not per_member
+    shared = None
+    if refine and not parametric(config):
+        # homogeneous components start at the constant-θ MLE, one fit for all members
+        rows = np.unique(np.concatenate(train_rows))
+        rows = rows[::-(-len(rows) // START_ROWS)]
+        shared = _constant_start(family, Y, T, weights, rows, net.dims[-1])
     with torch.no_grad():
         for m, rows in enumerate(train_rows):
-            bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
-            if refine:  # homogeneous components start at the constant-θ MLE
-                if not parametric(config):
-                    rows = rows[::-(-len(rows) // START_ROWS)]
-                bias = constant_fit(family, Y[rows], T[rows], weights[rows],
-                                    np.zeros(net.dims[-1]) if bias is None else bias)
+            if shared is not None:
+                bias = shared
+            elif refine:  # nothing varies: each member is its rows' constant-θ MLE
+                bias = _constant_start(family, Y, T, weights, rows, net.dims[-1])
+            else:
+                bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
             if bias is not None:
                 net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
     return net
+
+
+def _constant_start(family, Y, T, weights, rows, theta_dim):
+    start = family.initial_bias(Y[rows], T[rows])
+    return constant_fit(family, Y[rows], T[rows], weights[rows],
+                        np.zeros(theta_dim) if start is None else start)
 
 
 def parametric(config):

@@ -488,7 +488,8 @@ def test_homogeneous_all_with_varying_covariates_is_the_nested_mle(parity_fit):
                          homogeneous="all", cv=1, random_state=0)
     fit.fit(X, x, y, availability=avail)
     np.testing.assert_allclose(fit.inference_.estimate, mle, rtol=1e-5)
-    np.testing.assert_allclose(fit.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.01)
+    # the bread is the Fisher information, the oracle's the observed Hessian
+    np.testing.assert_allclose(fit.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.03)
 
 
 def test_lambda_is_homogeneous_by_default_and_the_within_nest_warning_silent(rng):
