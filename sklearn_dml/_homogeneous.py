@@ -190,3 +190,15 @@ def row_hessians(family, y, t, theta):
     if type(family).hessian is Family.hessian and family.has_expected_hessian:
         return family.expected_hessian(t, theta)
     return family.hessian(y, t, theta)
+
+
+def constant_start(family, Y, T, weights, rows, theta_dim):
+    """The constant-θ MLE on ``rows``, from the family's start value (or zero)."""
+    start = family.initial_bias(Y[rows], T[rows])
+    return constant_fit(family, Y[rows], T[rows], weights[rows],
+                        np.zeros(theta_dim) if start is None else start)
+
+
+def parametric(output_projector):
+    """Whether no component of θ varies with x (the output projector is zero)."""
+    return output_projector is not None and not np.any(output_projector)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ._adam import Adam
-from ._homogeneous import constant_fit
+from ._homogeneous import constant_start, parametric
 from ._lbfgs import EnsembleLBFGS
 from ._nets import EnsembleStructuralNet
 from ._progress import log, progress_bar
@@ -193,7 +193,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
     train_rows = [s[0] for s in splits]
     val_rows = [s[1] for s in splits]
-    if parametric(config):  # nothing varies with x: the constant-θ MLE on all the rows
+    if parametric(config.output_projector):  # nothing varies: the MLE on all the rows
         train_rows = val_rows = [np.asarray(r) for r in row_sets]
     net = _start_network(X, T, Y, weights, train_rows, gens, family, config).to(device)
     losses = _EnsembleLosses(net, M, X, T, Y, weights, family, device)
@@ -203,7 +203,7 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     monitored = val_rows if config.early_stopping else train_rows
     start_loss, loss_scale = losses.level(monitored)
     start_layers = net.state_arrays()
-    if parametric(config):
+    if parametric(config.output_projector):
         return TrainResult(start_layers, np.zeros((0, M)), np.zeros(M, dtype=int), start_loss,
                            np.zeros(M, dtype=bool), start_loss, start_loss, loss_scale,
                            start_layers)
@@ -240,17 +240,17 @@ def _start_network(X, T, Y, weights, train_rows, gens, family, config):
                                 output_projector=config.output_projector)
     refine = config.output_projector is not None and not per_member
     shared = None
-    if refine and not parametric(config):
+    if refine and not parametric(config.output_projector):
         # homogeneous components start at the constant-θ MLE, one fit for all members
         rows = np.unique(np.concatenate(train_rows))
         rows = rows[::-(-len(rows) // START_ROWS)]
-        shared = _constant_start(family, Y, T, weights, rows, net.dims[-1])
+        shared = constant_start(family, Y, T, weights, rows, net.dims[-1])
     with torch.no_grad():
         for m, rows in enumerate(train_rows):
             if shared is not None:
                 bias = shared
             elif refine:  # nothing varies: each member is its rows' constant-θ MLE
-                bias = _constant_start(family, Y, T, weights, rows, net.dims[-1])
+                bias = constant_start(family, Y, T, weights, rows, net.dims[-1])
             else:
                 bias = family.initial_bias((Y[m] if per_member else Y)[rows], T[rows])
             if bias is not None:
@@ -258,16 +258,6 @@ def _start_network(X, T, Y, weights, train_rows, gens, family, config):
     return net
 
 
-def _constant_start(family, Y, T, weights, rows, theta_dim):
-    start = family.initial_bias(Y[rows], T[rows])
-    return constant_fit(family, Y[rows], T[rows], weights[rows],
-                        np.zeros(theta_dim) if start is None else start)
-
-
-def parametric(config):
-    """Whether no component of θ varies with x (the output projector is zero)."""
-    Q = config.output_projector
-    return Q is not None and not np.any(Q)
 
 
 class _EnsembleLosses:
