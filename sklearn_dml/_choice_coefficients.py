@@ -15,6 +15,8 @@ import re
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._homogeneous import block_positions
+
 _TORCH_CHOICE_NAME = re.compile(r"^(.+)\[(constant|item|nest)\]$")
 
 
@@ -124,9 +126,7 @@ class _ChoiceCoefficientsMixin:
         for candidate in _candidates(name, level):
             if candidate in names:
                 return [names.index(candidate)], False
-            block = [j for j, n in enumerate(names)
-                     if n.startswith(f"{candidate}[") or (candidate.endswith("]") and
-                                                         n.startswith(f"{candidate[:-1]}|"))]
+            block = block_positions(candidate, names)
             if block:
                 return block, True
         shown = [n for n in names if n.startswith("nest_") == (level == "nest")

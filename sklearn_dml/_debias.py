@@ -140,10 +140,8 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
     psis, folds, plugins = [], [], []
     w = weights[rows]
     for rep, project in zip(reps, projectors):
-        adjust = None
-        if rep.homogeneous is not None:
-            def adjust(J, block=rep.homogeneous):
-                return block.adjustment(J, weights, rows)
+        adjust = (None if rep.homogeneous is None
+                  else rep.homogeneous.adjuster(weights, rows))
         plugin, psi = influence(family, targets, rep.theta, T, rep.correction,
                                 project=project, adjust=adjust)
         psis.append(psi[rows])

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .families._base import Family
+
 
 @dataclass(frozen=True)
 class HomogeneousBlock:
@@ -74,13 +76,22 @@ class HomogeneousBlock:
         out[:, self.varying] = self.step - np.einsum("npq,nq->np", self.slope, g)
         return out
 
-    def adjustment(self, jacobian, weights, rows=slice(None)):
-        """H_β Λ_ββ⁻¹ ℓ_β + ā g_i per row (n,), for a target's Jacobian H_θ (n, d)."""
+    def adjuster(self, weights, rows=slice(None)):
+        """``adjust(H_θ)``: H_β Λ_ββ⁻¹ ℓ_β + ā g_i per row (n,) for a target's Jacobian
+        H_θ (n, d), with g solved once for all the targets of an inference."""
         g = self.constant_step(weights, rows)
-        J_b, J_g = jacobian[:, self.varying], jacobian[:, self.constant]
-        a = J_g - np.einsum("np,npq->nq", J_b, self.slope)
-        a_bar = np.average(a[rows], axis=0, weights=weights[rows])
-        return np.einsum("np,np->n", J_b, self.step) + g @ a_bar
+
+        def adjust(jacobian):
+            J_b, J_g = jacobian[:, self.varying], jacobian[:, self.constant]
+            a = J_g - np.einsum("np,npq->nq", J_b, self.slope)
+            a_bar = np.average(a[rows], axis=0, weights=weights[rows])
+            return np.einsum("np,np->n", J_b, self.step) + g @ a_bar
+
+        return adjust
+
+    def adjustment(self, jacobian, weights, rows=slice(None)):
+        """One target's :meth:`adjuster` term."""
+        return self.adjuster(weights, rows)(jacobian)
 
 
 def resolve_homogeneous(homogeneous, theta_names):
@@ -112,7 +123,7 @@ def resolve_homogeneous(homogeneous, theta_names):
                                  f"outside θ's {len(theta_names)} components {theta_names}.")
             chosen.add(int(item))
             continue
-        block = [] if not isinstance(item, str) else _block(item, theta_names)
+        block = [] if not isinstance(item, str) else name_positions(item, theta_names)
         if not block:
             raise ValueError(f"homogeneous={list(homogeneous)!r}: {item!r} is not a component "
                              f"or block of θ; the components are {theta_names}.")
@@ -120,13 +131,19 @@ def resolve_homogeneous(homogeneous, theta_names):
     return [theta_names[i] for i in sorted(chosen)]
 
 
-def _block(item, theta_names):
+def name_positions(item, theta_names):
     """Positions of ``item`` itself or of the block it names."""
     if item in theta_names:
         return [theta_names.index(item)]
+    return block_positions(item, theta_names)
+
+
+def block_positions(prefix, theta_names):
+    """Positions of the θ names in the block ``prefix``: ``"alpha"`` for every
+    ``alpha[...]``, ``"beta[income]"`` for every ``beta[income|...]``."""
     return [j for j, name in enumerate(theta_names)
-            if name.startswith(f"{item}[")
-            or (item.endswith("]") and name.startswith(f"{item[:-1]}|"))]
+            if name.startswith(f"{prefix}[")
+            or (prefix.endswith("]") and name.startswith(f"{prefix[:-1]}|"))]
 
 
 def constant_fit(family, y, t, weights, start, max_iter=50):
@@ -185,8 +202,6 @@ def row_hessians(family, y, t, theta):
     """Per-row curvature (n, d, d) for the pooled information: the observed Hessian where
     the family gives it in closed form, else the Fisher information where it has one
     (an autodiff Hessian per row costs ten times more), else the autodiff Hessian."""
-    from .families._base import Family
-
     if type(family).hessian is Family.hessian and family.has_expected_hessian:
         return family.expected_hessian(t, theta)
     return family.hessian(y, t, theta)

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._choice import MultinomialLogitDML, from_long
 from ._choice_formula import family_layout
 from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS, _replace_param
+from ._homogeneous import name_positions
 from .families._nested import NestedLogitFamily
 from .targets._choice import _AttributeResponse
 
@@ -306,7 +307,7 @@ class NestedLogitDML(MultinomialLogitDML):
 
     def _resolve_homogeneous(self):
         if (isinstance(self.homogeneous, str) and self.homogeneous == "lambda"
-                and not any(name.startswith("lambda") for name in self.theta_names_)):
+                and not name_positions("lambda", self.theta_names_)):
             return []  # no λ estimated: the default holds nothing fixed
         return super()._resolve_homogeneous()
 

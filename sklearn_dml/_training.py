@@ -54,7 +54,7 @@ class TrainConfig:
     n_networks: int = 1
     progress: bool = False  # a tqdm bar over epochs (set where the training runs in-process)
     # (d, d) projector on the output weights: θ directions outside its range stay constant
-    output_projector: tuple | None = None
+    output_projector: np.ndarray | None = None
 
     def resolved_batch_size(self, n_train):
         if self.batch_size == "auto":
@@ -256,8 +256,6 @@ def _start_network(X, T, Y, weights, train_rows, gens, family, config):
             if bias is not None:
                 net.biases[-1][m, 0] = torch.tensor(bias, dtype=torch.float32)
     return net
-
-
 
 
 class _EnsembleLosses:
