@@ -1,8 +1,8 @@
 """Where does a regime-C standard error fall short at large n? An oracle decomposition.
 
 For each replication of the design (``--design logit``: ``make_logit(n,
-treatment="continuous")``; ``--design poisson``: ``make_family_data("poisson", n)``; both
-draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1)) the estimator is fitted once; its cross-fitted θ̂
+treatment="continuous")``; ``--design poisson`` or ``probit``: ``make_family_data(design,
+n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1)) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
@@ -17,8 +17,11 @@ variance the SE does not see.
 Each replication also records the tail of the estimate's own ψ (the largest single-row
 share of the estimate, in SE units) and of Λ̂⁻¹'s β-entry against the true Λ⁻¹'s.
 
+With ``--oracle-only`` no estimator is fitted: the efficient influence function's z-score
+per seed, over as many seeds as asked, tells whether a study's seeds are a typical draw.
+
 Usage: python benchmarks/diagnose_large_n.py [--design poisson] --n 50000 --reps 30
-       [key=value ...]
+       [--oracle-only] [key=value ...]
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ def _one_step(theta, lam, score):
 DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", random_state=seed),
                      sd.LogitDML),
            "poisson": (lambda n, seed: make_family_data("poisson", n, random_state=seed),
-                       sd.PoissonDML)}
+                       sd.PoissonDML),
+           "probit": (lambda n, seed: make_family_data("probit", n, random_state=seed),
+                      sd.ProbitDML)}
 
 
 def _tails(psi, lam_hat, lam_true, stderr):
@@ -66,6 +71,26 @@ def _tails(psi, lam_hat, lam_true, stderr):
             "inv_ratio_max": float(ratio.max())}
 
 
+def _true_lambda(family, data):
+    """Λ(x) = E[ℓ_θθ | x] at a given θ, over the design's law T | X ~ N(0.5 x₁ + 0.3 x₃, 1)."""
+    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
+    probs = probs / probs.sum()
+    t_nodes = (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :]
+    return lambda th: _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
+                                       t_nodes, probs)
+
+
+def oracle_z(n, seed, design="logit"):
+    """The efficient influence function's z-score (its mean minus the truth over its own
+    SE): no fit, so thousands of seeds tell whether a cell's seeds are a typical draw."""
+    make, estimator = DESIGNS[design]
+    data, family = make(n, seed), FAMILIES[design]()
+    theta = data.theta[:, :2]
+    psi = _one_step(theta, _true_lambda(family, data)(theta),
+                    family.gradient(data.Y, data.T.reshape(-1, 1), theta))
+    return float((psi.mean() - data.truth["E[beta]"]) / (psi.std() / np.sqrt(n)))
+
+
 def decompose(n, seed, design="logit", **params):
     make, estimator = DESIGNS[design]
     data = make(n, seed)
@@ -75,14 +100,7 @@ def decompose(n, seed, design="logit", **params):
     seconds = time.perf_counter() - start
     family, theta_hat, theta = est.family_, est.theta_, data.theta[:, :2]
     t = data.T.reshape(-1, 1)
-    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
-    probs = probs / probs.sum()
-    t_nodes = (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :]
-
-    def lam_at(th):
-        return _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
-                                t_nodes, probs)
-
+    lam_at = _true_lambda(family, data)
     lam_true, lam_plain = lam_at(theta), lam_at(theta_hat)
     psi_oracle = _one_step(theta, lam_true, family.gradient(data.Y, t, theta))
     score_hat = family.gradient(data.Y, t, theta_hat)
@@ -140,6 +158,8 @@ def main():
     ap.add_argument("--out", default=None, help="JSON-lines file for the replications")
     ap.add_argument("--family-set", action="append", default=[],
                     help="family class attribute as key=value (e.g. secant_lambda=True)")
+    ap.add_argument("--oracle-only", action="store_true",
+                    help="only the efficient influence function's z-score per seed (no fit)")
     ap.add_argument("params", nargs="*", help="estimator parameters as key=value")
     args = ap.parse_args()
     params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
@@ -148,6 +168,16 @@ def main():
         setattr(family_class, key, ast.literal_eval(value))  # a trial of a family's choice
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
+    if args.oracle_only:
+        z = np.array([oracle_z(args.n, seed, args.design)
+                      for seed in range(args.start, args.start + args.reps)])
+        for first in range(0, z.size, 100):
+            block = z[first:first + 100]
+            print(f"seeds {args.start + first}-{args.start + first + block.size - 1}: "
+                  f"SD of z {block.std(ddof=1):.3f}, coverage {np.mean(np.abs(block) < 1.96):.3f}")
+        print(f"all {z.size}: mean z {z.mean():+.3f}, SD of z {z.std(ddof=1):.3f}, "
+              f"coverage {np.mean(np.abs(z) < 1.96):.3f}")
+        return
     rows = run_replications(lambda seed: decompose(args.n, seed, args.design, **params),
                             range(args.start, args.start + args.reps), args.out)
     print(summarize(rows))
