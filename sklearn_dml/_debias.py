@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._homogeneous import HomogeneousBlock, row_hessians
+from ._homogeneous import HomogeneousBlock, solve_constant
 from ._inference import (
     InferenceResults,
     Influence,
@@ -92,18 +92,15 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     """
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
-    grad = family.gradient(Y, T, result.theta)
     lam = units.curvature(reg.matrices())
-    block = None
+    theta, block = result.theta, None
     if len(homogeneous):
-        grad_user = units.loss_scale * grad @ np.linalg.inv(units.theta_matrix)
-        hess_user = units.curvature(row_hessians(family, Y, T, result.theta))
-        block = HomogeneousBlock.from_rows(lam, grad_user, hess_user, homogeneous)
+        theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
         correction = block.correction(weights)
     else:
-        correction = units.tangent(reg.solve(grad))
+        correction = units.tangent(reg.solve(family.gradient(Y, T, theta)))
     return RepetitionCache(
-        theta=units.theta(result.theta), fold_id=result.fold_id,
+        theta=units.theta(theta), fold_id=result.fold_id,
         lam=lam, correction=correction, homogeneous=block,
         raised=reg.raised | result.floored, raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,

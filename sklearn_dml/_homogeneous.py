@@ -9,8 +9,9 @@ linear model). A target H(x, β(x), γ) then has the influence function
 
     ψ_i = H_i − H_β,i Λ_ββ,i⁻¹ ℓ_β,i − ā g_i,   ā = E[H_γ − H_β Λ_ββ⁻¹ Λ_βγ],
 
-which is Neyman-orthogonal in β(·) and in γ. Where every component is homogeneous it is
-the maximum-likelihood sandwich; where none is, the per-row Λ̂⁻¹ℓ_θ.
+which is Neyman-orthogonal in β(·) and in γ. γ̂ itself is the root of the mean of
+ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β (:func:`solve_constant`). Where every component is homogeneous this
+is the maximum-likelihood estimate with its sandwich; where none is, the per-row Λ̂⁻¹ℓ_θ.
 """
 
 from __future__ import annotations
@@ -92,6 +93,61 @@ class HomogeneousBlock:
     def adjustment(self, jacobian, weights, rows=slice(None)):
         """One target's :meth:`adjuster` term."""
         return self.adjuster(weights, rows)(jacobian)
+
+
+def solve_constant(family, Y, T, theta, lam, units, weights, constant, max_iter=10):
+    """γ̂ that solves the partialled-out moment mean(ℓ_γ − Λ_γβ Λ_ββ⁻¹ ℓ_β) = 0 with β̂(·)
+    and Λ̂ held fixed, by Newton steps from the cross-fitted γ̃, and the block there.
+
+    The first step is the one-step estimator; the following ones remove its error
+    quadratic in γ̃ − γ, which is not small against the standard error where the score
+    is strongly nonlinear in γ (the nested logit's λ). With every component constant it
+    is the maximum-likelihood estimate of the pooled rows.
+
+    Parameters
+    ----------
+    family : Family
+    Y, T : ndarray
+        In the internal units of ``units``, as ``theta``.
+    theta : ndarray (n, d)
+        Cross-fitted θ̂ in internal units.
+    lam : ndarray (n, d, d)
+        Λ̂ in the user's units.
+    units : internal units (:meth:`Family.internal_units`)
+    weights : ndarray (n,)
+    constant : sequence of int
+        The homogeneous components (positions in the user's θ).
+    max_iter : int, default=10
+
+    Returns
+    -------
+    theta : ndarray (n, d) internal θ̂ with the constant components at γ̂ on every row
+    block : HomogeneousBlock there
+    """
+    inverse = np.linalg.inv(units.theta_matrix)
+
+    def block_at(th):
+        grad = units.loss_scale * family.gradient(Y, T, th) @ inverse
+        hess = units.curvature(row_hessians(family, Y, T, th))
+        return HomogeneousBlock.from_rows(lam, grad, hess, constant)
+
+    block, user = block_at(theta), units.theta(theta)
+    last_change = np.inf
+    for _ in range(max_iter):
+        step = block.constant_step(weights)
+        gamma = np.average(user[:, constant] - step, axis=0, weights=weights)
+        change = np.abs(gamma - user[:, constant]).max()
+        trial = user.copy()
+        trial[:, constant] = gamma
+        trial_theta = (trial - units.theta_offset) @ inverse.T
+        trial_block = block_at(trial_theta)
+        if not (np.all(np.isfinite(trial_block.residual)) and change < last_change):
+            break  # keep the last iterate: the Newton steps stopped contracting
+        theta, block, user, last_change = trial_theta, trial_block, trial, change
+        spread = np.sqrt(np.average(step ** 2, axis=0, weights=weights) / step.shape[0])
+        if np.all(change <= 1e-4 * np.maximum(spread, 1e-12)):
+            break
+    return theta, block
 
 
 def resolve_homogeneous(homogeneous, theta_names):
