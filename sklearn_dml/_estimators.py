@@ -79,7 +79,9 @@ default="auto"
         ``treatment_law`` is given, "analytic" when ℓ_θθ is free of θ and y, and
         otherwise the family's ``observational_lambda``: "regression" (three-way
         splitting, Hessians at cross-fitted auxiliary fits regressed on X) or "conditional" (the
-        expected Hessian at θ̂(x) integrated over an estimated law of T given X).
+        expected Hessian at θ̂(x) integrated over an estimated law of T given X; for a
+        choice family, the attribute tables of the max(16, √n) nearest training rows in
+        X).
     lambda_model : sklearn regressor, "network" or None, default=None
         Model for the regressions of Hessian entries on X; None uses a
         ``HistGradientBoostingRegressor`` (a random forest for whole Hessian matrices).

@@ -418,3 +418,22 @@ def test_weighted_moments_stay_within_what_a_law_on_the_range_of_t_allows():
     np.testing.assert_array_equal(m2[:, 0], [0.5, 3.0, -2.0])
     assert S2[2, 0, 0] == pytest.approx(25.0 / 4)  # the largest variance on [-2, 3]
     np.testing.assert_array_equal(flagged, [False, True, True])
+
+
+def test_neighbour_law_is_the_nearest_training_rows_tables(rng):
+    from sklearn_dml._lambda._moments import neighbour_law
+
+    X_fit, X_pred = rng.normal(size=(200, 3)), rng.normal(size=(30, 3))
+    T_fit = rng.normal(size=(200, 7))
+    values, probs, floored = neighbour_law(T_fit, X_fit, X_pred, n_points=5)
+    dist = ((X_pred[:, None, :] - X_fit[None]) ** 2).sum(-1)
+    nearest = np.argsort(dist, axis=1)[:, :5]
+    for i in range(30):  # the same rows' whole T, whatever their order
+        np.testing.assert_array_equal(np.sort(values[i], axis=0),
+                                      np.sort(T_fit[nearest[i]], axis=0))
+    np.testing.assert_allclose(probs, 0.2)
+    assert not floored.any()
+    # by default the law has max(16, √n_fit) points, so that Λ̂ is consistent
+    assert neighbour_law(T_fit, X_fit, X_pred)[0].shape == (30, 16, 7)
+    big = rng.normal(size=(900, 2))
+    assert neighbour_law(big, big, X_pred[:, :2])[0].shape == (30, 30, 2)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 from scipy.optimize import minimize
+from sklearn.base import clone
 
 from sklearn_dml import MultinomialLogitDML, NestedLogitDML
 from sklearn_dml.families import FAMILIES, MultinomialLogitFamily, NestedLogitFamily
@@ -180,6 +181,26 @@ def test_debiased_estimate_reproduces_the_mle(parity_fit):
     np.testing.assert_allclose(res.estimate, mle, rtol=1e-3)
     np.testing.assert_allclose(res.stderr, np.sqrt(np.diag(cov)), rtol=0.05)
     assert np.all((mle[-2:] > 0.3) & (mle[-2:] < 0.95))
+
+
+def test_conditional_lambda_with_constant_covariates_is_the_mle(parity_fit):
+    # lambda_method="conditional": Fisher information at θ̂ over every row's attributes
+    # where X cannot tell rows apart, i.e. the MLE's sandwich with the expected bread
+    est, mle, cov = parity_fit
+    other = clone(est).set_params(lambda_method="conditional")
+    x, avail, _ = est.parity_data_
+    other.fit(np.ones((x.shape[0], 1)), x, est._rows.Y, availability=avail)
+    assert other.lambda_method_ == "conditional"
+    np.testing.assert_allclose(other.inference_.estimate, mle, rtol=1e-3)
+    np.testing.assert_allclose(other.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.05)
+
+
+def test_conditional_lambda_refuses_a_lambda_model(rng):
+    x, avail, y = _simulate(100, TRUE, rng)
+    est = NestedLogitDML(J, nests=NESTS, attribute_names=NAMES, lambda_method="conditional",
+                         lambda_model="network", max_epochs=1)
+    with pytest.raises(ValueError, match="fits no regression"):
+        est.fit(rng.normal(size=(100, 2)), x, y.astype(float), availability=avail)
 
 
 def test_get_coefficient_lambda(parity_fit):

@@ -47,6 +47,13 @@ def check_lambda_model(lambda_model, family=None, method=None):
     """
     if lambda_model is None:
         return
+    if (family is not None and method == "conditional"
+            and getattr(family, "conditional_law", None) == "neighbours"):
+        raise ValueError(
+            f"lambda_method='conditional' for the {family.name!r} family integrates the "
+            "Fisher information over the attribute tables of the nearest rows in X and fits "
+            f"no regression, so lambda_model={lambda_model!r} would be ignored. Leave "
+            "lambda_model=None, or use lambda_method='regression' to regress Hessians with it.")
     if is_network(lambda_model):
         if (family is not None and method in ("analytic", "regression")
                 and not family.single_index):

@@ -7,6 +7,7 @@ w-weighted mean m(x) and covariance S(x) of T given x, each an unweighted regres
 from __future__ import annotations
 
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 
 from ._regressors import _fit_predict, _oof_predict
 
@@ -153,6 +154,30 @@ def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
     _, m, S, floored, resid = weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred,
                                                 model)
     return law_from_moments(m, S, floored, resid, rng, n_points)
+
+
+def neighbour_law(T_fit, X_fit, X_pred, n_points=None):
+    """The law of a whole T row given X at new rows: the T of the ``n_points`` nearest
+    training rows in X, equally weighted (for a choice family's table of attributes,
+    which no location-scale model describes).
+
+    Parameters
+    ----------
+    T_fit : ndarray (n_fit, p)
+    X_fit, X_pred : ndarray
+    n_points : int or None, default=None
+        None: max(16, √n_fit), so that the law, and Λ̂ integrated over it, is
+        consistent as n grows.
+
+    Returns
+    -------
+    values : ndarray (n_pred, S, p), probs : ndarray (n_pred, S), floored : ndarray (n_pred,)
+    """
+    n_fit = T_fit.shape[0]
+    S = min(n_fit, max(16, int(np.ceil(np.sqrt(n_fit)))) if n_points is None else n_points)
+    idx = NearestNeighbors(n_neighbors=S).fit(X_fit).kneighbors(X_pred, return_distance=False)
+    return (T_fit[idx], np.full(idx.shape, 1.0 / S),
+            np.zeros(X_pred.shape[0], dtype=bool))
 
 
 def law_from_moments(m, S, floored, resid, rng, n_points=32):

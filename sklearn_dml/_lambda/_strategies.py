@@ -29,7 +29,13 @@ from ._hessians import (
     treatment_support,
 )
 from ._method import is_network
-from ._moments import conditional_law, index_moment_lambda, law_from_moments, moment_lambda
+from ._moments import (
+    conditional_law,
+    index_moment_lambda,
+    law_from_moments,
+    moment_lambda,
+    neighbour_law,
+)
 from ._networks import (
     MomentTask,
     network_config,
@@ -187,15 +193,33 @@ class RegressionLambda(_HessianRegression):
 
 
 class ConditionalLambda(LambdaStrategy):
-    """Integrate the expected Hessian at θ̂(x) over an estimated law of T given X."""
+    """Integrate the expected Hessian at θ̂(x) over an estimated law of T given X: a
+    location-scale model, or the nearest training rows' T where the family's
+    ``conditional_law`` is "neighbours" (a choice family's table of attributes)."""
 
     method = "conditional"
 
+    def covariates(self, X, n_threads):
+        if self.family.conditional_law == "neighbours":
+            return X  # nearest neighbours in the standardized X
+        return super().covariates(X, n_threads)
+
     def evaluate(self, fold, theta_test, data):
         plan = fold.plan
-        values, probs, floored = conditional_law(
-            data.T[plan.train], data.X[plan.train], data.X[plan.test],
-            self.seeded_model(plan.seeds.int("lambda_model")), plan.seeds.random_state("law"))
+        if self.family.conditional_law == "neighbours":
+            T_train, X_train = data.T[plan.train], data.X[plan.train]
+            if np.ptp(X_train, axis=0).max(initial=0.0) == 0:
+                # θ̂ is one point: integrate over every training row's T (the MLE's bread)
+                probs = np.full(T_train.shape[0], 1.0 / T_train.shape[0])
+                lam = integrate_hessian(self.family, theta_test[:1], T_train, probs)
+                return (np.repeat(lam, plan.test.size, axis=0),
+                        np.zeros(plan.test.size, dtype=bool))
+            values, probs, floored = neighbour_law(T_train, X_train, data.X[plan.test])
+        else:
+            values, probs, floored = conditional_law(
+                data.T[plan.train], data.X[plan.train], data.X[plan.test],
+                self.seeded_model(plan.seeds.int("lambda_model")),
+                plan.seeds.random_state("law"))
         return integrate_hessian(self.family, theta_test, values, probs), floored
 
 

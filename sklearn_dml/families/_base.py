@@ -30,6 +30,10 @@ class Family:
         How ``lambda_method="auto"`` estimates Λ(x) when T is observational and
         ℓ_θθ depends on θ: by the three-way Hessian regression, or by integrating
         the expected Hessian at θ̂(x) over an estimated law of T given X.
+    conditional_law : {"location_scale", "neighbours"}
+        The law of T given X that ``lambda_method="conditional"`` integrates over: a
+        location-scale model of a few treatment columns, or the whole T rows of the
+        nearest training rows in X (a choice family's table of attributes).
     single_index : bool
         Whether ℓ depends on θ only through the index η = (1, t)'θ
         (:class:`~sklearn_dml.families.IndexFamily`): targets and Λ(x) then use the
@@ -49,6 +53,7 @@ class Family:
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     observational_lambda = "regression"
+    conditional_law = "location_scale"
     single_index = False
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).

@@ -69,6 +69,7 @@ class MultinomialLogitFamily(Family):
     hessian_depends_on_theta = True
     hessian_depends_on_y = False
     requires_varying_treatments = False
+    conditional_law = "neighbours"  # a table of attributes per row
 
     def __init__(self, n_alternatives=2, n_attributes=1, *, reference=0, outside_option=False,
                  alternative_names=None, attribute_names=None, constants=True, beta_names=None):

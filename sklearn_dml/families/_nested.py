@@ -98,6 +98,7 @@ class NestedLogitFamily(Family):
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     requires_varying_treatments = False
+    conditional_law = "neighbours"  # a table of attributes per row
 
     def __init__(self, n_alternatives=2, n_attributes=1, nests=None, *, shared_lambda=False,
                  lambda_nests=None, reference=0, outside_option=False, alternative_names=None,
