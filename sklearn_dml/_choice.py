@@ -72,7 +72,8 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         :ref:`choice_formula`.
     target : None, str, int, Target or list of these, default=None
         What to estimate. None gives E[α_j(W)] and E[β_k(W)]; strings name θ
-        components (``"beta[price]"``); see :class:`~sklearn_dml.targets.ChoiceProbability`,
+        components (``"beta[price]"``) or blocks of them (``"alpha"``: every
+        ``alpha[...]``); see :class:`~sklearn_dml.targets.ChoiceProbability`,
         :class:`~sklearn_dml.targets.ChoiceElasticity` and the other choice targets.
 {_CHOICE_PARAMS}
 {_ATTRIBUTES}

@@ -145,7 +145,8 @@ class NestedLogitDML(MultinomialLogitDML):
         case-level variables (``nest_beta[z|<nest>]``). P(nest k) ∝ exp(W_k + λ_k I_k);
         :meth:`get_coefficient` reads them with ``level="nest"``.
     target : None, str, int, Target or list of these, default=None
-        What to estimate; None gives the average of every θ component.
+        What to estimate; None gives the average of every θ component. A block name
+        (``"lambda"``, ``"alpha"``) averages each of its components.
 {_NESTED_PARAMS}
 {_ATTRIBUTES}
     family_ : NestedLogitFamily

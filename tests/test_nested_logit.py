@@ -195,6 +195,15 @@ def test_conditional_lambda_with_constant_covariates_is_the_mle(parity_fit):
     np.testing.assert_allclose(other.inference_.stderr, np.sqrt(np.diag(cov)), rtol=0.05)
 
 
+def test_a_block_name_as_target_averages_each_component(parity_fit):
+    est = parity_fit[0]
+    res = est.inference("lambda")  # as get_coefficient("lambda") and homogeneous="lambda"
+    assert res.names == ["E[lambda[budget]]", "E[lambda[premium]]"]
+    np.testing.assert_array_equal(res.estimate, est.inference_.estimate[-2:])
+    with pytest.raises(ValueError, match="Unknown parameter 'gamma'"):
+        est.inference("gamma")
+
+
 def test_conditional_lambda_refuses_a_lambda_model(rng):
     x, avail, y = _simulate(100, TRUE, rng)
     est = NestedLogitDML(J, nests=NESTS, attribute_names=NAMES, lambda_method="conditional",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._homogeneous import block_positions
 from ._base import Target
 from ._distribution import ConditionalVariance, Elasticity
 from ._effects import AverageEffect, AverageMarginalEffect
@@ -35,6 +36,21 @@ def _one(spec, theta_names, treatment_names=None):
     if isinstance(target, AverageParameter):
         target = AverageParameter(target.param).bind(theta_names)
     return target
+
+
+def _expand_blocks(specs, theta_names):
+    """A block name (``"lambda"``, ``"alpha"``, ``"beta[income]"``) that is not itself a
+    component stands for the average of each component in it, in θ's order."""
+    out = []
+    for spec in specs:
+        if (isinstance(spec, str) and spec not in theta_names
+                and spec.lower() not in _SHORTCUTS):
+            block = block_positions(spec, theta_names)
+            if block:
+                out.extend(theta_names[j] for j in block)
+                continue
+        out.append(spec)
+    return out
 
 
 def resolve_targets(target, family, theta_names, n_treatments, binary_treatments=(),
@@ -71,7 +87,8 @@ def resolve_targets(target, family, theta_names, n_treatments, binary_treatments
         specs = [target]
     if not specs:
         raise ValueError("target is an empty list; name at least one target.")
-    targets = [_one(spec, theta_names, treatment_names) for spec in specs]
+    targets = [_one(spec, theta_names, treatment_names)
+               for spec in _expand_blocks(specs, theta_names)]
     for target in targets:
         if isinstance(target, AverageEffect) and target.treatment is not None:
             target.n_treatments = n_treatments  # whether other columns stay at observed T
