@@ -20,7 +20,9 @@ them fixed in w (``homogeneous=["lambda[budget]", "lambda[premium]"]``; add
 Usage: python benchmarks/coverage_nested.py [--reps 200] [--n 5000] [--jobs 1]
                                             [--lambda varying|constant] [--fit auto|varying]
                                             [--lambda-method auto|regression|conditional]
-Writes benchmarks/results/coverage_nested/coverage_nested{,_<lambda>_<fit>}{,_<method>}.{md,json},
+                                            [--n-networks 1]
+Writes benchmarks/results/coverage_nested/coverage_nested{,_<lambda>_<fit>}{,_<method>}
+{,_networks<k>}.{md,json},
 updated every 10 replications.
 """
 
@@ -110,14 +112,16 @@ def simulate(n, seed):
     return w, x, y.astype(float)
 
 
-def replicate(n, seed, truth, lambda_varies=True, homogeneous=None, lambda_method="auto"):
+def replicate(n, seed, truth, lambda_varies=True, homogeneous=None, lambda_method="auto",
+              n_networks=1):
     global LAMBDA_VARIES
     LAMBDA_VARIES = lambda_varies  # workers import the module afresh
     w, x, y = simulate(n, seed)
     est = NestedLogitDML(J, nests=NESTS, attribute_names=["price", "quality"], price="price",
                          target=["lambda[budget]", "lambda[premium]", "beta[price]",
                                  "beta[quality]", *elasticities()], random_state=seed,
-                         homogeneous=homogeneous, lambda_method=lambda_method)
+                         homogeneous=homogeneous, lambda_method=lambda_method,
+                         n_networks=n_networks)
     t0 = time.process_time()
     try:
         with warnings.catch_warnings():
@@ -142,7 +146,8 @@ def write_tables(results, args, t0):
     ok, failed = split_failed(results)
     rows = [{**row, "failed": failed} for row in summarize(ok)] if len(ok) > 1 else []
     meta = (f"J=6 in 3 nests, K=2, n={args.n}, λ {args.lambda_design}, fit "
-            f"{args.fit}, lambda_method={args.lambda_method}, otherwise default settings, "
+            f"{args.fit}, lambda_method={args.lambda_method}, n_networks={args.n_networks}, "
+            "otherwise default settings, "
             f"R={args.reps} requested "
             f"(seeds {args.seed0}-{args.seed0 + args.reps - 1}); {platform.machine()}, "
             f"{args.jobs} process(es) of one thread; wall {time.time() - t0:.0f} s")
@@ -150,6 +155,8 @@ def write_tables(results, args, t0):
             else f"coverage_nested_{args.lambda_design}_{args.fit}")
     if args.lambda_method != "auto":
         name += f"_{args.lambda_method}"
+    if args.n_networks != 1:
+        name += f"_networks{args.n_networks}"
     write_study(args.out, name, "NestedLogitDML", meta, rows, COLUMNS)
     return rows
 
@@ -168,6 +175,7 @@ def main():
                     help="auto: hold λ fixed in w where the design's λ is constant")
     ap.add_argument("--lambda-method", default="auto",
                     choices=["auto", "regression", "conditional"])
+    ap.add_argument("--n-networks", type=int, default=1)
     args = ap.parse_args()
     global LAMBDA_VARIES
     LAMBDA_VARIES = args.lambda_design == "varying"
@@ -180,7 +188,7 @@ def main():
     print(json.dumps(truth), flush=True)
     outs = Parallel(n_jobs=args.jobs, return_as="generator")(
         delayed(replicate)(args.n, args.seed0 + r, truth, LAMBDA_VARIES, homogeneous,
-                           args.lambda_method)
+                           args.lambda_method, args.n_networks)
         for r in range(args.reps))
     results, rows = [], []
     for r, out in enumerate(outs):
