@@ -124,10 +124,8 @@ def solve_constant(family, Y, T, theta, lam, units, weights, constant, max_iter=
     theta : ndarray (n, d) internal θ̂ with the constant components at γ̂ on every row
     block : HomogeneousBlock there
     """
-    inverse = np.linalg.inv(units.theta_matrix)
-
     def block_at(th):
-        grad = units.loss_scale * family.gradient(Y, T, th) @ inverse
+        grad = units.score(family.gradient(Y, T, th))
         hess = units.curvature(row_hessians(family, Y, T, th))
         return HomogeneousBlock.from_rows(lam, grad, hess, constant)
 
@@ -139,7 +137,7 @@ def solve_constant(family, Y, T, theta, lam, units, weights, constant, max_iter=
         change = np.abs(gamma - user[:, constant]).max()
         trial = user.copy()
         trial[:, constant] = gamma
-        trial_theta = (trial - units.theta_offset) @ inverse.T
+        trial_theta = units.internal_theta(trial)
         trial_block = block_at(trial_theta)
         if not (np.all(np.isfinite(trial_block.residual)) and change < last_change):
             break  # keep the last iterate: the Newton steps stopped contracting

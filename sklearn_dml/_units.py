@@ -49,6 +49,14 @@ class Units:
         """Internal θ (n, d) in the user's units."""
         return theta @ self.theta_matrix.T + self.theta_offset
 
+    def internal_theta(self, theta):
+        """The user's θ (n, d) in internal units (the inverse of :meth:`theta`)."""
+        return (theta - self.theta_offset) @ np.linalg.inv(self.theta_matrix).T
+
+    def score(self, grad):
+        """Internal scores ℓ_θ̃ (n, d) as the user's ℓ_θ: loss_scale · ℓ_θ̃ M⁻¹."""
+        return self.loss_scale * grad @ np.linalg.inv(self.theta_matrix)
+
     def tangent(self, v):
         """Internal differences of θ, such as Λ̃⁻¹ℓ_θ̃ (n, d), in the user's units."""
         return v @ self.theta_matrix.T

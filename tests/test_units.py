@@ -129,3 +129,27 @@ def test_combinatorial_outcome_units(link):
         res = CombinatorialDML(**params).fit(d.X, d.T, c * d.Y).inference_
         assert np.all(np.abs(res.estimate / c - base.estimate) < 0.05 * base.stderr)
         np.testing.assert_allclose(res.stderr / c, base.stderr, rtol=0.02)
+
+
+
+def test_units_map_theta_and_scores_both_ways():
+    import torch
+
+    from sklearn_dml._units import index_units
+    from sklearn_dml.families import LogitFamily
+
+    rng = np.random.default_rng(0)
+    T = rng.normal(5.0, 30.0, size=(10, 2))
+    y = (rng.uniform(size=10) < 0.4).astype(float)
+    units = index_units(T, 3)
+    theta = rng.normal(size=(10, 3))
+    np.testing.assert_allclose(units.internal_theta(units.theta(theta)), theta, atol=1e-12)
+    # the user's score: the gradient of loss_scale · ℓ(θ̃(θ_user)) in θ_user, by autodiff
+    fam, t = LogitFamily(), units.treatment(T)
+    th_user = torch.tensor(units.theta(theta), requires_grad=True)
+    M_inv = torch.tensor(np.linalg.inv(units.theta_matrix))
+    th_internal = (th_user - torch.tensor(units.theta_offset)) @ M_inv.T
+    loss = units.loss_scale * fam.loss(torch.tensor(y), torch.tensor(t), th_internal)
+    loss.sum().backward()
+    np.testing.assert_allclose(units.score(fam.gradient(y, t, theta)), th_user.grad.numpy(),
+                               atol=1e-10)
