@@ -24,8 +24,14 @@ def uses_expected_hessian(family):
     return bool(family.hessian_depends_on_y and family.has_expected_hessian)
 
 
-def lambda_hessians(family, y, t, theta):
-    """Per-row matrices whose mean given X is Λ(x): expected Hessians where available."""
+def lambda_hessians(family, y, t, theta, secant=False):
+    """Per-row matrices whose mean given X is Λ(x): expected Hessians where available.
+
+    With ``secant`` (θ from the auxiliary fit, regime C), the family's
+    :meth:`~sklearn_dml.families.Family.secant_hessian` where it has ``secant_lambda``.
+    """
+    if secant and family.secant_lambda:
+        return family.secant_hessian(y, t, theta)
     if uses_expected_hessian(family):
         return family.expected_hessian(t, theta)
     return family.hessian(y, t, theta)

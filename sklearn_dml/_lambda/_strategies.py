@@ -158,8 +158,9 @@ class _HessianRegression(LambdaStrategy):
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
                                        self.seeded_model(seed))
-        rows, theta_rows, _ = self.hessian_rows(fold, data)
-        H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows)
+        rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
+        H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
+                            secant=elsewhere)
         # the default fits all entries jointly (PSD-preserving), a user's model entry by entry
         lam = regress_hessian(H, data.X[rows], data.X[test],
                               self.seeded_model(seed, default_matrix_model),

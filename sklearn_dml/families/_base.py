@@ -34,6 +34,9 @@ class Family:
         The law of T given X that ``lambda_method="conditional"`` integrates over: a
         location-scale model of a few treatment columns, or the whole T rows of the
         nearest training rows in X (a choice family's table of attributes).
+    secant_lambda : bool
+        Whether the regime-C Hessian regression uses :meth:`secant_hessian` at the
+        auxiliary fit instead of the expected Hessian there.
     single_index : bool
         Whether ℓ depends on θ only through the index η = (1, t)'θ
         (:class:`~sklearn_dml.families.IndexFamily`): targets and Λ(x) then use the
@@ -55,6 +58,7 @@ class Family:
     observational_lambda = "regression"
     conditional_law = "location_scale"
     single_index = False
+    secant_lambda = False
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).
     requires_varying_treatments = True
@@ -122,6 +126,18 @@ class Family:
         over (regime A). The default gives None: not available.
         """
         return None
+
+    def secant_hessian(self, y, t, theta):
+        """Per-row matrices whose mean given (x, t) is the secant slope of E[ℓ_θ | x, t]
+        between the true θ and ``theta``, to second order; families with
+        ``secant_lambda`` define it.
+
+        In regime C, Λ̂ at the auxiliary fit θ̃ = θ + Δ misses the slope that makes the
+        one-step correction exact by half the change of ℓ_θθ along Δ; the observed y,
+        whose law follows the true θ, removes that half on average (a function linear in
+        y, so no θ is needed).
+        """
+        raise NotImplementedError(f"The {self.name!r} family defines no secant Hessian.")
 
     @property
     def has_expected_hessian(self):

@@ -29,6 +29,14 @@ NEWTON_MAX_ITER = 50
 START_ROWS = 20_000
 
 
+def secant_choice_weights(P, y):
+    """(P_j + 1{y = j})/2 per row and slot (n, S): each probability averaged with the
+    observed choice."""
+    w = 0.5 * P
+    w[np.arange(P.shape[0]), np.asarray(y).astype(int)] += 0.5
+    return w
+
+
 class MultinomialLogitFamily(Family):
     """Conditional logit ℓ = −V_y + log Σ_{l∈A} exp V_l with θ = (α, β).
 
@@ -70,6 +78,7 @@ class MultinomialLogitFamily(Family):
     hessian_depends_on_y = False
     requires_varying_treatments = False
     conditional_law = "neighbours"  # a table of attributes per row
+    secant_lambda = True
 
     def __init__(self, n_alternatives=2, n_attributes=1, *, reference=0, outside_option=False,
                  alternative_names=None, attribute_names=None, constants=True, beta_names=None):
@@ -286,6 +295,13 @@ class MultinomialLogitFamily(Family):
 
     def expected_hessian(self, t, theta):
         return self.hessian(None, t, theta)
+
+    def secant_hessian(self, y, t, theta):
+        """Σ_j w_j (D_j − D̄)(D_j − D̄)' with w = :func:`secant_choice_weights`: for a
+        logit this is the second-order secant exactly (D̄ weighted by P at ``theta``)."""
+        P, Dc = self._centered_design(t, theta)
+        w = secant_choice_weights(P, y)
+        return np.matmul((w[:, :, None] * Dc).transpose(0, 2, 1), Dc)
 
     # -- torch ---------------------------------------------------------------------------
     def torch_utilities(self, t, theta):

@@ -22,7 +22,7 @@ import torch
 from torch.func import jacrev, vmap
 
 from ._base import Family
-from ._multinomial import MultinomialLogitFamily
+from ._multinomial import MultinomialLogitFamily, secant_choice_weights
 
 #: λ below this is mapped smoothly to a positive value (C¹ at the threshold) in the loss,
 #: so that a network output ≤ 0 cannot break training; above it the loss uses λ itself.
@@ -99,6 +99,7 @@ class NestedLogitFamily(Family):
     hessian_depends_on_y = True
     requires_varying_treatments = False
     conditional_law = "neighbours"  # a table of attributes per row
+    secant_lambda = True
 
     def __init__(self, n_alternatives=2, n_attributes=1, nests=None, *, shared_lambda=False,
                  lambda_nests=None, reference=0, outside_option=False, alternative_names=None,
@@ -302,6 +303,13 @@ class NestedLogitFamily(Family):
         """
         jac, P = self.log_probability_jacobian(t, theta)
         return np.einsum("ns,nsd,nse->nde", P, jac, jac)
+
+    def secant_hessian(self, y, t, theta):
+        """Σ_j w_j ∂log P_j ∂log P_j' with w = :func:`secant_choice_weights`: the
+        conditional logit's exact secant; under nesting a second-order term in the change
+        of λ remains."""
+        jac, P = self.log_probability_jacobian(t, theta)
+        return np.einsum("ns,nsd,nse->nde", secant_choice_weights(P, y), jac, jac)
 
     # -- checks and start value --------------------------------------------------------------
     def check_data(self, t, y, treatment_names):

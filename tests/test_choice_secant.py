@@ -1,0 +1,73 @@
+"""The choice families' secant Hessian: its mean under the true law of the choice, times
+Δ = θ̂ − θ, matches the expected score at θ̂ to third order in Δ (conditional logit, and
+the nested logit along the utility coefficients), where the Fisher information at θ̂
+misses by second-order terms."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_dml.families import MultinomialLogitFamily, NestedLogitFamily
+
+
+def _setup(family, n, rng):
+    d = family.theta_dim()
+    t = family.pack(rng.normal(size=(n, family.n_alternatives, family.n_attributes)))
+    theta = 0.5 * rng.normal(size=(n, d))
+    if isinstance(family, NestedLogitFamily):
+        theta[:, -family.n_lambda:] = rng.uniform(0.4, 0.9, size=(n, family.n_lambda))
+    return t, theta
+
+
+def _misses(family, t, theta, direction, eps):
+    """Mean |M Δ − E[ℓ_θ(θ̂)]| for the Fisher information and the secant Hessian at θ̂."""
+    n = theta.shape[0]
+    P = family.probabilities(t, theta)  # the true law of the choice
+    theta_hat = theta + eps * direction
+    score = np.zeros_like(theta)
+    secant = np.zeros(theta.shape + theta.shape[1:])
+    for j in range(P.shape[1]):
+        y = np.full(n, j)
+        th = torch.tensor(theta_hat, requires_grad=True)
+        loss = family.loss(torch.tensor(y, dtype=torch.float64), torch.tensor(t), th).sum()
+        (grad,) = torch.autograd.grad(loss, th)
+        score += P[:, j, None] * grad.numpy()
+        secant += P[:, j, None, None] * family.secant_hessian(y, t, theta_hat)
+    fisher = family.expected_hessian(t, theta_hat)
+    delta = eps * direction
+
+    def miss(M):
+        return np.abs(np.einsum("nde,ne->nd", M, delta) - score).mean()
+
+    return miss(fisher), miss(secant)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_secant_hessian_is_third_order(nested):
+    rng = np.random.default_rng(0)
+    if nested:
+        family = NestedLogitFamily(4, 2, nests={"a": [0, 1], "b": [2, 3]})
+    else:
+        family = MultinomialLogitFamily(4, 2)
+    t, theta = _setup(family, 200, rng)
+    direction = rng.normal(size=theta.shape)
+    if nested:  # along the utility coefficients; λ enters beyond what one choice shows
+        direction[:, -family.n_lambda:] = 0.0
+    (fisher_1, secant_1), (fisher_2, secant_2) = (
+        _misses(family, t, theta, direction, eps) for eps in (0.1, 0.05))
+    assert secant_2 < 0.3 * fisher_2, (secant_2, fisher_2)
+    assert np.log2(fisher_1 / fisher_2) < 2.3  # second order
+    assert np.log2(secant_1 / secant_2) > 2.4  # third order
+
+
+def test_secant_hessian_is_psd_and_averages_to_the_fisher_information():
+    """Weights (P + 1{y = j})/2 are nonnegative, and over y ~ P they average to P."""
+    rng = np.random.default_rng(1)
+    family = NestedLogitFamily(4, 2, nests={"a": [0, 1], "b": [2, 3]})
+    t, theta = _setup(family, 50, rng)
+    P = family.probabilities(t, theta)
+    mean = sum(P[:, j, None, None] * family.secant_hessian(np.full(50, j), t, theta)
+               for j in range(P.shape[1]))
+    np.testing.assert_allclose(mean, family.expected_hessian(t, theta), atol=1e-12)
+    H = family.secant_hessian(rng.integers(0, 4, size=50), t, theta)
+    assert np.linalg.eigvalsh(H).min() > -1e-10
