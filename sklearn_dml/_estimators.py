@@ -84,9 +84,10 @@ default="auto"
         X).
     lambda_model : sklearn regressor, "network" or None, default=None
         Model for the regressions of Hessian entries on X; None uses a
-        ``HistGradientBoostingRegressor`` (a random forest for whole Hessian matrices).
-        Gradient boosting is fitted on X's bin codes, computed once per fit rather
-        than at every regression.
+        ``HistGradientBoostingRegressor`` (a random forest for whole Hessian matrices;
+        for the mean of a continuous T where the Hessian is free of θ, as in the linear
+        model, least squares plus boosting on its residuals). Gradient boosting is
+        fitted on X's bin codes, computed once per fit rather than at every regression.
         "network" fits them as small networks like the θ-networks, all of a fold group's
         at once, on ``device`` (single-index families and the conditional law of T; see
         the user guide's "Λ regressions as networks" for what it costs and gains).

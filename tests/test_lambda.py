@@ -47,6 +47,39 @@ def test_linear_continuous_treatment_lambda_recovers_moments(rng):
     assert 0.85 < resid_var.mean() < 1.15, resid_var.mean()
 
 
+def test_linear_trend_boosting_keeps_a_linear_mean_in_the_tails(rng):
+    """Regime B's default mean regression: where E[T | x] is linear and x skewed, boosting
+    alone is flat beyond the bulk; least squares plus boosting on its residuals is not."""
+    from sklearn_dml._lambda._regressors import LinearTrendBoosting
+
+    n = 4000
+    X = np.column_stack([np.exp(rng.normal(size=n)), rng.normal(size=(n, 2))])
+    m = 2.0 + 0.8 * X[:, 0] - 0.5 * X[:, 1]
+    T = m + 1.5 * rng.normal(size=n)
+    tail = X[:, 0] > np.quantile(X[:, 0], 0.99)
+    trend = LinearTrendBoosting(random_state=0).fit(X, T).predict(X[tail])
+    trees = default_lambda_model().fit(X, T).predict(X[tail])
+    assert np.abs(trend - m[tail]).mean() < 0.5 * np.abs(trees - m[tail]).mean()
+    assert np.abs(trend - m[tail]).mean() < 0.5
+
+
+def test_analytic_lambda_default_regresses_the_mean_with_a_linear_trend(rng):
+    """The linear family's Λ̂ sees x itself and fits E[T | x] with LinearTrendBoosting;
+    a lambda_model given by the user serves every regression."""
+    from sklearn_dml._lambda._regressors import LinearTrendBoosting
+
+    default = make_lambda_strategy("analytic", LinearFamily())
+    X = rng.normal(size=(50, 2))
+    np.testing.assert_array_equal(default.covariates(X, 1), X)
+    assert isinstance(default.mean_model(3), LinearTrendBoosting)
+    assert default.mean_model(3).random_state == default.mean_model(3).random_state
+    given = make_lambda_strategy("analytic", LinearFamily(),
+                                 lambda_model=HistGradientBoostingRegressor())
+    assert given.mean_model(3) is None
+    regression = make_lambda_strategy("regression", LogitFamily())
+    assert regression.mean_model(3) is None
+
+
 def test_randomized_lambda_by_exact_enumeration(rng):
     family = LogitFamily()
     theta = rng.normal(size=(30, 2))
@@ -393,13 +426,13 @@ def test_lambda_features_bins_only_for_gradient_boosting(rng):
 def test_lambda_stage_bins_exactly_where_it_fits_gradient_boosting(rng, family, model, method):
     # the Λ strategies fit boosting for an index family or the conditional law by default, a
     # random forest on whole Hessian matrices otherwise, and no regressor for networks or a
-    # known law
+    # known law; regime B's default sees x itself (its mean regression has a linear part)
     X = rng.normal(size=(300, 3))
     lambda_model = {"forest": RandomForestRegressor(), "boosting": default_lambda_model()}.get(
         model, model)
     covariates = make_lambda_strategy(method, family, lambda_model).covariates(X, 1)
     boosting = model == "boosting" or (model is None and (
-        method == "conditional" or isinstance(family, IndexFamily)))
+        method == "conditional" or (isinstance(family, IndexFamily) and method != "analytic")))
     if method == "randomized" or model in ("network", "forest") or not boosting:
         assert covariates is X
     else:

@@ -17,7 +17,7 @@ OVERLAP_FLOOR = 1e-2  # conditional variance of T floored at 1% of its pooled va
 PROPENSITY_CLIP = 1e-2
 
 
-def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
+def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None):
     """Λ(x) for a single-index family, positive semi-definite by construction.
 
     With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] = a(x)·[[1, m'], [m, m m' + S]]
@@ -40,12 +40,14 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model):
     T_fit : ndarray (n_fit, p)
     X_fit, X_pred : ndarray
     model : sklearn regressor or None
+    mean_model : sklearn regressor or None
+        The regressor of E[w T | x] for a continuous T, where it differs from ``model``.
 
     Returns
     -------
     lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
     """
-    a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model)
+    a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model)
     return moment_lambda(a, m, S), floored
 
 
@@ -98,11 +100,13 @@ def finish_moments(m, S, T_fit, d2, binary):
     return m, S, floored
 
 
-def weighted_moments(d2, T_fit, X_fit, X_pred, model):
+def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None):
     """a = E[w | x], the w-weighted mean m and covariance S of T given x (floored), the
-    rows where a floor binds, and the out-of-fold residuals (None for a binary T)."""
+    rows where a floor binds, and the out-of-fold residuals (None for a binary T).
+    ``mean_model`` (None: ``model``) regresses w·T for a continuous T."""
     n_pred, p = X_pred.shape[0], T_fit.shape[1]
     constant_w, binary = moment_kind(d2, T_fit)
+    mean_model = model if mean_model is None or binary else mean_model
     wT = d2[:, None] * T_fit
     if constant_w:
         a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
@@ -112,10 +116,10 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model):
     m = np.empty((n_pred, p))
     resid = np.empty_like(T_fit)
     for j in range(p):
-        m[:, j] = _fit_predict(model, X_fit, wT[:, j], X_pred) / a
+        m[:, j] = _fit_predict(mean_model, X_fit, wT[:, j], X_pred) / a
         if not binary:
             # a weighted mean of T lies within T's range, whatever the ratio's noise
-            resid[:, j] = T_fit[:, j] - np.clip(_oof_predict(model, X_fit, wT[:, j]) / a_oof,
+            resid[:, j] = T_fit[:, j] - np.clip(_oof_predict(mean_model, X_fit, wT[:, j]) / a_oof,
                                                 T_fit[:, j].min(), T_fit[:, j].max())
     S = None
     if not binary:

@@ -43,7 +43,12 @@ from ._networks import (
     network_weighted_moments,
 )
 from ._projection import project_crossfitted, project_on_law
-from ._regressors import default_lambda_model, default_matrix_model, lambda_features
+from ._regressors import (
+    LinearTrendBoosting,
+    default_lambda_model,
+    default_matrix_model,
+    lambda_features,
+)
 
 
 @dataclasses.dataclass
@@ -141,6 +146,10 @@ class _HessianRegression(LambdaStrategy):
         an auxiliary network."""
         raise NotImplementedError
 
+    def mean_model(self, seed):
+        """The regressor of E[w T | x] where it is not the Λ regressor; None."""
+        return None
+
     def index_weights(self, fold, data):
         """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family; the
         secant and observed-ℓ'' forms correct for the auxiliary fit's error, so they apply
@@ -157,7 +166,7 @@ class _HessianRegression(LambdaStrategy):
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
-                                       self.seeded_model(seed))
+                                       self.seeded_model(seed), self.mean_model(seed))
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
                             secant=elsewhere)
@@ -172,6 +181,16 @@ class AnalyticLambda(_HessianRegression):
     """Regime B: ℓ_θθ free of θ and y, a function of T alone regressed on X."""
 
     method = "analytic"
+
+    def covariates(self, X, n_threads):
+        if self.lambda_model is None:
+            return X  # the linear part of the default mean regression needs x itself
+        return super().covariates(X, n_threads)
+
+    def mean_model(self, seed):
+        """By default E[T | x] by :class:`LinearTrendBoosting`: with a constant weight
+        Λ's entries are moments of T, and its mean is often close to linear in x."""
+        return seeded_clone(LinearTrendBoosting(), seed) if self.lambda_model is None else None
 
     def hessian_rows(self, fold, data):
         train = fold.plan.train
