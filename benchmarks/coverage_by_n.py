@@ -152,15 +152,16 @@ def _plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
+    colors = dict(zip(DESIGNS, plt.get_cmap("tab10").colors))  # one colour per design
     for (design, version) in sorted({(r["design"], r["version"]) for r in rows}):
         cell = sorted((r for r in rows if (r["design"], r["version"]) == (design, version)),
                       key=lambda r: r["n"])
         ns = [r["n"] for r in cell]
-        style = "-o" if version == "ours" else "--s"
+        style = "-o" if version == "ours" else "--s"  # one line style per version
         axes[0].plot(ns, [r["bias"] / r["mean_se"] for r in cell], style,
-                     label=f"{design} ({version})")
-        axes[1].plot(ns, [r["coverage"] for r in cell], style)
+                     color=colors[design], label=f"{design} ({version})")
+        axes[1].plot(ns, [r["coverage"] for r in cell], style, color=colors[design])
     axes[0].axhspan(-0.2, 0.2, color="0.9")
     axes[1].axhspan(0.93, 0.97, color="0.9")
     ticks = sorted({r["n"] for r in rows})
@@ -171,7 +172,7 @@ def _plot(rows, path):
         ax.set_xlabel("n")
         ax.set_ylabel(label)
     fig.legend(loc="lower center", ncol=4, fontsize=8)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
