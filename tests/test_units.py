@@ -131,7 +131,6 @@ def test_combinatorial_outcome_units(link):
         np.testing.assert_allclose(res.stderr / c, base.stderr, rtol=0.02)
 
 
-
 def test_units_map_theta_and_scores_both_ways():
     import torch
 

@@ -282,10 +282,15 @@ class MultinomialLogitFamily(Family):
         D = self.design(t)
         return P, D - np.einsum("ns,nsd->nd", P, D)[:, None, :]
 
+    @staticmethod
+    def _weighted_outer(w, Dc):
+        """Σ_j w_j Dc_j Dc_j' per row (n, d, d) as a batched matrix product (BLAS), not a
+        three-operand einsum."""
+        return np.matmul((w[:, :, None] * Dc).transpose(0, 2, 1), Dc)
+
     def hessian(self, y, t, theta):
         P, Dc = self._centered_design(t, theta)
-        # Σ_j P_j Dc_j Dc_j' as a batched matrix product (BLAS), not a three-operand einsum
-        return np.matmul((P[:, :, None] * Dc).transpose(0, 2, 1), Dc)
+        return self._weighted_outer(P, Dc)
 
     def _summed_hessian(self, t, theta, w):
         """Σ_i w_i ℓ_θθ,i (d, d) as one matrix product over all rows and slots."""
@@ -300,8 +305,7 @@ class MultinomialLogitFamily(Family):
         """Σ_j w_j (D_j − D̄)(D_j − D̄)' with w = :func:`secant_choice_weights`: for a
         logit this is the second-order secant exactly (D̄ weighted by P at ``theta``)."""
         P, Dc = self._centered_design(t, theta)
-        w = secant_choice_weights(P, y)
-        return np.matmul((w[:, :, None] * Dc).transpose(0, 2, 1), Dc)
+        return self._weighted_outer(secant_choice_weights(P, y), Dc)
 
     # -- torch ---------------------------------------------------------------------------
     def torch_utilities(self, t, theta):
