@@ -321,7 +321,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.folds_ = [[p.test for p in rep_plans] for rep_plans in plans]
         self.models_ = [units.layers(rep.layers) for rep in reps]
         self.history_ = [rep.history for rep in reps]
-        self.theta_ = np.mean([r.theta for r in self._reps], axis=0)
+        self.theta_ = np.mean([r.network_theta for r in self._reps], axis=0)
         self.lambda_ = self._reps[0].lam
         self.lambda_condition_ = self._reps[0].condition
         self.lambda_condition_raw_ = self._reps[0].raw_condition

@@ -22,6 +22,7 @@ from ._inference import (
     leave_one_out_shift,
 )
 from ._linalg import regularize_jacobi, regularize_whitened
+from ._targeting import TargetingResult, target_theta
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -62,6 +63,13 @@ class RepetitionCache:
     pooled_condition: float  # of the Jacobi-scaled average Λ̂
     best_epoch: np.ndarray  # (K,)
     homogeneous: HomogeneousBlock | None = None  # components of θ constant in x
+    targeting: TargetingResult | None = None  # the targeting step, where the family takes one
+    fitted_theta: np.ndarray | None = None  # (n, d) the networks' θ̂ where targeting moved it
+
+    @property
+    def network_theta(self):
+        """The cross-fitted θ̂ of the networks (before any targeting step)."""
+        return self.theta if self.fitted_theta is None else self.fitted_theta
 
 
 def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
@@ -93,18 +101,22 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
     lam = units.curvature(reg.matrices())
-    theta, block = result.theta, None
+    theta, block, targeting = result.theta, None, None
     if len(homogeneous):
         theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
         correction = block.correction(weights)
     else:
+        if family.targeted:
+            targeting = target_theta(family, Y, T, theta, reg.inverses(), weights)
+            theta = targeting.theta
         correction = units.tangent(reg.solve(family.gradient(Y, T, theta)))
     return RepetitionCache(
         theta=units.theta(theta), fold_id=result.fold_id,
         lam=lam, correction=correction, homogeneous=block,
         raised=reg.raised | result.floored, raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
-        best_epoch=result.best_epoch)
+        best_epoch=result.best_epoch, targeting=targeting,
+        fitted_theta=None if targeting is None else units.theta(result.theta))
 
 
 def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(None),
@@ -141,6 +153,8 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
                   else rep.homogeneous.adjuster(weights, rows))
         plugin, psi = influence(family, targets, rep.theta, T, rep.correction,
                                 project=project, adjust=adjust)
+        if rep.fitted_theta is not None:  # the plug-in the diagnostics report: the networks'
+            plugin = np.column_stack([tg.value(family, rep.fitted_theta, T) for tg in targets])
         psis.append(psi[rows])
         folds.append(rep.fold_id[rows])
         plugins.append(np.average(plugin[rows], axis=0, weights=w))
@@ -193,6 +207,12 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     }
     if fit_facts.get("effective_n") is not None:
         diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
+    steps = [r.targeting for r in reps if r.targeting is not None]
+    if steps:
+        failed = sum(not step.converged for step in steps)
+        diag["debiasing"] = ("targeted (θ̂ moved along Λ̂⁻¹ to the loss minimum)" if not failed
+                             else f"one-step in {failed} of {len(steps)} repetitions "
+                                  "(the targeting step did not converge)")
     constant = fit_facts.get("homogeneous") or []
     if constant:
         diag["homogeneous"] = ", ".join(constant)

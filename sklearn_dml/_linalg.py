@@ -41,6 +41,12 @@ class RegularizedLambda:
         coef = np.einsum("nji,nj->ni", self.eigvec, r) / self.eigval
         return _apply(self.root_inv, np.einsum("nij,nj->ni", self.eigvec, coef))
 
+    def inverses(self):
+        """The regularized Λ̂_i⁻¹, shape (n, d, d)."""
+        n, d = self.eigval.shape
+        columns = [self.solve(np.broadcast_to(np.eye(d)[k], (n, d))) for k in range(d)]
+        return np.stack(columns, axis=2)
+
     def matrices(self):
         """The regularized Λ̂_i, shape (n, d, d)."""
         inner = np.einsum("nij,nj,nkj->nik", self.eigvec, self.eigval, self.eigvec)

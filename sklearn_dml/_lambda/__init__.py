@@ -44,6 +44,7 @@ from ._method import (
 from ._moments import (
     OVERLAP_FLOOR,
     PROPENSITY_CLIP,
+    cap_leverage,
     conditional_law,
     finish_moments,
     index_moment_lambda,
@@ -65,7 +66,7 @@ __all__ = [
     "LAMBDA_METHODS", "LAMBDA_NETWORK", "MAX_LAW_POINTS", "OVERLAP_FLOOR", "PROPENSITY_CLIP",
     "LambdaData", "LambdaStrategy", "binned_features", "check_lambda_model",
     "choose_lambda_method", "conditional_law", "default_lambda_model", "default_matrix_model",
-    "finish_moments", "index_moment_lambda", "integrate_hessian", "is_network",
+    "cap_leverage", "finish_moments", "index_moment_lambda", "integrate_hessian", "is_network",
     "lambda_features", "lambda_hessians", "lambda_index_weights", "law_from_moments",
     "make_lambda_strategy", "moment_kind", "moment_lambda", "project_crossfitted",
     "project_on_law", "regress_hessian", "treatment_support", "unpack_symmetric",

@@ -30,6 +30,7 @@ from ._hessians import (
 )
 from ._method import is_network
 from ._moments import (
+    cap_leverage,
     conditional_law,
     index_moment_lambda,
     law_from_moments,
@@ -159,7 +160,7 @@ class _HessianRegression(LambdaStrategy):
         d2 = lambda_index_weights(family, data.Y[rows], index(data.T[rows], theta_rows),
                                   secant=elsewhere and family.secant_lambda,
                                   observed=elsewhere and family.observed_lambda)
-        return rows, d2
+        return rows, cap_leverage(d2, data.T[rows])[0]
 
     def evaluate(self, fold, theta_test, data):
         test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")

@@ -37,6 +37,11 @@ class Family:
     secant_lambda : bool
         Whether the regime-C Hessian regression uses :meth:`secant_hessian` at the
         auxiliary fit instead of the expected Hessian there.
+    targeted : bool
+        Whether the debiased average of θ comes from a targeting step (θ̂ moved along
+        Λ̂⁻¹ to the minimum of the loss, :mod:`~sklearn_dml._targeting`) rather than
+        the one-step correction; both have the same influence function. For convex
+        losses whose curvature can grow without bound in t (the exponential link).
     single_index : bool
         Whether ℓ depends on θ only through the index η = (1, t)'θ
         (:class:`~sklearn_dml.families.IndexFamily`): targets and Λ(x) then use the
@@ -59,6 +64,7 @@ class Family:
     conditional_law = "location_scale"
     single_index = False
     secant_lambda = False
+    targeted = False
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).
     requires_varying_treatments = True

@@ -44,6 +44,9 @@ class PoissonFamily(IndexFamily):
     # curvature at an auxiliary fit that underpredicts μ leaves Λ̂ too small, and the
     # one-step correction then overshoots (measurements: user guide, regime C)
     secant_lambda = True
+    # e^η z z' is unbounded in t: one row far out in T's tail can carry more curvature than
+    # the rest together, which Λ̂(x) cannot see; the targeting step weighs it by its own
+    targeted = True
 
     def __init__(self, pseudo=False):
         self.pseudo = pseudo
