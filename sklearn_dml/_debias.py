@@ -166,8 +166,9 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
                        data.n_clusters)
     psi = np.mean(psis, axis=0)
     diag["influence_max_share"] = [round(float(v), 4) for v in influence_max_share(psi, w)]
-    diag["influence_max_shift"] = [
-        round(float(v), 4) for v in leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))]
+    shift, worst = leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))
+    diag["influence_max_shift"] = [round(float(v), 4) for v in shift]
+    diag["influence_max_row"] = [int(i) for i in np.arange(T.shape[0])[rows][worst]]
     return InferenceResults(names, estimate, cov, diagnostics=diag, influence=data)
 
 
@@ -254,11 +255,13 @@ def influential_row_warning(inference):
     worst = int(np.argmax(shift))
     if shift[worst] <= INFLUENCE_SHIFT_WARN:
         return None
+    row = inference.diagnostics["influence_max_row"][worst]
     return (
-        f"Dropping one row would move {inference.names[worst]!r} by "
-        f"{shift[worst]:.2f} standard errors: a single row dominates the debiasing "
-        "correction (an extreme residual, a near-singular Λ̂(x), or θ̂ extrapolated at "
-        "extreme covariates under an exponential link), which makes the normal "
-        "approximation doubtful even though the standard error includes it. Inspect "
-        "the row with np.argmax(abs(est.inference_.psi - est.inference_.estimate), "
-        "axis=0); more data, more weight_decay or n_networks > 1 usually help.")
+        f"Dropping one row would move {inference.names[worst]!r} by {shift[worst]:.2f} "
+        f"standard errors (row {row}, 0-based in the order passed to fit): a single row "
+        "dominates the debiasing correction (an extreme residual, a treatment far out in "
+        "its tail, a near-singular Λ̂(x), or θ̂ extrapolated at extreme covariates under "
+        "an exponential link), which makes the normal approximation doubtful even though "
+        "the standard error includes it. Inspect that row (est.inference_.diagnostics"
+        "['influence_max_row'] lists it per target); more data, more weight_decay or "
+        "n_networks > 1 usually help.")

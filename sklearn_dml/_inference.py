@@ -50,16 +50,23 @@ def influence_max_share(psi, weights=None):
 
 
 def leave_one_out_shift(psi, weights, stderr):
-    """Per target, how far dropping the most influential row moves the mean of ψ, in SEs.
+    """Per target, how far dropping the most influential row moves the mean of ψ, in SEs,
+    and that row's position.
 
     Dropping row i moves the weighted mean by w_i (ψ_i − μ̂) / (Σ w − w_i); the nuisance
     fits are not redone, so this is the first-order effect of that row.
+
+    Returns
+    -------
+    shift : ndarray (k,), row : ndarray (k,) of int
     """
     w = np.ones(psi.shape[0]) if weights is None else np.asarray(weights, dtype=float)
     centred = psi - np.average(psi, axis=0, weights=w)
     rest = np.maximum(w.sum() - w, np.finfo(float).tiny)
-    shift = np.abs(w[:, None] * centred / rest[:, None]).max(axis=0)
-    return np.where(stderr > 0, shift / np.where(stderr > 0, stderr, 1.0), 0.0)
+    moves = np.abs(w[:, None] * centred / rest[:, None])
+    row = moves.argmax(axis=0)
+    shift = moves[row, np.arange(moves.shape[1])]
+    return np.where(stderr > 0, shift / np.where(stderr > 0, stderr, 1.0), 0.0), row
 
 
 def crossfit_moments(psi, fold_id, weights=None, clusters=None):

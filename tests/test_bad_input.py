@@ -180,9 +180,11 @@ def test_one_dominant_row_warns_with_its_share(data):
     Y = data.Y.copy()
     Y[11] = 1e4  # a gross outlier: its residual dominates the correction
     with pytest.warns(UserWarning, match=r"Dropping one row would move 'E\[beta\]' by [0-9.]+ "
-                                         "standard errors"):
+                                         r"standard errors \(row 11, "):
         est = StructuralDMLRegressor(**FAST).fit(data.X, data.T, Y)
     assert max(est.inference_.diagnostics["influence_max_share"]) > 0.5
+    beta = est.inference_.names.index("E[beta]")
+    assert est.inference_.diagnostics["influence_max_row"][beta] == 11
     assert "influence_max_share" in str(est.summary())
 
 
@@ -398,8 +400,8 @@ def test_no_warning_for_moderately_influential_rows():
     psi[:500, 0], psi[500:, 0] = 1.0, -1.0
     psi[0, 0] = np.sqrt(0.18 / 0.82 * 1000)  # that row's share of Σ(ψ − ψ̄)² is about 18%
     se = psi.std() / np.sqrt(1000)
-    shift = leave_one_out_shift(psi, None, np.array([se]))[0]
-    assert 0.40 < shift < 0.45
+    shift, row = leave_one_out_shift(psi, None, np.array([se]))
+    assert 0.40 < shift[0] < 0.45 and row[0] == 0
 
 
 def test_a_cluster_randomized_law_is_judged_on_the_clusters():

@@ -15,19 +15,32 @@ OVERLAP_FLOOR = 1e-2  # conditional variance of T floored at 1% of its pooled va
 # Binary T: propensities clipped to [0.01, 0.99] (DoubleML's default trimming); a looser clip
 # lets a few boosted propensities near 0 or 1 dominate the estimate.
 PROPENSITY_CLIP = 1e-2
-# A fitting row's weight is capped where its leverage w z'M⁻¹z exceeds this many times the
-# average (1 + p): one row far out in T under a curvature that grows with t (the Poisson's
-# e^η) otherwise inflates Λ̂ on every row through the regressions' means.
-LEVERAGE_CAP = 20.0
+# A fitting row's weight is capped where its leverage given x (below) exceeds this many
+# times the average: one row far out in T under a curvature that grows with t (the
+# Poisson's e^η) otherwise inflates Λ̂ on every row through the regressions' means.
+LEVERAGE_CAP = 50.0
 
 
-def cap_leverage(d2, T_fit, cap=LEVERAGE_CAP, max_iter=5):
-    """Weights of Λ̂'s fitting rows with no row's leverage above ``cap`` times the average.
+def cap_leverage(d2, d2_reference, T_fit, X_fit, cap=LEVERAGE_CAP, max_iter=5):
+    """Weights of Λ̂'s fitting rows with no row's leverage given x above ``cap`` times the
+    average.
 
-    The leverage of row i is |w_i| z_i'M⁻¹z_i with z = (1, t) and M = mean |w| z z' (so
-    its mean is 1 + p); a row above ``cap`` (1 + p) has its weight scaled down to that
-    level, M recomputed without the excess, a few times. Constant weights (the linear
-    family) are left as they are: there T's own spread is Λ.
+    The leverage of row i is (|w_i| / w̄_i)(1 + u_i'S⁻¹u_i): its weight relative to a
+    reference w̄_i that follows x (the curvature at T's linear prediction from x), times
+    the Mahalanobis length of T's residual u from that prediction. Rows far out in T given
+    x (large u, and under an exponential link a weight far above w̄) stand out; rows with
+    large weights because of where x is do not. Rows above ``cap`` times the weighted
+    average have their weight scaled down to that level, a few times over. Constant
+    weights (the linear family) are left as they are: there T's own spread is Λ.
+
+    Parameters
+    ----------
+    d2 : ndarray (n,)
+        The weights of the Hessian regression.
+    d2_reference : ndarray (n,)
+        The curvature at the same θ with T at its linear prediction from x.
+    T_fit : ndarray (n, p)
+    X_fit : ndarray (n, k)
 
     Returns
     -------
@@ -36,22 +49,26 @@ def cap_leverage(d2, T_fit, cap=LEVERAGE_CAP, max_iter=5):
     capped = np.zeros(d2.shape, dtype=bool)
     if moment_kind(d2, T_fit)[0]:
         return d2, capped
-    z = np.column_stack([np.ones(T_fit.shape[0]), T_fit])
-    level = cap * z.shape[1]
+    resid = T_fit - linear_prediction(T_fit, X_fit)
+    S = np.atleast_2d(np.cov(resid, rowvar=False))
+    spread = 1.0 + np.einsum("ni,ij,nj->n", resid, np.linalg.pinv(S), resid)
+    scale = np.abs(d2_reference)
+    ratio = np.abs(d2) / np.maximum(scale, 1e-3 * max(np.median(scale), 1e-300))
+    lev = ratio * spread
     factor = np.ones(d2.shape)
     for _ in range(max_iter):
-        w = np.abs(d2) * factor
-        M = (z * w[:, None]).T @ z / w.size
-        try:
-            lev = np.abs(d2) * np.einsum("ni,ij,nj->n", z, np.linalg.pinv(M), z)
-        except np.linalg.LinAlgError:
-            break
-        new = np.minimum(1.0, level / np.maximum(lev, 1e-300))
+        new = np.minimum(1.0, cap * np.mean(lev * factor) / np.maximum(lev, 1e-300))
         if np.allclose(new, factor, rtol=1e-3):
             break
         factor = new
     capped = factor < 1.0
     return d2 * factor, capped
+
+
+def linear_prediction(T_fit, X_fit):
+    """T's least-squares prediction from (1, x)."""
+    A = np.column_stack([np.ones(X_fit.shape[0]), X_fit])
+    return A @ np.linalg.lstsq(A, T_fit, rcond=None)[0]
 
 
 def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None):

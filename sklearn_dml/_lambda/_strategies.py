@@ -34,6 +34,7 @@ from ._moments import (
     conditional_law,
     index_moment_lambda,
     law_from_moments,
+    linear_prediction,
     moment_lambda,
     neighbour_law,
 )
@@ -160,7 +161,10 @@ class _HessianRegression(LambdaStrategy):
         d2 = lambda_index_weights(family, data.Y[rows], index(data.T[rows], theta_rows),
                                   secant=elsewhere and family.secant_lambda,
                                   observed=elsewhere and family.observed_lambda)
-        return rows, cap_leverage(d2, data.T[rows])[0]
+        T_rows, X_rows = data.T[rows], data.X[rows]
+        reference = lambda_index_weights(
+            family, data.Y[rows], index(linear_prediction(T_rows, X_rows), theta_rows))
+        return rows, cap_leverage(d2, reference, T_rows, X_rows)[0]
 
     def evaluate(self, fold, theta_test, data):
         test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")
