@@ -245,6 +245,11 @@ def regularization_warnings(diagnostics, lambda_floor):
             "identified by the data (collinear treatments, an alternative almost never "
             "chosen, an effect with no variation). Its standard errors are large and "
             "may be unreliable.")
+    if diagnostics.get("debiasing", "").startswith("one-step"):
+        messages.append(
+            f"The targeting step did not converge ({diagnostics['debiasing']}); those "
+            "estimates use the one-step correction, which a row far out in T can "
+            "dominate under an exponential link. Check influence_max_shift.")
     return messages
 
 

@@ -138,3 +138,16 @@ def test_targeting_and_one_step_agree_without_outliers(monkeypatch, targeted):
     other = _fit(X, T, Y)
     assert abs(res.estimate[0] - other.estimate[0]) < 0.2 * res.stderr[0]
     assert abs(res.stderr[0] / other.stderr[0] - 1) < 0.1
+
+
+def test_a_failed_targeting_step_falls_back_to_the_one_step_and_warns(monkeypatch):
+    import sklearn_dml._debias as debias
+    from sklearn_dml._targeting import TargetingResult
+
+    monkeypatch.setattr(debias, "target_theta", lambda family, Y, T, theta, *a, **k:
+                        TargetingResult(theta, np.zeros(theta.shape[1]), False, 0))
+    X, T, Y, _ = _poisson_rows(500, np.random.RandomState(8))
+    with pytest.warns(UserWarning, match="targeting step did not converge"):
+        est = sd.PoissonDML(target="beta", cv=2, **FAST).fit(X, T, Y)
+    assert est.inference_.diagnostics["debiasing"].startswith("one-step in 1 of 1")
+    assert np.isfinite(est.inference_.stderr).all()
