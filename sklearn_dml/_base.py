@@ -7,7 +7,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
@@ -468,9 +467,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         T, Y = unpack_targets(T, Y)
         theta = self.predict(X)
         T, Y, _, _ = check_treatment_outcome(T, Y, theta.shape[0], self.family_, fitting=False)
-        with torch.no_grad():
-            loss = self.family_.loss(torch.as_tensor(Y), torch.as_tensor(T),
-                                     torch.as_tensor(theta)).numpy()
+        loss = self.family_.loss_numpy(Y, T, theta)
         return float(np.average(loss, weights=sample_weight))
 
     def score(self, X, T, Y=None, sample_weight=None):

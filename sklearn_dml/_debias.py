@@ -226,7 +226,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
 
 
 def regularization_warnings(diagnostics, lambda_floor):
-    """Messages for a Λ̂ floored on many rows, and for a nearly singular average Λ̂."""
+    """Messages for a Λ̂ floored on many rows, for a nearly singular average Λ̂, and for a
+    targeting step that fell back to the one-step correction."""
     messages = []
     share = diagnostics["share_regularized"]
     if share > REGULARIZED_WARN_SHARE:

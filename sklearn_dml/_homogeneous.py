@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .families._base import Family
 
@@ -216,14 +215,11 @@ def constant_fit(family, y, t, weights, start, max_iter=50):
     -------
     ndarray (d,), or ``start`` where the loss is not finite there or no step lowers it
     """
-    y64, t64 = torch.as_tensor(y, dtype=torch.float64), torch.as_tensor(t, dtype=torch.float64)
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     n, theta = y.shape[0], np.asarray(start, dtype=float).copy()
 
     def objective(th):
-        full = torch.as_tensor(np.tile(th, (n, 1)))
-        with torch.no_grad():
-            value = float((family.loss(y64, t64, full).double().numpy() * w).sum())
+        value = float((family.loss_numpy(y, t, np.tile(th, (n, 1))) * w).sum())
         return value if np.isfinite(value) else np.inf
 
     value = objective(theta)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ._homogeneous import row_hessians
 
@@ -29,14 +28,6 @@ class TargetingResult:
     epsilon: np.ndarray  # (d,)
     converged: bool
     n_iter: int
-
-
-def _losses(family, Y, T, theta):
-    with torch.no_grad():
-        out = family.loss(torch.as_tensor(Y, dtype=torch.float64),
-                          torch.as_tensor(T, dtype=torch.float64),
-                          torch.as_tensor(theta, dtype=torch.float64))
-    return out.numpy()
 
 
 def target_theta(family, Y, T, theta, lam_inv, weights, max_iter=50, tol=1e-10):
@@ -70,7 +61,7 @@ def target_theta(family, Y, T, theta, lam_inv, weights, max_iter=50, tol=1e-10):
         return theta + np.einsum("nij,j->ni", lam_inv, eps)
 
     current = at(epsilon)
-    loss = float(np.dot(weights, _losses(family, Y, T, current)))
+    loss = float(np.dot(weights, family.loss_numpy(Y, T, current)))
     for it in range(1, max_iter + 1):
         grad = np.einsum("n,nij,nj->i", weights, lam_inv, family.gradient(Y, T, current))
         curv = np.einsum("n,nij,njk,nkl->il", weights, lam_inv,
@@ -92,7 +83,7 @@ def target_theta(family, Y, T, theta, lam_inv, weights, max_iter=50, tol=1e-10):
         for _ in range(30):  # backtracking: the full step can overshoot an exponential
             trial_eps = epsilon - rate * step
             trial = at(trial_eps)
-            trial_loss = float(np.dot(weights, _losses(family, Y, T, trial)))
+            trial_loss = float(np.dot(weights, family.loss_numpy(Y, T, trial)))
             if np.isfinite(trial_loss) and trial_loss <= loss - 0.25 * rate * decrement:
                 break
             rate *= 0.5

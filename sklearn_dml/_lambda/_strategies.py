@@ -157,13 +157,12 @@ class _HessianRegression(LambdaStrategy):
         secant and observed-ℓ'' forms correct for the auxiliary fit's error, so they apply
         only where θ comes from an auxiliary network."""
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
-        family = self.family
-        d2 = lambda_index_weights(family, data.Y[rows], index(data.T[rows], theta_rows),
+        family, T_rows, X_rows, Y_rows = self.family, data.T[rows], data.X[rows], data.Y[rows]
+        d2 = lambda_index_weights(family, Y_rows, index(T_rows, theta_rows),
                                   secant=elsewhere and family.secant_lambda,
                                   observed=elsewhere and family.observed_lambda)
-        T_rows, X_rows = data.T[rows], data.X[rows]
         reference = lambda_index_weights(
-            family, data.Y[rows], index(linear_prediction(T_rows, X_rows), theta_rows))
+            family, Y_rows, index(linear_prediction(T_rows, X_rows), theta_rows))
         return rows, cap_leverage(d2, reference, T_rows, X_rows)[0]
 
     def evaluate(self, fold, theta_test, data):

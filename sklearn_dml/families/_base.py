@@ -171,6 +171,14 @@ class Family:
         """ℓ_θθ per row, float64 array of shape (n, d, d)."""
         return loss_hessian(self.loss, y, t, theta)
 
+    def loss_numpy(self, y, t, theta):
+        """The per-row loss in float64 numpy (n,)."""
+        with torch.no_grad():
+            out = self.loss(torch.as_tensor(y, dtype=torch.float64),
+                            torch.as_tensor(t, dtype=torch.float64),
+                            torch.as_tensor(theta, dtype=torch.float64))
+        return out.double().numpy()
+
     def mean_numpy(self, t, theta):
         """E[Y | x, t] in float64 numpy (n,)."""
         with torch.no_grad():
