@@ -17,12 +17,17 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _mc import markdown_table  # noqa: E402
+
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "outlier_row")
+COLUMNS = ["variant", "R", "failed", "coverage", "beyond_3_se", "median_se", "sd_error"]
 VARIANTS = {"one-step": (False, float("inf")), "targeting alone": (True, float("inf")),
             "targeting and cap (default)": (True, None)}
 
@@ -82,15 +87,16 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "outlier_row.json"), "w") as f:
         json.dump({"args": vars(args), "summary": table, "raw": rows}, f, indent=1)
-    lines = ["| variant | R | failed | coverage | beyond 3 SE | median SE | SD of error |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['R']} | {r['failed']} | {r['coverage']:.3f} | "
-              f"{r['beyond_3_se']} | {r['median_se']:.4f} | {r['sd_error']:.4f} |" for r in table]
+    write_table(table, args.seed0, args.reps)
+
+
+def write_table(table, seed0, reps):
+    """outlier_row.md from the summary rows."""
+    text = markdown_table(table, COLUMNS, number="{:.4f}")
     with open(os.path.join(RESULTS, "outlier_row.md"), "w") as f:
-        f.write(f"One row at T = 40 (40 SDs out) among 2,000 Poisson rows; seeds {args.seed0}-"
-                f"{args.seed0 + args.reps - 1}; PoissonDML defaults, K = 5.\n\n")
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        f.write(f"One row at T = 40 (40 SDs out) among 2,000 Poisson rows; seeds {seed0}-"
+                f"{seed0 + reps - 1}; PoissonDML defaults, K = 5.\n\n{text}\n")
+    print(text)
 
 
 if __name__ == "__main__":
