@@ -230,6 +230,41 @@ def test_secant_weights_track_the_secant_slope(name):
     assert np.median(order_plain) < 1.3, order_plain
 
 
+@pytest.mark.parametrize("name", INDEX_FAMILIES)
+def test_secant_weights_move_to_the_main_fits_error(name):
+    """With the auxiliary fit at η̃ = η + 2Δ and the main fit at η̂ = η + Δ, the weights
+    given ``eta_main=η̂`` track the secant slope of E[ℓ' | η] between η and η̂ to O(Δ²);
+    without it they give the secant to η̃, a miss of order Δ."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import get_family
+
+    family = get_family(name)
+    family.secant_weight_cap = None
+    eta_true = np.linspace(-2.5, 1.5, 9)
+    if name == "poisson":
+        ys, probs = [np.exp(eta_true)], [np.ones_like(eta_true)]
+    else:
+        p = family.mean_eta(eta_true)
+        ys, probs = [np.zeros_like(p), np.ones_like(p)], [1 - p, p]
+
+    def errors(delta):
+        eta_aux, eta_main = eta_true + 2 * delta, eta_true + delta
+
+        def expect(fn):
+            return sum(q * fn(y) for y, q in zip(ys, probs))
+
+        target = expect(lambda y: family.d1(y, eta_main)) / delta
+        moved = expect(lambda y: lambda_index_weights(family, y, eta_aux, secant=True,
+                                                      eta_main=eta_main))
+        stayed = expect(lambda y: lambda_index_weights(family, y, eta_aux, secant=True))
+        return np.abs(moved - target) / target, np.abs(stayed - target) / target
+
+    (moved_1, stayed_1), (moved_2, stayed_2) = errors(0.1), errors(0.05)
+    assert np.all(np.log2(moved_1 / moved_2) > 1.7), np.log2(moved_1 / moved_2)
+    assert np.median(np.log2(stayed_1 / stayed_2)) < 1.3
+    assert moved_2.mean() < 0.35 * stayed_2.mean(), (moved_2, stayed_2)
+
+
 def test_secant_weight_cap_clips_only_improbable_outcomes():
     """The gumbel's secant weights stay within [0, 30·E[ℓ'' | η]]; the clip binds only for
     y = 0 where P(Y = 1 | η) is above about 0.97, and leaves every other weight alone."""
@@ -338,7 +373,7 @@ def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvat
 
 def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     """The probit's Hessian regression uses the observed ℓ'', the logit's, the gumbel's
-    (clipped) and the Poisson's the secant weights."""
+    (clipped) and the Poisson's the secant weights, moved to the main fit's η̂."""
     import sklearn_dml._lambda._strategies as strategies
     from sklearn_dml import GumbelDML, LogitDML, PoissonDML, ProbitDML
     from sklearn_dml.datasets import make_family_data
@@ -346,17 +381,18 @@ def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     seen = []
     real = strategies.lambda_index_weights
     monkeypatch.setattr(strategies, "lambda_index_weights", lambda family, y, eta, **kw:
-                        seen.append((family.name, kw)) or real(family, y, eta, **kw))
+                        seen.append((family.name, {**kw, "eta_main": kw.get("eta_main")
+                                                   is not None})) or real(family, y, eta, **kw))
     kw = dict(hidden_dims=(4,), max_epochs=2, cv=2, random_state=0)
     for estimator, name in ((ProbitDML, "probit"), (LogitDML, "probit"), (GumbelDML, "gumbel"),
                             (PoissonDML, "poisson")):
         data = make_family_data(name, 300, random_state=0)
         estimator(**kw).fit(data.X, data.T, data.Y)
-    flags = {family: kw for family, kw in seen if kw}  # not the leverage cap's reference
-    assert flags == {"probit": {"secant": False, "observed": True},
-                     "logit": {"secant": True, "observed": False},
-                     "gumbel": {"secant": True, "observed": False},
-                     "poisson": {"secant": True, "observed": False}}
+    flags = {family: kw for family, kw in seen if len(kw) > 1}  # not the cap's reference
+    assert flags == {"probit": {"secant": False, "observed": True, "eta_main": False},
+                     "logit": {"secant": True, "observed": False, "eta_main": True},
+                     "gumbel": {"secant": True, "observed": False, "eta_main": True},
+                     "poisson": {"secant": True, "observed": False, "eta_main": True}}
 
 
 @pytest.mark.parametrize("binned", [False, True], ids=["X", "bin codes"])

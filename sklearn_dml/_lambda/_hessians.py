@@ -37,7 +37,7 @@ def lambda_hessians(family, y, t, theta, secant=False):
     return family.hessian(y, t, theta)
 
 
-def lambda_index_weights(family, y, eta, secant=False, observed=False):
+def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=None):
     """Per-row weights w whose mean given X is the index curvature in Λ(x) = E[w z z' | x].
 
     By default ℓ''(y, η), or its expectation given η where ℓ'' depends on y.
@@ -66,6 +66,13 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     and the gumbel); the user guide's section on regime C gives the measurements behind
     each choice.
 
+    These weights give the secant for the auxiliary fit's error Δη̃, where the one-step
+    needs it for the main fit's Δη̂. ``eta_main`` (the main fit's η̂ at the same rows)
+    adds the known difference, ½·E[ℓ''(Y, η̂) − ℓ''(Y, η̃)] with Y following η̃, which
+    is ½·∂₂g·(η̂ − η̃) to first order: without it the secant leaves
+    ½·E[∂₂g·(Δη̃ − Δη̂)·Δη̂ z], the fits' unshared errors (the auxiliary network sees half
+    the rows) times the main one's.
+
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
@@ -75,9 +82,20 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False):
     if coefficient is None:
         return w
     w = w - coefficient * family.d1(y, eta)
+    if eta_main is not None:
+        w = w + 0.5 * (_expected_d2_under(family, eta, eta_main) - curvature)
     if family.secant_weight_cap is not None:
         w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
     return w
+
+
+def _expected_d2_under(family, eta_law, eta):
+    """E[ℓ''(Y, η)] with Y following ``eta_law`` (the curvature where ℓ'' is free of y)."""
+    if not family.hessian_depends_on_y:
+        return family.curvature(eta)
+    p = family.mean_eta(eta_law)
+    return (p * family.d2(np.ones_like(eta), eta)
+            + (1 - p) * family.d2(np.zeros_like(eta), eta))
 
 
 def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
