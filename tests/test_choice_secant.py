@@ -71,3 +71,62 @@ def test_secant_hessian_is_psd_and_averages_to_the_fisher_information():
     np.testing.assert_allclose(mean, family.expected_hessian(t, theta), atol=1e-12)
     H = family.secant_hessian(rng.integers(0, 4, size=50), t, theta)
     assert np.linalg.eigvalsh(H).min() > -1e-10
+
+
+def _moved_misses(family, t, theta, direction, eps):
+    """Mean |M Δ̂ − E[ℓ_θ(θ̂)]| for the secant Hessian at the auxiliary θ̃ = θ + 2Δ̂, as is
+    and moved to the main θ̂ = θ + Δ̂ (what the regime-C regression averages)."""
+    from sklearn_dml._lambda import lambda_hessians
+
+    n = theta.shape[0]
+    P = family.probabilities(t, theta)
+    theta_main, theta_aux = theta + eps * direction, theta + 2 * eps * direction
+    score = np.zeros_like(theta)
+    stayed = np.zeros(theta.shape + theta.shape[1:])
+    moved = np.zeros_like(stayed)
+    for j in range(P.shape[1]):
+        y = np.full(n, j)
+        th = torch.tensor(theta_main, requires_grad=True)
+        loss = family.loss(torch.tensor(y, dtype=torch.float64), torch.tensor(t), th).sum()
+        (grad,) = torch.autograd.grad(loss, th)
+        score += P[:, j, None] * grad.numpy()
+        stayed += P[:, j, None, None] * lambda_hessians(family, y, t, theta_aux, secant=True)
+        moved += P[:, j, None, None] * lambda_hessians(family, y, t, theta_aux, secant=True,
+                                                       theta_main=theta_main)
+    delta = eps * direction
+
+    def miss(M):
+        return np.abs(np.einsum("nde,ne->nd", M, delta) - score).mean()
+
+    return miss(stayed), miss(moved)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_secant_moved_to_the_main_fit_is_third_order(nested):
+    """With the auxiliary fit twice as far from θ as the main one, the secant Hessian at
+    the auxiliary fit misses the main fit's expected score at second order; moved by
+    ½·(E[ℓ_θθ(Y, θ̂)] − E[ℓ_θθ(Y, θ̃)]) it is third order again."""
+    rng = np.random.default_rng(2)
+    if nested:
+        family = NestedLogitFamily(4, 2, nests={"a": [0, 1], "b": [2, 3]})
+    else:
+        family = MultinomialLogitFamily(4, 2)
+    t, theta = _setup(family, 200, rng)
+    direction = rng.normal(size=theta.shape)
+    if nested:
+        direction[:, -family.n_lambda:] = 0.0
+    (stayed_1, moved_1), (stayed_2, moved_2) = (
+        _moved_misses(family, t, theta, direction, eps) for eps in (0.025, 0.0125))
+    assert moved_2 < 0.3 * stayed_2, (moved_2, stayed_2)
+    assert np.log2(stayed_1 / stayed_2) < 2.3
+    assert np.log2(moved_1 / moved_2) > 2.4
+
+
+def test_nested_hessian_under_its_own_law_is_the_fisher_information():
+    """Σ_j P_j ℓ_θθ(j) by autodiff equals Σ_j P_j ℓ_θ(j) ℓ_θ(j)' (the information identity),
+    λ included."""
+    rng = np.random.default_rng(3)
+    family = NestedLogitFamily(4, 2, nests={"a": [0, 1], "b": [2, 3]})
+    t, theta = _setup(family, 40, rng)
+    np.testing.assert_allclose(family.hessian_under(t, theta, theta),
+                               family.expected_hessian(t, theta), rtol=1e-8, atol=1e-10)

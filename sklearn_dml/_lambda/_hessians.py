@@ -24,14 +24,21 @@ def uses_expected_hessian(family):
     return bool(family.hessian_depends_on_y and family.has_expected_hessian)
 
 
-def lambda_hessians(family, y, t, theta, secant=False):
+def lambda_hessians(family, y, t, theta, secant=False, theta_main=None):
     """Per-row matrices whose mean given X is Λ(x): expected Hessians where available.
 
     With ``secant`` (θ from the auxiliary fit, regime C), the family's
-    :meth:`~sklearn_dml.families.Family.secant_hessian` where it has ``secant_lambda``.
+    :meth:`~sklearn_dml.families.Family.secant_hessian` where it has ``secant_lambda``;
+    ``theta_main`` (the main fit's θ̂ at the same rows) moves that secant from the
+    auxiliary fit's error to the main fit's by ½·(E[ℓ_θθ(Y, θ̂)] − E[ℓ_θθ(Y, θ̃)]), Y
+    following θ̃, as :func:`lambda_index_weights` does for an index.
     """
     if secant and family.secant_lambda:
-        return family.secant_hessian(y, t, theta)
+        H = family.secant_hessian(y, t, theta)
+        moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
+        if moved is not None:
+            H = H + 0.5 * (moved - family.hessian_under(t, theta, theta))
+        return H
     if uses_expected_hessian(family):
         return family.expected_hessian(t, theta)
     return family.hessian(y, t, theta)

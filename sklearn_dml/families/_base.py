@@ -145,6 +145,18 @@ class Family:
         """
         raise NotImplementedError(f"The {self.name!r} family defines no secant Hessian.")
 
+    def hessian_under(self, t, theta, law_theta):
+        """E[ℓ_θθ(Y, t, θ)] per row with Y following the model at ``law_theta``, or None.
+
+        The secant Hessians of regime C use it to move the secant from the auxiliary
+        fit's error to the main fit's. Where ℓ_θθ is free of y it is
+        :meth:`expected_hessian` at ``theta``; families whose Hessian depends on y and
+        that have ``secant_lambda`` override it.
+        """
+        if not self.hessian_depends_on_y and self.has_expected_hessian:
+            return self.expected_hessian(t, theta)
+        return None
+
     @property
     def has_expected_hessian(self):
         """Whether :meth:`expected_hessian` is defined."""

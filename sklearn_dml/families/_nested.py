@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 import torch
-from torch.func import jacrev, vmap
+from torch.func import hessian, jacrev, vmap
 
 from ._base import Family
 from ._multinomial import MultinomialLogitFamily, secant_choice_weights
@@ -303,6 +303,19 @@ class NestedLogitFamily(Family):
         """
         jac, P = self.log_probability_jacobian(t, theta)
         return np.einsum("ns,nsd,nse->nde", P, jac, jac)
+
+    def hessian_under(self, t, theta, law_theta):
+        """Σ_j P_j(law_theta) ℓ_θθ(j, θ) per row (n, d, d): the Hessian of the cross-entropy
+        against the probabilities at ``law_theta``, by autodiff."""
+        law = torch.as_tensor(self.probabilities(t, law_theta))
+
+        def one(thi, ti, pi):
+            logp = self.log_probabilities(ti[None], thi[None])[0]
+            return -(pi * torch.where(pi > 0, logp, torch.zeros_like(logp))).sum()
+
+        t = torch.as_tensor(np.asarray(t, dtype=float))
+        theta = torch.as_tensor(np.asarray(theta, dtype=float))
+        return vmap(hessian(one))(theta, t, law).detach().numpy()
 
     def secant_hessian(self, y, t, theta):
         """Σ_j w_j ∂log P_j ∂log P_j' with w = :func:`secant_choice_weights`: the
