@@ -48,7 +48,11 @@ DESIGNS = ("linear-continuous", "linear-binary", "logit-C", "logit-A", "probit",
 ESTIMATORS = {"linear": sd.StructuralDMLRegressor, "logit": sd.LogitDML,
               "probit": sd.ProbitDML, "tobit": sd.TobitDML, "poisson": sd.PoissonDML}
 COLUMNS = ["design", "version", "n", "bias", "mean_se", "sd", "se_sd", "bias_se", "coverage",
-           "coverage_mc_se", "R", "failed", "fit_s", "in_band"]
+           "coverage_mc_se", "R", "failed", "fit_s", "in_band", "oracle_coverage",
+           "oracle_sd_z", "excess_z"]
+# designs whose efficient influence function (true θ, true Λ) the simulation can compute:
+# diagnose_large_n.py's designs, the package's own simulators with T | X ~ N(0.5x₁ + 0.3x₃, 1)
+ORACLE_DESIGNS = {"logit-C": "logit", "probit": "probit", "poisson": "poisson"}
 
 
 def _family_and_treatment(design):
@@ -100,14 +104,38 @@ def run_cell(design, version, n, reps, params, n_jobs=1, seed0=0):
     return [r for r, _ in out if r is not None], [bad for _, bad in out if bad is not None]
 
 
-def summarize_cell(raw):
+def summarize_cell(raw, oracle=None):
+    """The cell's row; with ``oracle`` (seed -> the efficient influence function's z on that
+    sample) also its coverage and SD of z on the same seeds, and ``excess_z``, the mean of
+    the estimator's z minus the oracle's: the estimator's own bias, free of the seeds'."""
     rows = summarize([{"names": [TARGET], "estimate": np.array([r["estimate"]]),
                        "stderr": np.array([r["stderr"]]), "truth": np.array([r["truth"]]),
                        "cpu": r["cpu"]} for r in raw])
     row = rows[0]
     row["fit_s"] = row.pop("cpu_s")
     row["in_band"] = all(lo <= row[k] <= hi for k, (lo, hi) in BAND.items())
+    if oracle and all(str(r["seed"]) in oracle for r in raw):
+        z_oracle = np.array([oracle[str(r["seed"])] for r in raw])
+        z = np.array([(r["estimate"] - r["truth"]) / r["stderr"] for r in raw])
+        row["oracle_coverage"] = float(np.mean(np.abs(z_oracle) < 1.959964))
+        row["oracle_sd_z"] = float(np.std(z_oracle, ddof=1))
+        row["excess_z"] = float(np.mean(z - z_oracle))
     return row
+
+
+def add_oracle(store):
+    """The efficient influence function's z per seed for every cell of ORACLE_DESIGNS
+    (version ``ours``) that lacks it (no fit: seconds per hundred seeds)."""
+    from diagnose_large_n import oracle_z
+
+    for key, cell in store["cells"].items():
+        design, version, n = key.split("|")
+        if version != "ours" or design not in ORACLE_DESIGNS:
+            continue
+        known = cell.setdefault("oracle_z", {})
+        for r in cell["raw"]:
+            if str(r["seed"]) not in known:
+                known[str(r["seed"])] = oracle_z(int(n), r["seed"], ORACLE_DESIGNS[design])
 
 
 def _key(design, version, n):
@@ -127,7 +155,8 @@ def render(store, path):
     for key, cell in store["cells"].items():
         design, version, n = key.split("|")
         rows.append({"design": design, "version": version, "n": int(n),
-                     **summarize_cell(cell["raw"]), "failed": len(cell["failed"])})
+                     **summarize_cell(cell["raw"], cell.get("oracle_z")),
+                     "failed": len(cell["failed"])})
     rows.sort(key=lambda r: (DESIGNS.index(r["design"]), r["version"], r["n"]))
     store["rows"] = rows
     with open(path, "w") as f:
@@ -136,7 +165,12 @@ def render(store, path):
     with open(os.path.splitext(path)[0] + ".md", "w") as f:
         f.write(f"Coverage of {TARGET} by sample size ({store.get('meta', '')})\n\n"
                 f"Band: coverage {lo:.0%}-{hi:.0%}, |bias| <= {BAND['bias_se'][1]} SE, SE/SD in "
-                f"{list(BAND['se_sd'])}; fit_s is CPU seconds per fit.\n\n")
+                f"{list(BAND['se_sd'])}; fit_s is CPU seconds per fit. Where the simulation can "
+                "compute the efficient influence function (true θ and Λ), oracle_coverage "
+                "and oracle_sd_z are its coverage and SD of z on the same seeds (what a "
+                "perfect estimator would show on this draw) and excess_z is the mean of the "
+                "estimator's z minus the oracle's: its own bias in SEs, free of the seeds' "
+                "luck.\n\n")
         f.write(markdown_table(rows, COLUMNS) + "\n")
         f.write("".join(f"\n* {note}" for note in store.get("notes", [])))
     of_record = os.path.abspath(path) == os.path.abspath(os.path.join(RESULTS,
@@ -205,6 +239,7 @@ def main():
         with open(path) as f:
             store = json.load(f)
     if args.render:
+        add_oracle(store)
         return render(store, path)
     params = dict(_parse_setting(s) for s in args.set)
     ns = [int(v) for v in args.n.split(",")]

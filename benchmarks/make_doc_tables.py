@@ -30,7 +30,13 @@ COLUMNS = [("design", "design"), ("version", "version"), ("n", "n"), ("family", 
            ("se", "standard errors"), ("target", "target"), ("truth", "truth"),
            ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"), ("R", "R"),
-           ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"), ("plugin_bias", "plug-in bias")]
+           ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"), ("plugin_bias", "plug-in bias"),
+           ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
+
+
+def _columns(rows):
+    """The COLUMNS that some row of a study has."""
+    return [c for c in COLUMNS if any(c[0] in r for r in rows)]
 
 STUDIES = [
     ("coverage_core.json", "Core estimators",
@@ -296,7 +302,7 @@ def choice_page():
             "draws of w; the "
             "probability and elasticity are at the fixed menu ``make_choice(...).at``.", "",
             f"Run: {study['meta']}", "",
-            list_table(study["rows"], [c for c in COLUMNS if c[0] in study["rows"][0]]), ""]
+            list_table(study["rows"], _columns(study["rows"])), ""]
     body += _notes(study)
     with open(CHOICE_DOC, "w") as f:
         f.write(head + _rst("\n".join(body)))
@@ -326,7 +332,7 @@ def main():
             summary_table([(f, t, s) for f, t, _, s in loaded]), ""]
     for filename, title, band, study in loaded:
         out += [title, "-" * len(title), "", band, "", f"Run: {study['meta']}", "",
-                list_table(study["rows"], [c for c in COLUMNS if c[0] in study["rows"][0]]), ""]
+                list_table(study["rows"], _columns(study["rows"])), ""]
         if filename in IMAGES:
             out += [f".. image:: {IMAGES[filename]}", "   :width: 100%",
                     f"   :alt: {title}: bias/SE and coverage against n", ""]
