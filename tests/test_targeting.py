@@ -115,6 +115,29 @@ def test_the_leverage_cap_keeps_one_row_from_inflating_lambda_everywhere():
     assert not cap_leverage(constant, constant, t, X)[1].any()  # the linear family's T is Λ
 
 
+def test_a_row_orders_of_magnitude_out_cannot_raise_its_own_ceiling():
+    """A weight 10¹⁴ times the others (an exponential link's fitted mean far out in T) is
+    brought down to the cap times the average of the capped weights, as a moderate one
+    is: the ceiling is the fixed point of the capping, not the average it inflates."""
+    from sklearn_dml._lambda._moments import capped_mean
+
+    rng = np.random.RandomState(7)
+    X = rng.standard_normal((20000, 2))
+    t = (0.5 * X[:, 0] + rng.standard_normal(20000))[:, None]
+    t[11] = 25.0
+    reference = np.ones(20000)
+    for far in (1e3, 1e14):
+        d2 = rng.exponential(size=20000)
+        d2[11] = far
+        capped_d2, capped = cap_leverage(d2, reference, t, X)
+        share = capped_d2[11] * t[11, 0] ** 2 / np.sum(capped_d2 * t[:, 0] ** 2)
+        assert capped[11] and share < 0.01, (far, share)
+    values = np.concatenate([rng.exponential(size=5000), [1e14, 1e6, 300.0]])
+    m = capped_mean(values, 50)
+    assert m == pytest.approx(np.mean(np.minimum(values, 50 * m)), rel=1e-12)
+    assert capped_mean(np.ones(10), 50) == 1.0
+
+
 def test_rows_with_large_weights_because_of_x_are_not_capped():
     """Leverage is judged given x: a region of x where the rate is a hundred times the
     typical one is Λ, not an outlier."""

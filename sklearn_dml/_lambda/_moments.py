@@ -21,7 +21,19 @@ PROPENSITY_CLIP = 1e-2
 LEVERAGE_CAP = 50.0
 
 
-def cap_leverage(d2, d2_reference, T_fit, X_fit, cap=LEVERAGE_CAP, max_iter=5):
+def capped_mean(values, cap):
+    """The m with m = mean(min(values, cap·m)): the average of nonnegative ``values`` once
+    those above ``cap`` times it are brought down to that level (exact, after a sort)."""
+    ascending = np.sort(values)
+    n = ascending.size
+    below = np.concatenate([[0.0], np.cumsum(ascending)])  # sums of the smallest, in order
+    k = np.arange(min(n - 1, int(np.ceil(n / cap)) - 1) + 1)  # n − k·cap stays positive
+    level = below[n - k] / (n - k * cap)  # the mean with the k largest at cap·level
+    fits = ascending[n - 1 - k] <= cap * level
+    return float(level[np.argmax(fits)] if fits.any() else level[-1])
+
+
+def cap_leverage(d2, d2_reference, T_fit, X_fit, cap=LEVERAGE_CAP):
     """Weights of Λ̂'s fitting rows with no row's leverage given x above ``cap`` times the
     average.
 
@@ -30,8 +42,10 @@ def cap_leverage(d2, d2_reference, T_fit, X_fit, cap=LEVERAGE_CAP, max_iter=5):
     the Mahalanobis length of T's residual u from that prediction. Rows far out in T given
     x (large u, and under an exponential link a weight far above w̄) stand out; rows with
     large weights because of where x is do not. Rows above ``cap`` times the weighted
-    average have their weight scaled down to that level, a few times over. Constant
-    weights (the linear family) are left as they are: there T's own spread is Λ.
+    average have their weight scaled down to that level, the average being the one after
+    the capping (:func:`capped_mean`), so that a row whose leverage is many orders of
+    magnitude out cannot raise its own ceiling. Constant weights (the linear family) are
+    left as they are: there T's own spread is Λ.
 
     Parameters
     ----------
@@ -55,12 +69,7 @@ def cap_leverage(d2, d2_reference, T_fit, X_fit, cap=LEVERAGE_CAP, max_iter=5):
     scale = np.abs(d2_reference)
     ratio = np.abs(d2) / np.maximum(scale, 1e-3 * max(np.median(scale), 1e-300))
     lev = ratio * spread
-    factor = np.ones(d2.shape)
-    for _ in range(max_iter):
-        new = np.minimum(1.0, cap * np.mean(lev * factor) / np.maximum(lev, 1e-300))
-        if np.allclose(new, factor, rtol=1e-3):
-            break
-        factor = new
+    factor = np.minimum(1.0, cap * capped_mean(lev, cap) / np.maximum(lev, 1e-300))
     capped = factor < 1.0
     return d2 * factor, capped
 
