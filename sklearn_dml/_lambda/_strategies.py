@@ -161,7 +161,8 @@ class _HessianRegression(LambdaStrategy):
         secant = elsewhere and family.secant_lambda
         d2 = lambda_index_weights(family, Y_rows, index(T_rows, theta_rows), secant=secant,
                                   observed=elsewhere and family.observed_lambda,
-                                  eta_main=index(T_rows, fold.theta(rows)) if secant else None)
+                                  eta_main=(index(T_rows, fold.theta(rows))
+                                            if secant and family.secant_to_main_fit else None))
         reference = lambda_index_weights(
             family, Y_rows, index(linear_prediction(T_rows, X_rows), theta_rows))
         return rows, cap_leverage(d2, reference, T_rows, X_rows)[0]

@@ -49,6 +49,9 @@ class IndexFamily(Family):
     #: For an asymmetric link the weight of an improbable outcome grows without bound (the
     #: gumbel's, for y = 0 at P(Y = 1) = 0.99: 700 times the curvature).
     secant_weight_cap: float | None = None
+    #: With ``secant_lambda``: move the secant from the auxiliary fit's error to the main
+    #: fit's (``eta_main`` of :func:`sklearn_dml._lambda.lambda_index_weights`).
+    secant_to_main_fit = True
     #: Whether the regime-C Hessian regression uses the observed ℓ''(y, η̃) at the auxiliary
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
