@@ -70,6 +70,10 @@ STUDIES = [
      "The Poisson after its debiasing became a targeting step and Λ̂'s fitting rows got a "
      "leverage cap (commit bfea44d), seeds 0-99; family bands. Stored rows, same seeds: "
      "E[beta] bias 0.095 SE, SE/SD 0.905, coverage 0.97; AME 0.249 SE, 0.944, 0.97."),
+    ("coverage_families_moved.json", "Family catalogue after the secant move",
+     "Poisson and fractional logit once regime C's secant weights are moved from the "
+     "auxiliary fit's error to the main fit's, and the gumbel, which keeps them at the "
+     "auxiliary fit; seeds 0-199; family bands."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
