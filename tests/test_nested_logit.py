@@ -542,3 +542,16 @@ def test_lambda_is_homogeneous_by_default_and_the_within_nest_warning_silent(rng
         warnings.simplefilter("always")
         est.inference([ChoiceElasticity(1, "price", at=x[0])])
     assert not [w for w in record if "carries 1/λ̂" in str(w.message)]
+
+
+def test_regime_c_folds_side_by_side_in_threads(rng):
+    """The moved secant Hessian differentiates in every fold's thread at once (reverse mode:
+    forward-mode levels are not thread-safe)."""
+    x, avail, y = _simulate(600, TRUE, rng)
+    est = NestedLogitDML(J, nests=NESTS, attribute_names=NAMES, lambda_method="regression",
+                         hidden_dims=(4,), max_epochs=3, cv=3, torch_num_threads=2,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(rng.normal(size=(600, 2)), x, y.astype(float), availability=avail)
+    assert np.all(np.isfinite(est.inference_.stderr))

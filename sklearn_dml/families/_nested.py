@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 import torch
-from torch.func import hessian, jacrev, vmap
+from torch.func import jacrev, vmap
 
 from ._base import Family
 from ._multinomial import MultinomialLogitFamily, secant_choice_weights
@@ -315,7 +315,8 @@ class NestedLogitFamily(Family):
 
         t = torch.as_tensor(np.asarray(t, dtype=float))
         theta = torch.as_tensor(np.asarray(theta, dtype=float))
-        return vmap(hessian(one))(theta, t, law).detach().numpy()
+        # reverse over reverse: forward-mode levels are not thread-safe, and folds run in threads
+        return vmap(jacrev(jacrev(one)))(theta, t, law).detach().numpy()
 
     def secant_hessian(self, y, t, theta):
         """Σ_j w_j ∂log P_j ∂log P_j' with w = :func:`secant_choice_weights`: the
