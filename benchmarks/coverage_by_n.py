@@ -127,14 +127,16 @@ def summarize_cell(raw, oracle=None):
 def randomized_oracle_z(n, seed):
     """The efficient influence function's z on ``make_logit(n, treatment="randomized")``:
     Λ(x) = E[ℓ_θθ | x] over T ~ Bernoulli(½), independent of x, at the true θ."""
+    from diagnose_lambda import _lambda_over_law
+    from diagnose_large_n import _one_step
+
     from sklearn_dml.families import FAMILIES
 
     data, family = make_logit(n, treatment="randomized", random_state=seed), FAMILIES["logit"]()
-    theta = data.theta[:, :2]
-    lam = sum(0.5 * family.curvature(theta[:, 0] + theta[:, 1] * t)[:, None, None]
-              * np.array([[1.0, t], [t, t * t]]) for t in (0.0, 1.0))
-    score = family.gradient(data.Y, data.T.reshape(-1, 1), theta)
-    psi = theta[:, 1] - np.linalg.solve(lam, score[:, :, None])[:, 1, 0]
+    theta, nodes = data.theta[:, :2], np.tile([0.0, 1.0], (n, 1))
+    lam = _lambda_over_law(family.curvature(theta[:, :1] + theta[:, 1:2] * nodes), nodes,
+                           np.array([0.5, 0.5]))
+    psi = _one_step(theta, lam, family.gradient(data.Y, data.T.reshape(-1, 1), theta))
     return float((psi.mean() - data.truth["E[beta]"]) / (psi.std() / np.sqrt(n)))
 
 

@@ -19,20 +19,26 @@ def _setup(family, n, rng):
     return t, theta
 
 
-def _misses(family, t, theta, direction, eps):
-    """Mean |M Δ − E[ℓ_θ(θ̂)]| for the Fisher information and the secant Hessian at θ̂."""
+def _expected(family, t, theta, theta_hat, per_choice):
+    """E[ℓ_θ(y, θ̂)] and E[per_choice(y)] with y following the model at the true ``theta``."""
     n = theta.shape[0]
-    P = family.probabilities(t, theta)  # the true law of the choice
-    theta_hat = theta + eps * direction
-    score = np.zeros_like(theta)
-    secant = np.zeros(theta.shape + theta.shape[1:])
+    P = family.probabilities(t, theta)
+    score, mean = np.zeros_like(theta), 0.0
     for j in range(P.shape[1]):
         y = np.full(n, j)
         th = torch.tensor(theta_hat, requires_grad=True)
         loss = family.loss(torch.tensor(y, dtype=torch.float64), torch.tensor(t), th).sum()
         (grad,) = torch.autograd.grad(loss, th)
         score += P[:, j, None] * grad.numpy()
-        secant += P[:, j, None, None] * family.secant_hessian(y, t, theta_hat)
+        mean = mean + P[:, j, None, None] * per_choice(y)
+    return score, mean
+
+
+def _misses(family, t, theta, direction, eps):
+    """Mean |M Δ − E[ℓ_θ(θ̂)]| for the Fisher information and the secant Hessian at θ̂."""
+    theta_hat = theta + eps * direction
+    score, secant = _expected(family, t, theta, theta_hat,
+                              lambda y: family.secant_hessian(y, t, theta_hat))
     fisher = family.expected_hessian(t, theta_hat)
     delta = eps * direction
 
@@ -78,21 +84,12 @@ def _moved_misses(family, t, theta, direction, eps):
     and moved to the main θ̂ = θ + Δ̂ (what the regime-C regression averages)."""
     from sklearn_dml._lambda import lambda_hessians
 
-    n = theta.shape[0]
-    P = family.probabilities(t, theta)
     theta_main, theta_aux = theta + eps * direction, theta + 2 * eps * direction
-    score = np.zeros_like(theta)
-    stayed = np.zeros(theta.shape + theta.shape[1:])
-    moved = np.zeros_like(stayed)
-    for j in range(P.shape[1]):
-        y = np.full(n, j)
-        th = torch.tensor(theta_main, requires_grad=True)
-        loss = family.loss(torch.tensor(y, dtype=torch.float64), torch.tensor(t), th).sum()
-        (grad,) = torch.autograd.grad(loss, th)
-        score += P[:, j, None] * grad.numpy()
-        stayed += P[:, j, None, None] * lambda_hessians(family, y, t, theta_aux, secant=True)
-        moved += P[:, j, None, None] * lambda_hessians(family, y, t, theta_aux, secant=True,
-                                                       theta_main=theta_main)
+    score, stayed = _expected(family, t, theta, theta_main,
+                              lambda y: lambda_hessians(family, y, t, theta_aux, secant=True))
+    moved = _expected(family, t, theta, theta_main,
+                      lambda y: lambda_hessians(family, y, t, theta_aux, secant=True,
+                                                theta_main=theta_main))[1]
     delta = eps * direction
 
     def miss(M):

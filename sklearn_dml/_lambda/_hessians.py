@@ -36,8 +36,8 @@ def lambda_hessians(family, y, t, theta, secant=False, theta_main=None):
     if secant and family.secant_lambda:
         H = family.secant_hessian(y, t, theta)
         moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
-        if moved is not None:
-            H = H + 0.5 * (moved - family.hessian_under(t, theta, theta))
+        if moved is not None:  # at its own law it is the Fisher information
+            H = H + 0.5 * (moved - family.expected_hessian(t, theta))
         return H
     if uses_expected_hessian(family):
         return family.expected_hessian(t, theta)
@@ -89,20 +89,12 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=
     if coefficient is None:
         return w
     w = w - coefficient * family.d1(y, eta)
-    if eta_main is not None:
-        w = w + 0.5 * (_expected_d2_under(family, eta, eta_main) - curvature)
+    moved = None if eta_main is None else family.curvature_under(eta, eta_main)
+    if moved is not None:
+        w = w + 0.5 * (moved - curvature)
     if family.secant_weight_cap is not None:
         w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
     return w
-
-
-def _expected_d2_under(family, eta_law, eta):
-    """E[ℓ''(Y, η)] with Y following ``eta_law`` (the curvature where ℓ'' is free of y)."""
-    if not family.hessian_depends_on_y:
-        return family.curvature(eta)
-    p = family.mean_eta(eta_law)
-    return (p * family.d2(np.ones_like(eta), eta)
-            + (1 - p) * family.d2(np.zeros_like(eta), eta))
 
 
 def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):

@@ -176,7 +176,8 @@ class _HessianRegression(LambdaStrategy):
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
                             secant=elsewhere,
-                            theta_main=fold.theta(rows) if elsewhere else None)
+                            theta_main=(fold.theta(rows) if elsewhere
+                                        and self.family.secant_to_main_fit else None))
         # the default fits all entries jointly (PSD-preserving), a user's model entry by entry
         lam = regress_hessian(H, data.X[rows], data.X[test],
                               self.seeded_model(seed, default_matrix_model),

@@ -37,6 +37,10 @@ class Family:
     secant_lambda : bool
         Whether the regime-C Hessian regression uses :meth:`secant_hessian` at the
         auxiliary fit instead of the expected Hessian there.
+    secant_to_main_fit : bool
+        With ``secant_lambda``: whether that secant is moved from the auxiliary fit's
+        error to the main fit's (:func:`~sklearn_dml._lambda.lambda_hessians`,
+        :func:`~sklearn_dml._lambda.lambda_index_weights`).
     targeted : bool
         Whether the debiased average of θ comes from a targeting step (θ̂ moved along
         Λ̂⁻¹ to the minimum of the loss, :mod:`~sklearn_dml._targeting`) rather than
@@ -64,6 +68,7 @@ class Family:
     conditional_law = "location_scale"
     single_index = False
     secant_lambda = False
+    secant_to_main_fit = True
     targeted = False
     #: Whether a constant treatment column is an error (False for packed layouts,
     #: e.g. an availability column that is always 1).
@@ -151,7 +156,8 @@ class Family:
         The secant Hessians of regime C use it to move the secant from the auxiliary
         fit's error to the main fit's. Where ℓ_θθ is free of y it is
         :meth:`expected_hessian` at ``theta``; families whose Hessian depends on y and
-        that have ``secant_lambda`` override it.
+        that have ``secant_lambda`` override it, and must then define
+        :meth:`expected_hessian`, which it equals at ``law_theta = theta``.
         """
         if not self.hessian_depends_on_y and self.has_expected_hessian:
             return self.expected_hessian(t, theta)

@@ -34,13 +34,20 @@ class BinaryIndexFamily(IndexFamily):
         if not self.has_expected_hessian:  # no y-free curvature to take the slope of
             return None
         eta = np.asarray(eta, dtype=float)
-        p = self.mean_eta(eta)
-        d3 = [(self.d2(np.full_like(eta, y), eta + step)
-               - self.d2(np.full_like(eta, y), eta - step)) / (2.0 * step) for y in (0.0, 1.0)]
+        d3 = (self.curvature_under(eta, eta + step)
+              - self.curvature_under(eta, eta - step)) / (2.0 * step)  # E_η[∂ℓ''/∂η]
         c = self.curvature(eta)
         tiny = c < 1e-300
-        excess = 0.5 * ((1 - p) * d3[0] + p * d3[1]) / np.where(tiny, 1.0, c)
+        excess = 0.5 * d3 / np.where(tiny, 1.0, c)
         return np.where(tiny, 0.0, self.curvature_log_slope(eta) - excess)
+
+    def curvature_under(self, eta_law, eta):
+        """E[ℓ''(Y, η)] with Y ~ Bernoulli(F(``eta_law``)) (numpy)."""
+        if not self.hessian_depends_on_y:
+            return super().curvature_under(eta_law, eta)
+        p = self.mean_eta(np.asarray(eta_law, dtype=float))
+        return (p * self.d2(np.ones_like(eta), eta)
+                + (1 - p) * self.d2(np.zeros_like(eta), eta))
 
     def sf(self, c, t, theta):
         return binary_sf(c, self.mean(t, theta))

@@ -50,7 +50,7 @@ class GumbelFamily(BinaryIndexFamily):
     # 10⁸ times the curvature, and a few such rows would make Λ̂ wild
     secant_lambda = True
     secant_weight_cap = 30.0
-    # moved to the main fit, the clipped weights biased E[β] (−0.14 → −0.22 SE) at 9% more SD
+    # the move to the main fit does not survive the clip: it added bias and SD (user guide)
     secant_to_main_fit = False
 
     def loss_eta(self, y, eta):

@@ -49,9 +49,6 @@ class IndexFamily(Family):
     #: For an asymmetric link the weight of an improbable outcome grows without bound (the
     #: gumbel's, for y = 0 at P(Y = 1) = 0.99: 700 times the curvature).
     secant_weight_cap: float | None = None
-    #: With ``secant_lambda``: move the secant from the auxiliary fit's error to the main
-    #: fit's (``eta_main`` of :func:`sklearn_dml._lambda.lambda_index_weights`).
-    secant_to_main_fit = True
     #: Whether the regime-C Hessian regression uses the observed ℓ''(y, η̃) at the auxiliary
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
@@ -113,6 +110,14 @@ class IndexFamily(Family):
         if self.hessian_depends_on_y:
             return self.expected_d2(eta)
         return self.d2(np.zeros_like(eta), eta)
+
+    def curvature_under(self, eta_law, eta):
+        """E[ℓ''(Y, η)] with Y following ``eta_law`` (numpy), or None where not available.
+
+        Where ℓ'' is free of y it is :meth:`curvature` at ``eta``; families whose ℓ''
+        depends on y override it (binary families do).
+        """
+        return None if self.hessian_depends_on_y else self.curvature(eta)
 
     def secant_coefficient(self, eta):
         """κ(η)/c(η) in the secant weights c(η) − (κ/c)·ℓ'(y, η) of regime C.
