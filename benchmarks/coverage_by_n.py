@@ -50,10 +50,10 @@ ESTIMATORS = {"linear": sd.StructuralDMLRegressor, "logit": sd.LogitDML,
 COLUMNS = ["design", "version", "n", "bias", "mean_se", "sd", "se_sd", "bias_se", "coverage",
            "coverage_mc_se", "R", "failed", "fit_s", "in_band", "oracle_coverage",
            "oracle_sd_z", "excess_z"]
-# designs whose efficient influence function (true θ, true Λ) the simulation can compute:
-# diagnose_large_n.py's designs (T | X ~ N(0.5x₁ + 0.3x₃, 1)) and the randomized logit
+# designs whose efficient influence function (true θ, true Λ) the simulation can compute,
+# by the name of diagnose_large_n.py's design
 ORACLE_DESIGNS = {"logit-C": "logit", "probit": "probit", "poisson": "poisson",
-                  "logit-A": "logit-randomized"}
+                  "logit-A": "logit-randomized", "linear-binary": "linear-binary"}
 
 
 def _family_and_treatment(design):
@@ -124,22 +124,6 @@ def summarize_cell(raw, oracle=None):
     return row
 
 
-def randomized_oracle_z(n, seed):
-    """The efficient influence function's z on ``make_logit(n, treatment="randomized")``:
-    Λ(x) = E[ℓ_θθ | x] over T ~ Bernoulli(½), independent of x, at the true θ."""
-    from diagnose_lambda import _lambda_over_law
-    from diagnose_large_n import _one_step
-
-    from sklearn_dml.families import FAMILIES
-
-    data, family = make_logit(n, treatment="randomized", random_state=seed), FAMILIES["logit"]()
-    theta, nodes = data.theta[:, :2], np.tile([0.0, 1.0], (n, 1))
-    lam = _lambda_over_law(family.curvature(theta[:, :1] + theta[:, 1:2] * nodes), nodes,
-                           np.array([0.5, 0.5]))
-    psi = _one_step(theta, lam, family.gradient(data.Y, data.T.reshape(-1, 1), theta))
-    return float((psi.mean() - data.truth["E[beta]"]) / (psi.std() / np.sqrt(n)))
-
-
 def add_oracle(store):
     """The efficient influence function's z per seed for every cell of ORACLE_DESIGNS
     (version ``ours``) that lacks it (no fit: seconds per hundred seeds)."""
@@ -152,9 +136,7 @@ def add_oracle(store):
         known = cell.setdefault("oracle_z", {})
         for r in cell["raw"]:
             if str(r["seed"]) not in known:
-                known[str(r["seed"])] = (
-                    randomized_oracle_z(int(n), r["seed"]) if design == "logit-A"
-                    else oracle_z(int(n), r["seed"], ORACLE_DESIGNS[design]))
+                known[str(r["seed"])] = oracle_z(int(n), r["seed"], ORACLE_DESIGNS[design])
 
 
 def _key(design, version, n):

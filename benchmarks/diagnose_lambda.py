@@ -46,11 +46,13 @@ N_NODES = 40  # Gauss-Hermite nodes for T | X ~ N(0.5 x1 + 0.3 x3, 1), the desig
 
 
 def _lambda_over_law(weights, t_nodes, node_probs):
-    """E[w(T) z z' | x] for z = (1, T), from per-row weights at the quadrature nodes."""
+    """E[w(T) z z' | x] for z = (1, T), from per-row weights at the quadrature nodes
+    (``node_probs`` shared by all rows, or one row of probabilities per row)."""
+    mass = weights * np.broadcast_to(node_probs, weights.shape)
     lam = np.empty((t_nodes.shape[0], 2, 2))
-    lam[:, 0, 0] = weights @ node_probs
-    lam[:, 0, 1] = lam[:, 1, 0] = (weights * t_nodes) @ node_probs
-    lam[:, 1, 1] = (weights * t_nodes ** 2) @ node_probs
+    lam[:, 0, 0] = mass.sum(axis=1)
+    lam[:, 0, 1] = lam[:, 1, 0] = (mass * t_nodes).sum(axis=1)
+    lam[:, 1, 1] = (mass * t_nodes ** 2).sum(axis=1)
     return lam
 
 

@@ -2,7 +2,9 @@
 
 For each replication of the design (``--design logit``: ``make_logit(n,
 treatment="continuous")``; ``--design poisson`` or ``probit``: ``make_family_data(design,
-n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1)) the estimator is fitted once; its cross-fitted θ̂
+n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1); ``--design linear-binary``:
+``make_linear_confounded(n, treatment="binary")``; ``--design logit-randomized``:
+``make_logit(n, treatment="randomized")``) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
@@ -36,12 +38,13 @@ import ast  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
-from sklearn_dml.datasets import make_family_data, make_logit  # noqa: E402
+from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_logit  # noqa: E402
 from sklearn_dml.families import FAMILIES  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -52,12 +55,38 @@ def _one_step(theta, lam, score):
     return (theta - np.linalg.solve(lam, score[:, :, None])[:, :, 0])[:, 1]
 
 
+def _normal_law(data):
+    """The quadrature of T | X ~ N(0.5 x₁ + 0.3 x₃, 1)."""
+    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
+    return (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :], probs / probs.sum()
+
+
+def _propensity_law(data):
+    """T | X ~ Bernoulli(σ(0.8 x₁ − 0.5 x₃)) (``make_linear_confounded``'s binary T)."""
+    e = 1.0 / (1.0 + np.exp(-(0.8 * data.X[:, 0] - 0.5 * data.X[:, 2])))
+    return np.tile([0.0, 1.0], (e.size, 1)), np.column_stack([1.0 - e, e])
+
+
+def _coin_law(data):
+    """T ~ Bernoulli(½), independent of X (``make_logit``'s randomized T)."""
+    n = data.X.shape[0]
+    return np.tile([0.0, 1.0], (n, 1)), np.array([0.5, 0.5])
+
+
+# design -> (simulator, estimator, family, law of T given X)
 DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", random_state=seed),
-                     sd.LogitDML),
+                     sd.LogitDML, "logit", _normal_law),
            "poisson": (lambda n, seed: make_family_data("poisson", n, random_state=seed),
-                       sd.PoissonDML),
+                       sd.PoissonDML, "poisson", _normal_law),
            "probit": (lambda n, seed: make_family_data("probit", n, random_state=seed),
-                      sd.ProbitDML)}
+                      sd.ProbitDML, "probit", _normal_law),
+           "linear-binary": (lambda n, seed: make_linear_confounded(n, treatment="binary",
+                                                                    random_state=seed),
+                             sd.StructuralDMLRegressor, "linear", _propensity_law),
+           "logit-randomized": (lambda n, seed: make_logit(n, treatment="randomized",
+                                                           random_state=seed),
+                                partial(sd.LogitDML, treatment_law=([0, 1], [0.5, 0.5])),
+                                "logit", _coin_law)}
 
 
 def _tails(psi, lam_hat, lam_true, stderr):
@@ -71,11 +100,9 @@ def _tails(psi, lam_hat, lam_true, stderr):
             "inv_ratio_max": float(ratio.max())}
 
 
-def _true_lambda(family, data):
-    """Λ(x) = E[ℓ_θθ | x] at a given θ, over the design's law T | X ~ N(0.5 x₁ + 0.3 x₃, 1)."""
-    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
-    probs = probs / probs.sum()
-    t_nodes = (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :]
+def _true_lambda(family, data, law):
+    """Λ(x) = E[ℓ_θθ | x] at a given θ, over the design's law of T given X."""
+    t_nodes, probs = law(data)
     return lambda th: _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
                                        t_nodes, probs)
 
@@ -83,16 +110,16 @@ def _true_lambda(family, data):
 def oracle_z(n, seed, design="logit"):
     """The efficient influence function's z-score (its mean minus the truth over its own
     SE): no fit, so thousands of seeds tell whether a cell's seeds are a typical draw."""
-    make, estimator = DESIGNS[design]
-    data, family = make(n, seed), FAMILIES[design]()
+    make, _, family_name, law = DESIGNS[design]
+    data, family = make(n, seed), FAMILIES[family_name]()
     theta = data.theta[:, :2]
-    psi = _one_step(theta, _true_lambda(family, data)(theta),
+    psi = _one_step(theta, _true_lambda(family, data, law)(theta),
                     family.gradient(data.Y, data.T.reshape(-1, 1), theta))
     return float((psi.mean() - data.truth["E[beta]"]) / (psi.std() / np.sqrt(n)))
 
 
 def decompose(n, seed, design="logit", **params):
-    make, estimator = DESIGNS[design]
+    make, estimator, _, law = DESIGNS[design]
     data = make(n, seed)
     est = estimator(cv=5, random_state=seed, **params)
     start = time.perf_counter()
@@ -100,7 +127,7 @@ def decompose(n, seed, design="logit", **params):
     seconds = time.perf_counter() - start
     family, theta_hat, theta = est.family_, est.theta_, data.theta[:, :2]
     t = data.T.reshape(-1, 1)
-    lam_at = _true_lambda(family, data)
+    lam_at = _true_lambda(family, data, law)
     lam_true, lam_plain = lam_at(theta), lam_at(theta_hat)
     psi_oracle = _one_step(theta, lam_true, family.gradient(data.Y, t, theta))
     score_hat = family.gradient(data.Y, t, theta_hat)
@@ -163,7 +190,7 @@ def main():
     ap.add_argument("params", nargs="*", help="estimator parameters as key=value")
     args = ap.parse_args()
     params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.params)}
-    family_class = FAMILIES[args.design]
+    family_class = FAMILIES[DESIGNS[args.design][2]]
     for key, value in (p.split("=", 1) for p in args.family_set):
         setattr(family_class, key, ast.literal_eval(value))  # a trial of a family's choice
     torch.set_num_threads(1)
