@@ -265,6 +265,34 @@ def test_secant_weights_move_to_the_main_fits_error(name):
     assert moved_2.mean() < 0.35 * stayed_2.mean(), (moved_2, stayed_2)
 
 
+def test_observed_weights_move_to_the_main_fits_error():
+    """The probit's observed ℓ''(y, η̃) plus ½·E[ℓ''(Y, η̂) − ℓ''(Y, η̃)] (Y following η̃)
+    has mean ℓ''-at-η plus ½·∂ℓ''·(Δη̂ + Δη̃) under the true law: it misses the secant to η̂
+    by ½·∂ℓ''·Δη̃ only. With the auxiliary fit exact the miss is O(Δ²) (the unmoved
+    weights miss by O(Δ)); with η̃ = η + 2Δ it is two thirds of the unmoved miss."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import ProbitFamily
+
+    family = ProbitFamily()
+    eta_true = np.linspace(-2.0, 1.5, 8)
+    p = family.mean_eta(eta_true)
+
+    def errors(delta, aux_steps):
+        eta_aux, eta_main = eta_true + aux_steps * delta, eta_true + delta
+        expect = lambda fn: (1 - p) * fn(np.zeros_like(p)) + p * fn(np.ones_like(p))
+        target = expect(lambda y: family.d1(y, eta_main)) / delta
+        moved = expect(lambda y: lambda_index_weights(family, y, eta_aux, observed=True,
+                                                      eta_main=eta_main))
+        stayed = expect(lambda y: lambda_index_weights(family, y, eta_aux, observed=True))
+        return moved - target, stayed - target
+
+    (moved_1, stayed_1), (moved_2, stayed_2) = errors(0.1, 0), errors(0.05, 0)
+    order = lambda big, small: np.log2(np.abs(big).sum() / np.abs(small).sum())
+    assert order(moved_1, moved_2) > 1.8 and abs(order(stayed_1, stayed_2) - 1) < 0.2
+    moved, stayed = errors(0.02, 2)
+    assert abs(np.abs(moved).sum() / np.abs(stayed).sum() - 2 / 3) < 0.03
+
+
 def test_secant_weight_cap_clips_only_improbable_outcomes():
     """The gumbel's secant weights stay within [0, 30·E[ℓ'' | η]]; the clip binds only for
     y = 0 where P(Y = 1 | η) is above about 0.97, and leaves every other weight alone."""
@@ -373,8 +401,8 @@ def test_observed_weights_miss_the_secant_slope_by_less_than_the_expected_curvat
 
 def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
     """The probit's Hessian regression uses the observed ℓ'', the logit's, the gumbel's
-    (clipped) and the Poisson's the secant weights, the logit's and the Poisson's moved to
-    the main fit's η̂."""
+    (clipped) and the Poisson's the secant weights, all but the gumbel's moved to the main
+    fit's η̂."""
     import sklearn_dml._lambda._strategies as strategies
     from sklearn_dml import GumbelDML, LogitDML, PoissonDML, ProbitDML
     from sklearn_dml.datasets import make_family_data
@@ -390,7 +418,7 @@ def test_regime_c_passes_each_family_its_lambda_weights(monkeypatch):
         data = make_family_data(name, 300, random_state=0)
         estimator(**kw).fit(data.X, data.T, data.Y)
     flags = {family: kw for family, kw in seen if len(kw) > 1}  # not the cap's reference
-    assert flags == {"probit": {"secant": False, "observed": True, "eta_main": False},
+    assert flags == {"probit": {"secant": False, "observed": True, "eta_main": True},
                      "logit": {"secant": True, "observed": False, "eta_main": True},
                      "gumbel": {"secant": True, "observed": False, "eta_main": False},
                      "poisson": {"secant": True, "observed": False, "eta_main": True}}

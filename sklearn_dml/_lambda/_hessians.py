@@ -78,20 +78,26 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=
     adds the known difference, ½·E[ℓ''(Y, η̂) − ℓ''(Y, η̃)] with Y following η̃, which
     is ½·∂₂g·(η̂ − η̃) to first order: without it the secant leaves
     ½·E[∂₂g·(Δη̃ − Δη̂)·Δη̂ z], the fits' unshared errors (the auxiliary network sees half
-    the rows) times the main one's.
+    the rows) times the main one's. The observed weights take the same shift, so that
+    their mean under the true law misses the secant to η̂ by ½·∂₂g·Δη̃ instead of
+    ∂₂g·(Δη̃ − ½·Δη̂).
 
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
-    curvature = family.curvature(eta) if secant or not observed else None
+    curvature = family.curvature(eta) if secant or not observed or eta_main is not None \
+        else None
     w = family.d2(y, eta) if observed or curvature is None else curvature
     coefficient = family.secant_coefficient(eta) if secant else None
-    if coefficient is None:
+    if coefficient is None and not observed:
         return w
-    w = w - coefficient * family.d1(y, eta)
+    if coefficient is not None:
+        w = w - coefficient * family.d1(y, eta)
     moved = None if eta_main is None else family.curvature_under(eta, eta_main)
     if moved is not None:
         w = w + 0.5 * (moved - curvature)
+    if coefficient is None:
+        return w
     if family.secant_weight_cap is not None:
         w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
     return w

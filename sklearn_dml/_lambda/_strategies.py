@@ -159,10 +159,12 @@ class _HessianRegression(LambdaStrategy):
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         family, T_rows, X_rows, Y_rows = self.family, data.T[rows], data.X[rows], data.Y[rows]
         secant = elsewhere and family.secant_lambda
+        observed = elsewhere and family.observed_lambda
         d2 = lambda_index_weights(family, Y_rows, index(T_rows, theta_rows), secant=secant,
-                                  observed=elsewhere and family.observed_lambda,
+                                  observed=observed,
                                   eta_main=(index(T_rows, fold.theta(rows))
-                                            if secant and family.secant_to_main_fit else None))
+                                            if (secant or observed) and family.secant_to_main_fit
+                                            else None))
         reference = lambda_index_weights(
             family, Y_rows, index(linear_prediction(T_rows, X_rows), theta_rows))
         return rows, cap_leverage(d2, reference, T_rows, X_rows)[0]

@@ -38,8 +38,8 @@ class Family:
         Whether the regime-C Hessian regression uses :meth:`secant_hessian` at the
         auxiliary fit instead of the expected Hessian there.
     secant_to_main_fit : bool
-        With ``secant_lambda``: whether that secant is moved from the auxiliary fit's
-        error to the main fit's (:func:`~sklearn_dml._lambda.lambda_hessians`,
+        With ``secant_lambda`` (or ``observed_lambda``): whether that secant (or the
+        observed curvature) is moved from the auxiliary fit's error to the main fit's (:func:`~sklearn_dml._lambda.lambda_hessians`,
         :func:`~sklearn_dml._lambda.lambda_index_weights`).
     targeted : bool
         Whether the debiased average of θ comes from a targeting step (θ̂ moved along
