@@ -279,7 +279,9 @@ def test_observed_weights_move_to_the_main_fits_error():
 
     def errors(delta, aux_steps):
         eta_aux, eta_main = eta_true + aux_steps * delta, eta_true + delta
-        expect = lambda fn: (1 - p) * fn(np.zeros_like(p)) + p * fn(np.ones_like(p))
+        def expect(fn):
+            return (1 - p) * fn(np.zeros_like(p)) + p * fn(np.ones_like(p))
+
         target = expect(lambda y: family.d1(y, eta_main)) / delta
         moved = expect(lambda y: lambda_index_weights(family, y, eta_aux, observed=True,
                                                       eta_main=eta_main))
@@ -287,7 +289,9 @@ def test_observed_weights_move_to_the_main_fits_error():
         return moved - target, stayed - target
 
     (moved_1, stayed_1), (moved_2, stayed_2) = errors(0.1, 0), errors(0.05, 0)
-    order = lambda big, small: np.log2(np.abs(big).sum() / np.abs(small).sum())
+    def order(big, small):
+        return np.log2(np.abs(big).sum() / np.abs(small).sum())
+
     assert order(moved_1, moved_2) > 1.8 and abs(order(stayed_1, stayed_2) - 1) < 0.2
     moved, stayed = errors(0.02, 2)
     assert abs(np.abs(moved).sum() / np.abs(stayed).sum() - 2 / 3) < 0.03

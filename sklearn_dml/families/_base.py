@@ -39,7 +39,8 @@ class Family:
         auxiliary fit instead of the expected Hessian there.
     secant_to_main_fit : bool
         With ``secant_lambda`` (or ``observed_lambda``): whether that secant (or the
-        observed curvature) is moved from the auxiliary fit's error to the main fit's (:func:`~sklearn_dml._lambda.lambda_hessians`,
+        observed curvature) is moved from the auxiliary fit's error to the main fit's
+        (:func:`~sklearn_dml._lambda.lambda_hessians`,
         :func:`~sklearn_dml._lambda.lambda_index_weights`).
     targeted : bool
         Whether the debiased average of θ comes from a targeting step (θ̂ moved along
