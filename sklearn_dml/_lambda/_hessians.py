@@ -85,20 +85,17 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=
     Returns the plain weights where ℓ'' depends on y and the family gives no
     ``expected_d2`` (no y-free curvature to take the slope of).
     """
-    curvature = family.curvature(eta) if secant or not observed or eta_main is not None \
-        else None
+    curvature = family.curvature(eta)  # None where ℓ'' depends on y and no expectation is given
     w = family.d2(y, eta) if observed or curvature is None else curvature
     coefficient = family.secant_coefficient(eta) if secant else None
-    if coefficient is None and not observed:
-        return w
     if coefficient is not None:
         w = w - coefficient * family.d1(y, eta)
-    moved = None if eta_main is None else family.curvature_under(eta, eta_main)
+    elif not observed:
+        return w
+    moved = None if eta_main is None or curvature is None else family.curvature_under(eta, eta_main)
     if moved is not None:
         w = w + 0.5 * (moved - curvature)
-    if coefficient is None:
-        return w
-    if family.secant_weight_cap is not None:
+    if coefficient is not None and family.secant_weight_cap is not None:
         w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
     return w
 
