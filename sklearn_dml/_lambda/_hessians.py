@@ -31,17 +31,24 @@ def lambda_hessians(family, y, t, theta, secant=False, theta_main=None):
     :meth:`~sklearn_dml.families.Family.secant_hessian` where it has ``secant_lambda``;
     ``theta_main`` (the main fit's θ̂ at the same rows) moves that secant from the
     auxiliary fit's error to the main fit's by ½·(E[ℓ_θθ(Y, θ̂)] − E[ℓ_θθ(Y, θ̃)]), Y
-    following θ̃, as :func:`lambda_index_weights` does for an index.
+    following θ̃, as :func:`lambda_index_weights` does for an index. Families with
+    ``information_to_main_fit`` take the same move on the expected Hessian at θ̃: the
+    one-step needs G(θ, θ) + ½·∂₂G·Δ̂ (G(θ*, θ) the mean of ℓ_θθ at θ with Y following
+    θ*), which G(θ̃, θ̃) misses by (∂₁G + ∂₂G)·Δ̃ − ½·∂₂G·Δ̂, and the moved form by
+    (∂₁G + ½·∂₂G)·Δ̃ only, with no y in it.
     """
     if secant and family.secant_lambda:
         H = family.secant_hessian(y, t, theta)
-        moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
-        if moved is not None:  # at its own law it is the Fisher information
-            H = H + 0.5 * (moved - family.expected_hessian(t, theta))
-        return H
-    if uses_expected_hessian(family):
-        return family.expected_hessian(t, theta)
-    return family.hessian(y, t, theta)
+    elif uses_expected_hessian(family):
+        H = family.expected_hessian(t, theta)
+        if not (secant and family.information_to_main_fit):
+            return H
+    else:
+        return family.hessian(y, t, theta)
+    moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
+    if moved is not None:  # at its own law it is the Fisher information
+        H = H + 0.5 * (moved - family.expected_hessian(t, theta))
+    return H
 
 
 def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=None):

@@ -37,6 +37,11 @@ class Family:
     secant_lambda : bool
         Whether the regime-C Hessian regression uses :meth:`secant_hessian` at the
         auxiliary fit instead of the expected Hessian there.
+    information_to_main_fit : bool
+        Whether the regime-C Hessian regression moves the expected Hessian at the
+        auxiliary fit to the main fit's error (:func:`~sklearn_dml._lambda.lambda_hessians`),
+        for families without a secant whose Hessian depends on y; their
+        :meth:`hessian_under` then gives E[ℓ_θθ] under another law.
     secant_to_main_fit : bool
         With ``secant_lambda`` (or ``observed_lambda``): whether that secant (or the
         observed curvature) is moved from the auxiliary fit's error to the main fit's
@@ -69,6 +74,7 @@ class Family:
     conditional_law = "location_scale"
     single_index = False
     secant_lambda = False
+    information_to_main_fit = False
     secant_to_main_fit = True
     targeted = False
     #: Whether a constant treatment column is an error (False for packed layouts,
@@ -157,8 +163,8 @@ class Family:
         The secant Hessians of regime C use it to move the secant from the auxiliary
         fit's error to the main fit's. Where ℓ_θθ is free of y it is
         :meth:`expected_hessian` at ``theta``; families whose Hessian depends on y and
-        that have ``secant_lambda`` override it, and must then define
-        :meth:`expected_hessian`, which it equals at ``law_theta = theta``.
+        that have ``secant_lambda`` or ``information_to_main_fit`` override it, and must
+        then define :meth:`expected_hessian`, which it equals at ``law_theta = theta``.
         """
         if not self.hessian_depends_on_y and self.has_expected_hessian:
             return self.expected_hessian(t, theta)

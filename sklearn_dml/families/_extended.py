@@ -75,6 +75,12 @@ class ExtendedIndexFamily(Family):
         """E[second derivatives in (η, s) | η, s], shape (n, 1 + k, 1 + k); None if not given."""
         return None
 
+    def local_hessian_under(self, law_eta, law_s, eta, s):
+        """E[second derivatives in (η, s) at (eta, s)] with Y following the model at
+        (law_eta, law_s), shape (n, 1 + k, 1 + k); None if not given. At law = (eta, s)
+        it is :meth:`local_expected_hessian`."""
+        return None
+
     # -- derived -------------------------------------------------------------------------
     def loss(self, y, t, theta):
         eta, s = self.split(t, theta)
@@ -115,6 +121,13 @@ class ExtendedIndexFamily(Family):
         z, eta, s = self._local(t, theta)
         h = self.local_expected_hessian(eta, s)
         return None if h is None else _lift_hessian(h, z)
+
+    def hessian_under(self, t, theta, law_theta):
+        if type(self).local_hessian_under is ExtendedIndexFamily.local_hessian_under:
+            return super().hessian_under(t, theta, law_theta)
+        z, eta, s = self._local(t, theta)
+        _, law_eta, law_s = self._local(t, law_theta)
+        return _lift_hessian(self.local_hessian_under(law_eta, law_s, eta, s), z)
 
     def default_targets(self, n_treatments):
         from ..targets import AverageMarginalEffect, AverageParameter

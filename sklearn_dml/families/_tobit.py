@@ -25,7 +25,9 @@ class TobitFamily(ExtendedIndexFamily):
     ``Y <= left`` (``Y >= right``) are censored; ℓ is −log Φ of the standardized
     distance for them and log σ + r²/2, r = (y − η)/σ, otherwise.
     ℓ_θθ depends on y and is indefinite for uncensored rows, so Λ(x) uses the
-    Fisher information of the censored normal (Amemiya 1973), in closed form.
+    Fisher information of the censored normal (Amemiya 1973), in closed form; in
+    regime C at the auxiliary fit, moved to the main fit's error with the Hessian under
+    the auxiliary fit's law (``information_to_main_fit``, :meth:`local_hessian_under`).
 
     Parameters
     ----------
@@ -54,6 +56,7 @@ class TobitFamily(ExtendedIndexFamily):
     extra_names = ("log_sigma",)
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    information_to_main_fit = True
 
     def __init__(self, left=0.0, right=None):
         self.left = left
@@ -163,24 +166,32 @@ class TobitFamily(ExtendedIndexFamily):
         return g, h
 
     def local_expected_hessian(self, eta, s):
+        return self.local_hessian_under(eta, s, eta, s)
+
+    def local_hessian_under(self, law_eta, law_s, eta, s):
+        """E[second derivatives in (η, s) at (eta, s)] with Y* ~ N(law_eta, e^{2 law_s}):
+        the censored rows' Hessian times their probability, plus the uncensored rows'
+        1/σ², 2r/σ, 2r² integrated over the truncated normal (its first two moments)."""
         lo, hi = self._bounds()
-        sigma = np.exp(s[:, 0])
-        l, u = (lo - eta) / sigma, (hi - eta) / sigma
+        sigma, law_sigma = np.exp(s[:, 0]), np.exp(law_s[:, 0])
+        l, u = (lo - law_eta) / law_sigma, (hi - law_eta) / law_sigma
         Pl, pl, lpl = _norm_parts(l)
         Pu, pu, upu = _norm_parts(u)
         inside = Pu - Pl
-        h_ee = inside / sigma ** 2
-        h_es = 2 * (pl - pu) / sigma
-        h_ss = 2 * (inside + lpl - upu)
-        for bound, sign, a0 in ((lo, 1.0, l), (hi, -1.0, -u)):
+        # E[e; inside], E[e²; inside] for e = (Y* − law_eta)/law_sigma, then r = (Y − η)/σ
+        e1, e2 = pl - pu, inside + lpl - upu
+        shift = law_eta - eta
+        r1 = (shift * inside + law_sigma * e1) / sigma
+        r2 = (shift ** 2 * inside + 2 * shift * law_sigma * e1 + law_sigma ** 2 * e2) / sigma ** 2
+        h_ee, h_es, h_ss = inside / sigma ** 2, 2 * r1 / sigma, 2 * r2
+        for bound, sign, mass in ((lo, 1.0, Pl), (hi, -1.0, special.ndtr(-u))):
             if not np.isfinite(bound):
                 continue
-            a = a0
+            a = sign * (bound - eta) / sigma
             lam = mills(a)
-            phi = np.exp(-0.5 * a * a) / np.sqrt(2 * np.pi)
-            h_ee = h_ee + phi * (a + lam) / sigma ** 2
-            h_es = h_es + sign * phi * (a * (a + lam) - 1) / sigma
-            h_ss = h_ss + phi * (-a + a * a * (a + lam))
+            h_ee = h_ee + mass * lam * (a + lam) / sigma ** 2
+            h_es = h_es + mass * sign * lam * (a * (a + lam) - 1) / sigma
+            h_ss = h_ss + mass * (-a * lam + a * a * lam * (a + lam))
         return stack_hessian(h_ee, h_es, h_ss)
 
     # -- data ----------------------------------------------------------------------------
