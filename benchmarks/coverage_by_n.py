@@ -53,7 +53,8 @@ COLUMNS = ["design", "version", "n", "bias", "mean_se", "sd", "se_sd", "bias_se"
 # designs whose efficient influence function (true θ, true Λ) the simulation can compute,
 # by the name of diagnose_large_n.py's design
 ORACLE_DESIGNS = {"logit-C": "logit", "probit": "probit", "poisson": "poisson",
-                  "logit-A": "logit-randomized", "linear-binary": "linear-binary"}
+                  "logit-A": "logit-randomized", "linear-binary": "linear-binary",
+                  "tobit": "tobit"}
 
 
 def _family_and_treatment(design):

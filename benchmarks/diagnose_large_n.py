@@ -1,8 +1,8 @@
 """Where does a regime-C standard error fall short at large n? An oracle decomposition.
 
 For each replication of the design (``--design logit``: ``make_logit(n,
-treatment="continuous")``; ``--design poisson`` or ``probit``: ``make_family_data(design,
-n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1); ``--design linear-binary``:
+treatment="continuous")``; ``--design poisson``, ``probit`` or ``tobit``:
+``make_family_data(design, n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1); ``--design linear-binary``:
 ``make_linear_confounded(n, treatment="binary")``; ``--design logit-randomized``:
 ``make_logit(n, treatment="randomized")``) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
@@ -80,6 +80,8 @@ DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", rando
                        sd.PoissonDML, "poisson", _normal_law),
            "probit": (lambda n, seed: make_family_data("probit", n, random_state=seed),
                       sd.ProbitDML, "probit", _normal_law),
+           "tobit": (lambda n, seed: make_family_data("tobit", n, random_state=seed),
+                     sd.TobitDML, "tobit", _normal_law),
            "linear-binary": (lambda n, seed: make_linear_confounded(n, treatment="binary",
                                                                     random_state=seed),
                              sd.StructuralDMLRegressor, "linear", _propensity_law),
@@ -101,10 +103,16 @@ def _tails(psi, lam_hat, lam_true, stderr):
 
 
 def _true_lambda(family, data, law):
-    """Λ(x) = E[ℓ_θθ | x] at a given θ, over the design's law of T given X."""
+    """Λ(x) = E[ℓ_θθ | x] at a given θ, over the design's law of T given X (the expected
+    Hessian node by node where the family has more than an index)."""
     t_nodes, probs = law(data)
-    return lambda th: _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
-                                       t_nodes, probs)
+    if family.single_index:
+        return lambda th: _lambda_over_law(family.curvature(th[:, :1] + th[:, 1:2] * t_nodes),
+                                           t_nodes, probs)
+    mass = np.broadcast_to(probs, t_nodes.shape)
+    return lambda th: sum(mass[:, k, None, None]
+                          * family.expected_hessian(t_nodes[:, k:k + 1], th)
+                          for k in range(t_nodes.shape[1]))
 
 
 def oracle_z(n, seed, design="logit"):
@@ -112,7 +120,7 @@ def oracle_z(n, seed, design="logit"):
     SE): no fit, so thousands of seeds tell whether a cell's seeds are a typical draw."""
     make, _, family_name, law = DESIGNS[design]
     data, family = make(n, seed), FAMILIES[family_name]()
-    theta = data.theta[:, :2]
+    theta = data.theta[:, :family.theta_dim(1)]
     psi = _one_step(theta, _true_lambda(family, data, law)(theta),
                     family.gradient(data.Y, data.T.reshape(-1, 1), theta))
     return float((psi.mean() - data.truth["E[beta]"]) / (psi.std() / np.sqrt(n)))
@@ -125,7 +133,8 @@ def decompose(n, seed, design="logit", **params):
     start = time.perf_counter()
     est.fit(data.X, data.T, data.Y)
     seconds = time.perf_counter() - start
-    family, theta_hat, theta = est.family_, est.theta_, data.theta[:, :2]
+    family, theta_hat = est.family_, est.theta_
+    theta = data.theta[:, :theta_hat.shape[1]]
     t = data.T.reshape(-1, 1)
     lam_at = _true_lambda(family, data, law)
     lam_true, lam_plain = lam_at(theta), lam_at(theta_hat)
