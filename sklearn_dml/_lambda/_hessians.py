@@ -38,16 +38,18 @@ def lambda_hessians(family, y, t, theta, secant=False, theta_main=None):
     (∂₁G + ½·∂₂G)·Δ̃ only, with no y in it.
     """
     if secant and family.secant_lambda:
-        H = family.secant_hessian(y, t, theta)
+        H, information = family.secant_hessian(y, t, theta), None
     elif uses_expected_hessian(family):
-        H = family.expected_hessian(t, theta)
+        H = information = family.expected_hessian(t, theta)
         if not (secant and family.information_to_main_fit):
             return H
     else:
         return family.hessian(y, t, theta)
     moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
     if moved is not None:  # at its own law it is the Fisher information
-        H = H + 0.5 * (moved - family.expected_hessian(t, theta))
+        if information is None:
+            information = family.expected_hessian(t, theta)
+        H = H + 0.5 * (moved - information)
     return H
 
 
