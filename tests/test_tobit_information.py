@@ -76,3 +76,30 @@ def test_information_moved_to_the_main_fit_is_third_order(left, right):
     assert np.log2(stayed_1 / stayed_2) < 2.3  # second order
     assert np.log2(moved_1 / moved_2) > 2.6  # third order
     np.testing.assert_array_equal(stayed, family.expected_hessian(t, theta))
+
+
+def test_a_move_the_family_cannot_make_is_an_error():
+    """A family that asks for the move but cannot compute G(θ*, θ) is told so, rather than
+    getting the unmoved information in silence."""
+    from sklearn_dml._lambda import lambda_index_weights
+    from sklearn_dml.families import Family, LogitFamily
+
+    class NoLawTobit(TobitFamily):
+        def hessian_under(self, t, theta, law_theta):
+            return Family.hessian_under(self, t, theta, law_theta)
+
+    t, theta, direction = _setup()
+    y = np.zeros(len(t))
+    with pytest.raises(NotImplementedError, match="information_to_main_fit.*hessian_under"):
+        lambda_hessians(NoLawTobit(), y, t, theta, secant=True, theta_main=theta + direction)
+    # without the main fit's θ̂ there is nothing to move
+    lambda_hessians(NoLawTobit(), y, t, theta, secant=True)
+
+    class NoLawLogit(LogitFamily):
+        def curvature_under(self, eta_law, eta):
+            return None
+
+    eta = t[:, 0]
+    with pytest.raises(NotImplementedError, match="curvature_under"):
+        lambda_index_weights(NoLawLogit(), y, eta, secant=True, eta_main=eta + 0.1)
+    lambda_index_weights(NoLawLogit(), y, eta, secant=True)

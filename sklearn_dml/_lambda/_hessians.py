@@ -45,12 +45,19 @@ def lambda_hessians(family, y, t, theta, secant=False, theta_main=None):
             return H
     else:
         return family.hessian(y, t, theta)
-    moved = None if theta_main is None else family.hessian_under(t, theta_main, theta)
-    if moved is not None:  # at its own law it is the Fisher information
-        if information is None:
-            information = family.expected_hessian(t, theta)
-        H = H + 0.5 * (moved - information)
-    return H
+    if theta_main is None:
+        return H
+    moved = family.hessian_under(t, theta_main, theta)
+    if moved is None:
+        flag = "secant_lambda" if information is None else "information_to_main_fit"
+        raise NotImplementedError(
+            f"The {family.name!r} family sets {flag} with secant_to_main_fit = True, but its "
+            "hessian_under returns None, so regime C's Hessians cannot be moved to the main "
+            "fit. Define hessian_under (local_hessian_under for an ExtendedIndexFamily), or "
+            "set secant_to_main_fit = False.")
+    if information is None:  # at its own law hessian_under is the Fisher information
+        information = family.expected_hessian(t, theta)
+    return H + 0.5 * (moved - information)
 
 
 def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=None):
@@ -101,8 +108,14 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=
         w = w - coefficient * family.d1(y, eta)
     elif not observed:
         return w
-    moved = None if eta_main is None or curvature is None else family.curvature_under(eta, eta_main)
-    if moved is not None:
+    if eta_main is not None and curvature is not None:
+        moved = family.curvature_under(eta, eta_main)
+        if moved is None:
+            raise NotImplementedError(
+                f"The {family.name!r} family's regime-C weights (secant_lambda or "
+                "observed_lambda) are moved to the main fit (secant_to_main_fit = True), but "
+                "its curvature_under returns None. Define curvature_under(eta_law, eta), or "
+                "set secant_to_main_fit = False.")
         w = w + 0.5 * (moved - curvature)
     if coefficient is not None and family.secant_weight_cap is not None:
         w = np.clip(w, 0.0, family.secant_weight_cap * curvature)
