@@ -241,7 +241,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
-        T_fit, Y_fit = units.treatment(T), units.outcome(Y)
+        T_fit, Y_fit, fit_family = units.treatment(T), units.outcome(Y), family.in_units(units)
         constant = [self.theta_names_.index(name) for name in self.homogeneous_]
         config = dataclasses.replace(config, output_projector=homogeneous_projector(
             units.theta_matrix, constant))
@@ -257,11 +257,11 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
         check_groups_whole(codes, plans)
         self._clusters = codes if self.cluster_se else None
-        reps = run_crossfit(plans, TrainingData(Xs, T_fit, Y_fit, weights), family, config,
-                            strategy.in_units(units, T.shape[1]), self.n_jobs,
+        reps = run_crossfit(plans, TrainingData(Xs, T_fit, Y_fit, weights), fit_family, config,
+                            strategy.in_units(units, T.shape[1], fit_family), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
-        self._reps = [cache_repetition(rep, family, T_fit, Y_fit, units, weights,
+        self._reps = [cache_repetition(rep, fit_family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._jacobi_lambda_floor,
                                        homogeneous=constant)
                       for rep in reps]

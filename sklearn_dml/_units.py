@@ -122,11 +122,15 @@ def internal_law(treatment_law, units, n_treatments):
     return units.treatment(values), probs
 
 
-def index_units(T, theta_dim, outcome=None):
+def index_units(T, theta_dim, outcome=None, log_scale=None):
     """Units of a single-index family, η = α + Σ β_j t_j, θ = (α, β, extras).
 
-    T is standardized by :func:`standardized_columns`; with ``outcome`` (the linear model's
-    Y) Y is too, and θ's index part scales with it: θ = s_Y (M θ̃) + (m_Y, 0, …).
+    T is standardized by :func:`standardized_columns`. With ``outcome`` (the Y of a model
+    whose index is in Y's units) Y is too, and θ's index part scales with it:
+    θ = s_Y (M θ̃) + (m_Y, 0, …). For the linear model's squared error the loss scales by
+    s_Y². ``log_scale`` is the position of log σ in θ for a location-scale likelihood
+    (tobit, heteroskedastic): that component gains log s_Y, and the negative
+    log-likelihood changes by a constant only, so the loss keeps its scale.
     """
     shift, scale = standardized_columns(T)
     M = index_theta_map(shift, scale, theta_dim)
@@ -138,4 +142,9 @@ def index_units(T, theta_dim, outcome=None):
         y_shift, y_scale = 0.0, 1.0
     offset = np.zeros(theta_dim)
     offset[0] = y_shift
-    return Units(shift, scale, y_shift, y_scale, y_scale * M, offset, y_scale ** 2)
+    if log_scale is None:
+        return Units(shift, scale, y_shift, y_scale, y_scale * M, offset, y_scale ** 2)
+    rows = np.ones(theta_dim)
+    rows[:1 + shift.shape[0]] = y_scale  # the index part; the extras keep their units
+    offset[log_scale] = np.log(y_scale)
+    return Units(shift, scale, y_shift, y_scale, rows[:, None] * M, offset)

@@ -77,6 +77,39 @@ def test_outcome_units_scale_the_linear_estimates(c):
     np.testing.assert_allclose(res.stderr / c, base.stderr, rtol=0.02)
 
 
+@pytest.mark.parametrize("family", ["tobit", "heteroskedastic"])
+def test_outcome_units_scale_the_location_scale_estimates(family):
+    """Y → c·Y (censoring points too): E[β], the AME and their SEs scale by c, θ̂'s log σ
+    shifts by log c, to rounding."""
+    from sklearn_dml import HeteroskedasticDML, TobitDML
+
+    d = make_family_data(family, n_samples=800, random_state=1)
+    cls = TobitDML if family == "tobit" else HeteroskedasticDML
+    base = cls(**FAST).fit(d.X, d.T, d.Y)
+    for c in (1e-3, 1e3):  # the tobit's censoring point 0 is the same in every unit
+        est = cls(**FAST).fit(d.X, d.T, c * d.Y)
+        a, b = base.inference(["beta", "ame"]), est.inference(["beta", "ame"])
+        np.testing.assert_allclose(b.estimate / c, a.estimate, rtol=1e-6)
+        np.testing.assert_allclose(b.stderr / c, a.stderr, rtol=1e-6)
+        np.testing.assert_allclose(est.predict(d.X[:20])[:, -1] - np.log(c),
+                                   base.predict(d.X[:20])[:, -1], atol=1e-5)
+
+
+def test_tobit_censoring_point_moves_with_the_outcome():
+    """Y → Y + 50 with the censoring point at 50: only α moves, by 50."""
+    from sklearn_dml import StructuralDML
+    from sklearn_dml.families import TobitFamily
+
+    d = make_family_data("tobit", n_samples=800, random_state=1)
+    base = StructuralDML(family=TobitFamily(), **FAST).fit(d.X, d.T, d.Y)
+    base = base.inference(["alpha", "beta", "ame"])
+    est = StructuralDML(family=TobitFamily(left=50.0), **FAST).fit(d.X, d.T, d.Y + 50.0)
+    res = est.inference(["alpha", "beta", "ame"])
+    np.testing.assert_allclose(res.estimate - [50.0, 0.0, 0.0], base.estimate, rtol=1e-6,
+                               atol=1e-6)
+    np.testing.assert_allclose(res.stderr, base.stderr, rtol=1e-6)
+
+
 @pytest.mark.parametrize("family", ["linear", "logit"])
 def test_affine_covariate_units_change_nothing(family):
     cls, X, T, Y = _data(family)

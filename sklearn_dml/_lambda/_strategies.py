@@ -11,6 +11,7 @@ network that did not see each, or None without auxiliary networks).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 
@@ -105,9 +106,14 @@ class LambdaStrategy:
         """
         raise NotImplementedError
 
-    def in_units(self, units, n_treatments):
-        """The strategy for data in the internal units of ``units``."""
-        return self
+    def in_units(self, units, n_treatments, family):
+        """The strategy for data in the internal units of ``units``, with ``family`` as it
+        applies to them (:meth:`~sklearn_dml.families.Family.in_units`)."""
+        if family is self.family:
+            return self
+        strategy = copy.copy(self)
+        strategy.family = family
+        return strategy
 
     def check_design(self, T, treatment_names, n_independent=None):
         """Raise where the data contradict what the strategy assumes of the treatment."""
@@ -277,8 +283,8 @@ class RandomizedLambda(LambdaStrategy):
         check_treatment_law(self.treatment_law, T, treatment_names,
                             n_independent=n_independent)
 
-    def in_units(self, units, n_treatments):
-        return RandomizedLambda(self.family,
+    def in_units(self, units, n_treatments, family):
+        return RandomizedLambda(family,
                                 internal_law(self.treatment_law, units, n_treatments),
                                 self.seeds)
 
@@ -318,6 +324,12 @@ class NetworkLambda(LambdaStrategy):
 
     def covariates(self, X, n_threads):
         return X
+
+    def in_units(self, units, n_treatments, family):
+        strategy = super().in_units(units, n_treatments, family)
+        if strategy is not self:
+            strategy.inner = self.inner.in_units(units, n_treatments, family)
+        return strategy
 
     def evaluate_group(self, folds, thetas, data, X32, config, train):
         """Λ̂ and floored rows of every fold of a group, from one batch of networks."""

@@ -135,6 +135,13 @@ class Family:
 
         return Units.identity(t.shape[1], self.theta_dim(t.shape[1]))
 
+    def in_units(self, units):
+        """The family as it applies to data in the internal units of ``units``.
+
+        Itself, unless its definition names values of Y (the tobit's censoring points).
+        """
+        return self
+
     def expected_hessian(self, t, theta):
         """E[ℓ_θθ(Y, t, θ) | x, t] under the model (the Fisher information), or None.
 

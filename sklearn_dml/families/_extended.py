@@ -30,6 +30,9 @@ class ExtendedIndexFamily(Family):
     """
 
     extra_names: tuple[str, ...] = ()
+    #: η in Y's units and a last component log σ: Y is standardized for training, the
+    #: index part of θ scales with it and log σ shifts by log s_Y.
+    location_scale = False
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:
@@ -42,8 +45,12 @@ class ExtendedIndexFamily(Family):
         return 1 + n_treatments + len(self.extra_names)
 
     def internal_units(self, t, y):
-        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift."""
-        return index_units(t, self.theta_dim(t.shape[1]))
+        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift;
+        for a ``location_scale`` family Y too."""
+        d = self.theta_dim(t.shape[1])
+        if self.location_scale:
+            return index_units(t, d, outcome=y, log_scale=d - 1)
+        return index_units(t, d)
 
     def split(self, t, theta):
         """(η, s) from t (n, p) and θ (n, d), for numpy arrays or torch tensors."""

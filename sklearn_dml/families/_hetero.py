@@ -33,6 +33,7 @@ class HeteroskedasticGaussianFamily(ExtendedIndexFamily):
     extra_names = ("log_sigma",)
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    location_scale = True
     # Λ(x) by integrating the Fisher information at θ̂(x) over an estimated law of T | X.
     # The Hessian regression at an auxiliary fit left E[α] 1.0 SE off (the forest's
     # smoothing of the Hessian entries lost how E[T | x] varies) and E[β] −0.25 SE; the

@@ -57,6 +57,7 @@ class TobitFamily(ExtendedIndexFamily):
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     information_to_main_fit = True
+    location_scale = True
 
     def __init__(self, left=0.0, right=None):
         self.left = left
@@ -223,6 +224,12 @@ class TobitFamily(ExtendedIndexFamily):
     def initial_bias(self, y, t):
         return ([float(np.mean(y))] + [0.0] * t.shape[1]
                 + [float(np.log(max(float(np.std(y)), 1e-6)))])
+
+    def in_units(self, units):
+        """The censoring points in the internal units of Y."""
+        def internal(c):
+            return None if c is None else float(units.outcome(c))
+        return TobitFamily(left=internal(self.left), right=internal(self.right))
 
     def __repr__(self):
         return f"TobitFamily(left={self.left!r}, right={self.right!r})"
