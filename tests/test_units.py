@@ -8,6 +8,7 @@ from sklearn_dml import (
     MultinomialLogitDML,
     PoissonDML,
     ProbitDML,
+    StructuralDML,
     StructuralDMLRegressor,
 )
 from sklearn_dml.datasets import make_choice, make_family_data, make_linear_confounded, make_logit
@@ -45,6 +46,21 @@ def test_treatment_units_do_not_change_estimates(family):
         np.testing.assert_allclose(c * res.stderr, base.stderr, rtol=0.02)
         assert (est.inference_.diagnostics["share_regularized"]
                 == first.inference_.diagnostics["share_regularized"])
+
+
+@pytest.mark.parametrize("family", ["gumbel", "negbin", "gamma", "weibull", "tobit",
+                                    "heteroskedastic", "beta", "fractional_logit", "zip"])
+def test_treatment_units_for_every_index_family(family):
+    """T → 1000·T for the rest of the catalogue: E[β], the AME and their SEs scale exactly."""
+    from sklearn_dml.families import get_family
+
+    d = make_family_data(family, n_samples=500, random_state=1)
+    params = dict(FAST, family=get_family(family))
+    base = StructuralDML(**params).fit(d.X, d.T, d.Y).inference(["beta", "ame"])
+    res = StructuralDML(**params).fit(d.X, 1e3 * d.T, d.Y).inference(["beta", "ame"])
+    np.testing.assert_allclose(1e3 * res.estimate, base.estimate, rtol=1e-5,
+                               atol=1e-4 * base.stderr.min())
+    np.testing.assert_allclose(1e3 * res.stderr, base.stderr, rtol=1e-4)
 
 
 def test_network_lambda_model_is_free_of_treatment_units():
