@@ -79,6 +79,9 @@ STUDIES = [
      "main fit's error (commit 7068acf), seeds 0-199; family bands. On seeds 0-99, paired "
      "with the seed-tree row above: E[beta] mean z -0.10 -> -0.10 (shift +0.00, s.e. 0.03; "
      "SE 9% smaller), AME +0.09 -> +0.13 (shift +0.04, s.e. 0.02)."),
+    ("coverage_families_location_scale.json", "Tobit and heteroskedastic with Y in internal units",
+     "The two location-scale families once Y (and the tobit's censoring points) are "
+     "standardized for training (commit c282cf7), seeds 0-199; family bands."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
