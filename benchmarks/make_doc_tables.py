@@ -82,6 +82,11 @@ STUDIES = [
     ("coverage_families_location_scale.json", "Tobit and heteroskedastic with Y in internal units",
      "The two location-scale families once Y (and the tobit's censoring points) are "
      "standardized for training (commit c282cf7), seeds 0-199; family bands."),
+    ("coverage_families_gumbel_targeted.json", "Gumbel with the targeting step",
+     "The gumbel (seeds 0-199) and the Weibull (seeds 0-99) on the same samples with the "
+     "one-step correction and with the targeting step; family bands. The gumbel takes "
+     "the targeting step from here on, the Weibull keeps the one-step. The one-step Weibull "
+     "row is its first run on the seed tree."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),

@@ -51,7 +51,8 @@ class Family:
         Whether the debiased average of θ comes from a targeting step (θ̂ moved along
         Λ̂⁻¹ to the minimum of the loss, :mod:`~sklearn_dml._targeting`) rather than
         the one-step correction; both have the same influence function. For convex
-        losses whose curvature can grow without bound in t (the exponential link).
+        losses whose curvature can grow without bound (the Poisson's exponential link,
+        the gumbel's y = 0 rows).
     single_index : bool
         Whether ℓ depends on θ only through the index η = (1, t)'θ
         (:class:`~sklearn_dml.families.IndexFamily`): targets and Λ(x) then use the

@@ -52,6 +52,9 @@ class GumbelFamily(BinaryIndexFamily):
     secant_weight_cap = 30.0
     # the move to the main fit does not survive the clip: it added bias and SD (user guide)
     secant_to_main_fit = False
+    # y = 0 at a large fitted η has score and curvature e^η: a row the one-step linearizes
+    # badly, which the targeting step weighs by its own curvature
+    targeted = True
 
     def loss_eta(self, y, eta):
         u = torch.exp(eta)
