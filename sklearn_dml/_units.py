@@ -142,9 +142,9 @@ def index_units(T, theta_dim, outcome=None, log_scale=None):
         y_shift, y_scale = 0.0, 1.0
     offset = np.zeros(theta_dim)
     offset[0] = y_shift
-    if log_scale is None:
-        return Units(shift, scale, y_shift, y_scale, y_scale * M, offset, y_scale ** 2)
     rows = np.ones(theta_dim)
     rows[:1 + shift.shape[0]] = y_scale  # the index part; the extras keep their units
-    offset[log_scale] = np.log(y_scale)
-    return Units(shift, scale, y_shift, y_scale, rows[:, None] * M, offset)
+    loss_scale = y_scale ** 2
+    if log_scale is not None:
+        offset[log_scale], loss_scale = np.log(y_scale), 1.0
+    return Units(shift, scale, y_shift, y_scale, rows[:, None] * M, offset, loss_scale)

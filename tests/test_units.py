@@ -201,3 +201,20 @@ def test_units_map_theta_and_scores_both_ways():
     loss.sum().backward()
     np.testing.assert_allclose(units.score(fam.gradient(y, t, theta)), th_user.grad.numpy(),
                                atol=1e-10)
+
+
+def test_tobit_in_internal_units_is_a_copy_of_the_same_class():
+    """The family for internal data keeps a subclass's overrides; only the bounds move."""
+    from sklearn_dml.families import TobitFamily
+
+    class TopCoded(TobitFamily):
+        pass
+
+    rng = np.random.default_rng(0)
+    y = np.clip(rng.normal(5.0, 3.0, 200), 0.0, 10.0)
+    family = TopCoded(left=0.0, right=10.0)
+    units = family.internal_units(rng.normal(size=(200, 1)), y)
+    internal = family.in_units(units)
+    assert type(internal) is TopCoded and (family.left, family.right) == (0.0, 10.0)
+    assert internal.left == pytest.approx((0.0 - y.mean()) / y.std())
+    assert internal.right == pytest.approx((10.0 - y.mean()) / y.std())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from scipy import special
@@ -226,10 +228,11 @@ class TobitFamily(ExtendedIndexFamily):
                 + [float(np.log(max(float(np.std(y)), 1e-6)))])
 
     def in_units(self, units):
-        """The censoring points in the internal units of Y."""
-        def internal(c):
-            return None if c is None else float(units.outcome(c))
-        return TobitFamily(left=internal(self.left), right=internal(self.right))
+        """A copy (of a subclass too) with the censoring points in the internal units of Y."""
+        family = copy.copy(self)
+        family.left, family.right = (None if c is None else float(units.outcome(c))
+                                     for c in (self.left, self.right))
+        return family
 
     def __repr__(self):
         return f"TobitFamily(left={self.left!r}, right={self.right!r})"
