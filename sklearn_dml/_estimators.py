@@ -18,7 +18,8 @@ _SHARED_PARAMS = """
         the linear model). "all" is the parametric model: θ̂ is the MLE of each fold
         and the standard errors are the sandwich ones. Holding a component fixed that
         truly varies makes its estimate the best constant approximation, not E[θ(X)].
-        ``homogeneous_`` lists them after fit.
+        ``homogeneous_`` lists them after fit. Where no column of X varies, θ cannot
+        vary either and every component is held constant, as with "all".
     hidden_dims : tuple of int, default=(64, 32)
         Hidden layer sizes of the θ-network.
     dropout : float, default=0.0
@@ -179,7 +180,8 @@ _ATTRIBUTES = """
     theta_names_ : list of str
         Names of the components of θ.
     homogeneous_ : list of str
-        The components of θ held constant in x (``homogeneous``).
+        The components of θ held constant in x (``homogeneous``; every one where X
+        does not vary).
     treatment_names_ : list of str
     outcome_name_ : str
     targets_ : list of Target

@@ -374,3 +374,100 @@ def test_homogeneous_all_crossfit_is_the_mle(family):
     assert np.abs(est.inference_.estimate - mle).max() < 1e-6 * se.min()
     np.testing.assert_allclose(est.inference_.stderr, se, rtol=1e-3)
     assert np.ptp(est.theta_, axis=0).max() < 1e-8
+
+
+# -- misspecified data: the sandwich's bread is the observed Hessian, not the model's ------
+def _misspecified(name, n=2000, seed=1):
+    """T ~ N(1, 1) and an outcome the family does not describe (skewed, heteroskedastic,
+    mixed or zero-inflated), so that the mean observed Hessian differs from the mean Fisher
+    information at the MLE."""
+    rng = np.random.RandomState(seed)
+    t = rng.normal(1.0, 1.0, n)
+    skewed = (0.4 + 0.6 * np.abs(t)) * (rng.exponential(1.0, n) - 1.0)
+    mixed = rng.binomial(1, 0.1 + 0.8 * special.expit(2.5 * (t - 1))).astype(float)
+    lognormal = np.exp(0.2 + 0.3 * t + 0.7 * rng.standard_normal(n))
+    y = {
+        "probit": mixed,
+        "gumbel": mixed,
+        "tobit": np.maximum(-0.3 + 0.6 * t + skewed, 0.0),
+        "weibull": lognormal,
+        "gamma": lognormal,
+        "negbin": np.where(rng.uniform(size=n) < 0.3, 0,
+                           rng.poisson(np.exp(0.5 + 0.3 * t))).astype(float),
+        "zip": rng.negative_binomial(1.5, 1 / (1 + np.exp(0.2 + 0.3 * t) / 1.5)).astype(float),
+        "beta": np.clip(np.where(rng.uniform(size=n) < 0.3, rng.uniform(size=n),
+                                 special.expit(t + rng.standard_normal(n))), 1e-3, 1 - 1e-3),
+    }[name]
+    return t, y
+
+
+@pytest.mark.parametrize("family", ["probit", "gumbel", "tobit", "weibull", "gamma", "negbin",
+                                    "zip", "beta"])
+def test_a_constant_covariate_gives_the_sandwich_of_a_misspecified_model(family):
+    """With X constant θ cannot vary: the estimate is the MLE and its SE the robust
+    sandwich, whose bread is the mean observed Hessian. On data the model does not
+    describe that differs from the mean Fisher information, which the heterogeneous
+    path's Λ̂ was built from before X constant was fitted as ``homogeneous="all"``
+    (SEs 2-43% off at 315f87b: gumbel 1.36-1.43, weibull's log shape 1.27, tobit
+    1.08-1.18, negbin's log κ 0.82)."""
+    cls = FAMILIES[family][0]
+    t, y = _misspecified(family)
+    est = cls(**RECIPE).fit(np.ones((t.size, 1)), t[:, None], y)
+    d = len(est.theta_names_)
+    assert est.homogeneous_ == est.theta_names_
+    inf = est.inference(list(range(d)))
+    n = t.size
+
+    def nll(th):  # the family's own likelihood, checked against scipy.stats above
+        return est.family_.loss_numpy(y, t[:, None], np.tile(th, (n, 1)))
+
+    oracle = scipy_mle(nll, inf.estimate)
+    point, se = _compare(inf, oracle)
+    assert point.max() < POINT_RTOL
+    assert se.max() < 0.01, f"SE off by {se} (relative): {inf.stderr} vs {oracle[1]}"
+
+
+@pytest.mark.parametrize("nests", [
+    pytest.param({"fly": ["air"], "ground": ["train", "bus", "car"]}, id="fly-ground"),
+    pytest.param({"public": ["train", "bus"], "private": ["air", "car"]}, id="public-private"),
+])
+def test_public_travel_mode_survey_matches_the_nested_logit_mle(nests):
+    """statsmodels' modechoice under nesting, ``homogeneous="all"``: the nested-logit MLE
+    and its sandwich, whose bread is the mean observed Hessian. Before the nested logit
+    had an observed Hessian the bread was the mean Fisher information, and on these 210
+    trips the SEs were 0.44-1.49 times the sandwich's (λ̂_private = 2.5: the model is
+    far from the data)."""
+    import statsmodels.datasets.modechoice as modechoice
+
+    df = modechoice.load_pandas().data.copy()
+    names = ["air", "train", "bus", "car"]
+    df["mode"] = df["mode"].map(dict(zip([1.0, 2.0, 3.0, 4.0], names)))
+    df["const"] = 1.0
+    attributes = ["invc", "invt", "ttme"]
+    est = sd.NestedLogitDML(4, nests=nests, alternative_names=names, homogeneous="all",
+                            **{**RECIPE, "max_epochs": 500})
+    est.fit_long(df, choice="choice", alternative="mode", attributes=attributes,
+                 covariates=["const"], case="individual")
+
+    x = df[attributes].to_numpy().reshape(-1, 4, 3)
+    chosen = df["choice"].to_numpy().reshape(-1, 4).argmax(1)
+    nest_of = np.array([next(k for k, alts in enumerate(nests.values()) if m in alts)
+                        for m in names])
+    free = [k for k, alts in enumerate(nests.values()) if len(alts) > 1]
+
+    def nll(th):  # V = α_j + x'β (α_air = 0); P = P(nest) P(j | nest), RU2 form
+        lam = np.ones(len(nests))
+        lam[free] = th[6:]
+        V = np.r_[0.0, th[:3]] + x @ th[3:6]
+        scaled = V / lam[nest_of]
+        inclusive = np.stack([special.logsumexp(scaled[:, nest_of == k], axis=1)
+                              for k in range(len(nests))], axis=1)
+        top = lam * inclusive
+        logp = (scaled - inclusive[:, nest_of] + top[:, nest_of]
+                - special.logsumexp(top, axis=1, keepdims=True))
+        return -logp[np.arange(chosen.size), chosen]
+
+    oracle = scipy_mle(nll, np.r_[np.zeros(6), np.full(len(free), 0.8)])
+    point, se = _compare(est.inference_, oracle)
+    assert point.max() < POINT_RTOL
+    assert se.max() < 0.01, f"SE off by {se} (relative): {est.inference_.stderr} vs {oracle[1]}"

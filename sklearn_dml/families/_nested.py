@@ -304,11 +304,21 @@ class NestedLogitFamily(Family):
         jac, P = self.log_probability_jacobian(t, theta)
         return np.einsum("ns,nsd,nse->nde", P, jac, jac)
 
+    def hessian(self, y, t, theta):
+        """The observed ℓ_θθ per row (n, d, d): the cross-entropy Hessian against the
+        chosen alternative (it depends on y where λ ≠ 1)."""
+        chosen = np.zeros((np.shape(y)[0], self.n_slots))
+        chosen[np.arange(chosen.shape[0]), np.asarray(y, dtype=int)] = 1.0
+        return self._cross_entropy_hessian(t, theta, torch.as_tensor(chosen))
+
     def hessian_under(self, t, theta, law_theta):
         """Σ_j P_j(law_theta) ℓ_θθ(j, θ) per row (n, d, d): the Hessian of the cross-entropy
         against the probabilities at ``law_theta``, by autodiff."""
-        law = torch.as_tensor(self.probabilities(t, law_theta))
+        return self._cross_entropy_hessian(
+            t, theta, torch.as_tensor(self.probabilities(t, law_theta)))
 
+    def _cross_entropy_hessian(self, t, theta, law):
+        """Hessian of −Σ_j law_j log P_j(θ) per row, by autodiff."""
         def one(thi, ti, pi):
             logp = self.log_probabilities(ti[None], thi[None])[0]
             return -(pi * torch.where(pi > 0, logp, torch.zeros_like(logp))).sum()
