@@ -336,7 +336,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_regularized(self):
-        for message in regularization_warnings(self.inference_.diagnostics, self.lambda_floor):
+        varying = len(self.homogeneous_) < len(self.theta_names_)
+        for message in regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
+                                               varying):
             warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_influential_row(self):

@@ -225,12 +225,13 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     return diag
 
 
-def regularization_warnings(diagnostics, lambda_floor):
-    """Messages for a Λ̂ floored on many rows, for a nearly singular average Λ̂, and for a
-    targeting step that fell back to the one-step correction."""
+def regularization_warnings(diagnostics, lambda_floor, varying=True):
+    """Messages for a Λ̂ floored on many rows (only where some component of θ varies: a
+    parametric fit's correction does not use the rows' Λ̂), for a nearly singular average
+    Λ̂, and for a targeting step that fell back to the one-step correction."""
     messages = []
     share = diagnostics["share_regularized"]
-    if share > REGULARIZED_WARN_SHARE:
+    if varying and share > REGULARIZED_WARN_SHARE:
         messages.append(
             f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
             f"lambda_floor={lambda_floor:g} times the typical one in some direction): "

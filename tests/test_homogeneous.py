@@ -148,3 +148,25 @@ def test_unknown_homogeneous_name_is_refused_at_fit():
     X, T, Y, _ = _partially_linear(n=200)
     with pytest.raises(ValueError, match="'gamma' is not a component or block of θ"):
         sd.StructuralDMLRegressor(homogeneous=["gamma"]).fit(X, T, Y)
+
+
+def test_a_parametric_fit_does_not_warn_about_the_rows_lambda():
+    """With T nearly determined by X the rows' Λ̂ is floored on most rows, which the
+    heterogeneous fit reports; the parametric fit's correction pools the observed
+    Hessian and never reads the rows' Λ̂, so it does not warn (on the RAND health
+    insurance data, whose plan covariates fix the coinsurance rate, it warned of 77%)."""
+    rng = np.random.RandomState(0)
+    n = 1500
+    X = rng.normal(size=(n, 2))
+    T = X[:, :1] + 0.02 * rng.normal(size=(n, 1))
+    Y = rng.poisson(np.exp(0.2 + 0.3 * T[:, 0])).astype(float)
+    params = dict(hidden_dims=(16,), max_epochs=30, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sd.PoissonDML(**params).fit(X, T, Y)
+    assert any("was regularized on" in str(w.message) for w in caught)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = sd.PoissonDML(homogeneous="all", **params).fit(X, T, Y)
+    assert not any("was regularized on" in str(w.message) for w in caught)
+    assert est.inference_.diagnostics["share_regularized"] > 0.5
