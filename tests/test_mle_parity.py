@@ -471,3 +471,15 @@ def test_public_travel_mode_survey_matches_the_nested_logit_mle(nests):
     point, se = _compare(est.inference_, oracle)
     assert point.max() < POINT_RTOL
     assert se.max() < 0.01, f"SE off by {se} (relative): {est.inference_.stderr} vs {oracle[1]}"
+
+
+@pytest.mark.parametrize("family", ["logit", "tobit", "negbin"])
+def test_a_constant_covariate_with_default_settings_is_the_mle(family):
+    """No recipe needed: five folds, Adam and weight decay, and X constant still give the
+    MLE and its sandwich (the constant θ is solved from the cross-fitted start)."""
+    cls, simulate = FAMILIES[family]
+    t, y, oracle = simulate()
+    est = cls(target=list(range(len(oracle[0]))), random_state=0)
+    est.fit(np.ones((t.size, 1)), t[:, None], y)
+    point, se = _compare(est.inference_, oracle)
+    assert point.max() < POINT_RTOL and se.max() < 0.01, (point, se)
