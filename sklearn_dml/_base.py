@@ -330,7 +330,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
     def _warn_family(self, family):
-        for message in family.fit_warnings(self._rows.T, self.theta_):
+        for message in family.fit_warnings(self._rows.Y, self._rows.T, self.theta_):
             warnings.warn(message, UserWarning, stacklevel=4)
 
     def _warn_regularized(self):

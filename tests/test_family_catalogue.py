@@ -458,3 +458,23 @@ def test_custom_stockout_demand_recovers_the_price_elasticity():
     assert 0.01 < res.stderr[0] < 0.06
     naive = np.polyfit(log_price, np.log1p(sales), 1)[0]  # ignoring the stock-outs is biased
     assert abs(naive + 1.2) > 10 * res.stderr[0]
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.5])
+def test_negbin_warns_when_the_data_show_no_overdispersion(kappa):
+    """Equidispersed counts put κ̂ at its boundary 0 (log κ̂ = −18 with a finite SE here):
+    the fit says so. Overdispersed counts (κ = 0.5) do not warn."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    n = 2000
+    t = rng.normal(1.0, 1.0, n)
+    mu = np.exp(0.2 + 0.3 * t)
+    y = (rng.poisson(mu) if kappa == 0 else
+         rng.negative_binomial(1 / kappa, 1 / (1 + kappa * mu))).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sd.NegativeBinomialDML(homogeneous="all", random_state=0).fit(
+            np.ones((n, 1)), t[:, None], y)
+    warned = any("show no overdispersion" in str(w.message) for w in caught)
+    assert warned == (kappa == 0)

@@ -117,9 +117,9 @@ class Family:
     def check_data(self, t, y, treatment_names):
         """Checks that need T and Y together (e.g. separation); raise ValueError."""
 
-    def fit_warnings(self, t, theta):
-        """Messages on the fitted θ̂ that the estimator raises as warnings (e.g. signs of
-        separation); none by default."""
+    def fit_warnings(self, y, t, theta):
+        """Messages on the fitted θ̂ (user units) that the estimator raises as warnings
+        (e.g. signs of separation, a parameter at its boundary); none by default."""
         return []
 
     def initial_bias(self, y, t):

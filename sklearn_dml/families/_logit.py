@@ -35,7 +35,7 @@ class LogitFamily(BinaryIndexFamily):
     # noisier Λ̂, a trade that pays for the logit (measurements: user guide, regime C)
     secant_lambda = True
 
-    def fit_warnings(self, t, theta):
+    def fit_warnings(self, y, t, theta):
         """Signs of (quasi-)separation: more than 1% of rows with a fitted ``|η| > 15``."""
         share = np.mean(np.abs(index(t, theta)) > 15)
         if share <= 0.01:
