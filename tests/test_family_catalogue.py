@@ -478,3 +478,22 @@ def test_negbin_warns_when_the_data_show_no_overdispersion(kappa):
             np.ones((n, 1)), t[:, None], y)
     warned = any("show no overdispersion" in str(w.message) for w in caught)
     assert warned == (kappa == 0)
+
+
+@pytest.mark.parametrize("inflation", [0.0, 0.3])
+def test_zip_warns_when_the_data_show_no_zero_inflation(inflation):
+    """Poisson counts put π̂ at its boundary 0 (logit π̂ = −17 with a finite SE here): the
+    fit says so. Counts with 30% structural zeros do not warn."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    n = 2000
+    t = rng.normal(1.0, 1.0, n)
+    y = np.where(rng.uniform(size=n) < inflation, 0,
+                 rng.poisson(np.exp(0.2 + 0.3 * t))).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sd.ZeroInflatedPoissonDML(homogeneous="all", random_state=0).fit(
+            np.ones((n, 1)), t[:, None], y)
+    warned = any("show no zero inflation" in str(w.message) for w in caught)
+    assert warned == (inflation == 0)
