@@ -173,9 +173,30 @@ def check_treatment_outcome(T, Y, n_rows, family, fitting=True):
             raise ValueError(
                 f"Treatment {names[j]!r} is constant ({T[0, j]:g}); its effect is not identified. "
                 "Drop it or check the data.")
+    if check_constant and T.shape[1] > 1:
+        _check_collinear(T, names)
+    if fitting and np.ptp(Y) == 0:
+        raise ValueError(f"Y takes the single value {Y[0]:g} in every row: there is nothing to "
+                         "estimate. Check the outcome column.")
     T = np.require(family.check_t(T), dtype=float, requirements=["C", "W"])
     Y = np.require(family.check_y(Y), dtype=float, requirements=["C", "W"])
     return T, Y, names, y_name
+
+
+def _check_collinear(T, names):
+    """Raise where the treatment columns (with an intercept) are linearly dependent: their
+    separate effects are then not identified, whatever the model."""
+    centred = T - T.mean(axis=0)
+    scaled = centred / np.linalg.norm(centred, axis=0)
+    _, singular, vt = np.linalg.svd(scaled, full_matrices=False)
+    if singular[-1] > 1e-8 * singular[0]:
+        return
+    weights = vt[-1] / np.abs(vt[-1]).max()
+    involved = [f"{names[j]!r}" for j in np.flatnonzero(np.abs(weights) > 1e-6)]
+    raise ValueError(
+        f"The treatments {', '.join(involved)} are collinear (with the intercept, one is a "
+        "linear combination of the others in every row): their separate effects are not "
+        "identified. Drop one, or combine them into a single treatment.")
 
 
 # A user-given treatment law warns when the sample's mean or SD of a treatment lies more than

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GroupKFold, ShuffleSplit, StratifiedGroupKFold
 
+import sklearn_dml as sd
 from sklearn_dml import LogitDML, StructuralDMLRegressor
 from sklearn_dml.datasets import make_linear_confounded, make_logit
 
@@ -81,6 +82,30 @@ def test_non_binary_outcome_for_logit(data):
 def test_constant_outcome_for_logit(data):
     with pytest.raises(ValueError, match="single value"):
         LogitDML(**FAST).fit(data.X, data.T, np.zeros(200))
+
+
+@pytest.mark.parametrize("cls", [StructuralDMLRegressor, sd.TobitDML, sd.PoissonDML])
+def test_constant_outcome_is_refused(data, cls):
+    """A constant Y has nothing to estimate; the linear model had returned α = Y, β = 0
+    with standard errors of exactly zero."""
+    with pytest.raises(ValueError, match="single value 2 in every row"):
+        cls(**FAST).fit(data.X, data.T, np.full(200, 2.0))
+
+
+@pytest.mark.parametrize("make_T", [
+    pytest.param(lambda t, rng: np.column_stack([t, t]), id="duplicate"),
+    pytest.param(lambda t, rng: np.column_stack([t, rng.normal(size=t.size), 3 - 2 * t]),
+                 id="affine"),
+])
+def test_collinear_treatments_are_refused(data, make_T):
+    """Treatments that are affine in each other have no separate effects; before, the
+    linear model split one effect between two copies of T (0.485 and 0.486) with SEs of
+    0.023 each."""
+    T = make_T(np.asarray(data.T).ravel(), np.random.RandomState(0))
+    with pytest.raises(ValueError, match="are collinear.*not identified"):
+        StructuralDMLRegressor(**FAST).fit(data.X, T, data.Y)
+    with pytest.raises(ValueError, match="'T0', 'T2' are collinear|'T0', 'T1' are collinear"):
+        LogitDML(**FAST).fit(data.X, T, (data.Y > np.median(data.Y)).astype(float))
 
 
 def test_perfect_separation_by_treatment(data):
@@ -426,7 +451,7 @@ def test_a_cluster_randomized_law_is_judged_on_the_clusters():
 
 
 def test_treatment_law_with_the_wrong_number_of_columns(data):
-    T2 = np.column_stack([data.T, data.T])
+    T2 = np.column_stack([data.T, np.asarray(data.T) ** 2])
     with pytest.raises(ValueError, match=r"treatment_law values need 2 column\(s\), one per "
                                          r"treatment; got an array of shape \(3,\)"):
         StructuralDMLRegressor(treatment_law=([0.0, 1.0, 2.0], [0.5, 0.25, 0.25]),
