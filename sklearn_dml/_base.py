@@ -17,6 +17,7 @@ from ._debias import (
     FitRows,
     cache_repetition,
     debias,
+    few_clusters_warning,
     influential_row_warning,
     lambda_report,
     regularization_warnings,
@@ -274,8 +275,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
         self._warn_family(family)
-        self._warn_regularized()
-        self._warn_influential_row()
+        self._warn_inference()
         return self
 
     def _lambda_stage(self, family, T, codes):
@@ -333,15 +333,14 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         for message in family.fit_warnings(self._rows.Y, self._rows.T, self.theta_):
             warnings.warn(message, UserWarning, stacklevel=4)
 
-    def _warn_regularized(self):
+    def _warn_inference(self):
+        """Λ̂ floored on many rows, a row that dominates, few clusters."""
         varying = len(self.homogeneous_) < len(self.theta_names_)
-        for message in regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
-                                               varying):
-            warnings.warn(message, UserWarning, stacklevel=4)
-
-    def _warn_influential_row(self):
-        message = influential_row_warning(self.inference_)
-        if message is not None:
+        messages = [*regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
+                                             varying),
+                    influential_row_warning(self.inference_),
+                    few_clusters_warning(self.n_clusters_ if self.cluster_se else None)]
+        for message in filter(None, messages):
             warnings.warn(message, UserWarning, stacklevel=4)
 
     # ---------------------------------------------------------------- inference

@@ -255,6 +255,20 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
     return messages
 
 
+FEW_CLUSTERS = 30  # below this many clusters a fit warns (benchmarks/coverage_clustered.py)
+
+
+def few_clusters_warning(n_clusters):
+    """A message where cluster-robust standard errors rest on fewer than ``FEW_CLUSTERS``
+    clusters; None otherwise (or without clusters)."""
+    if n_clusters is None or n_clusters >= FEW_CLUSTERS:
+        return None
+    return (f"Only {n_clusters} clusters: cluster-robust standard errors run short with few "
+            "clusters (95% intervals covered 0.89 at G = 10, 0.925 at G = 20 and 0.95 at "
+            "G = 50 in the clustered coverage study). Report G with the estimate; with t(G − 1) "
+            "critical values the intervals at G = 10 and 20 covered 0.93 and 0.95.")
+
+
 def influential_row_warning(inference):
     """A message when dropping one row would move an estimate by more than
     ``INFLUENCE_SHIFT_WARN`` standard errors, else None."""
