@@ -26,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
@@ -61,10 +62,30 @@ def _replication(name, n, seed):
 def run_family(name, n, reps, seed0=0, n_jobs=1):
     """R replications of one family's design (seeds seed0, ..., seed0 + R - 1), on ``n_jobs``
     single-threaded processes; the results do not depend on ``n_jobs``."""
+    return run_replications(functools.partial(_replication, name, n), reps, seed0, n_jobs)
+
+
+def run_replications(replication, reps, seed0=0, n_jobs=1):
+    """``replication(seed)`` (a :func:`guarded_replicate` pair) for seeds seed0, ...,
+    seed0 + reps - 1 on ``n_jobs`` single-threaded processes: the results and the failures."""
     with threadpool_limits(1):
-        out = Parallel(n_jobs=n_jobs)(delayed(_replication)(name, n, seed0 + r)
-                                      for r in range(reps))
+        out = Parallel(n_jobs=n_jobs)(delayed(replication)(seed0 + r) for r in range(reps))
     return [res for res, _ in out if res is not None], [bad for _, bad in out if bad is not None]
+
+
+def record_family(store, name, results, failed, wall_s):
+    """One family's rows (judged on the main target), raw estimates and failures in ``store``,
+    replacing any it held."""
+    store["wall_s"][name] = wall_s
+    store["rows"] = [r for r in store["rows"] if r["family"] != name]
+    for row in summarize(results):
+        row = {"family": name, **row, "failed": len(failed)}
+        row["in_band"] = in_band(row) if row["target"] == MAIN_TARGET else "-"
+        store["rows"].append(row)
+        print(json.dumps(row), flush=True)
+    store["raw"][name] = [{"seed": r["seed"], "estimate": r["estimate"].tolist(),
+                           "stderr": r["stderr"].tolist()} for r in results]
+    store["failed"][name] = failed
 
 
 def in_band(row):
@@ -104,16 +125,7 @@ def main():
         t0 = time.time()
         results, failed = run_family(name, args.n, args.reps, seed0=args.seed0,
                                      n_jobs=args.jobs)
-        store["wall_s"][name] = time.time() - t0
-        store["rows"] = [r for r in store["rows"] if r["family"] != name]
-        for row in summarize(results):
-            row = {"family": name, **row, "failed": len(failed)}
-            row["in_band"] = in_band(row) if row["target"] == MAIN_TARGET else "-"
-            store["rows"].append(row)
-            print(json.dumps(row), flush=True)
-        store["raw"][name] = [{"seed": r["seed"], "estimate": r["estimate"].tolist(),
-                               "stderr": r["stderr"].tolist()} for r in results]
-        store["failed"][name] = failed
+        record_family(store, name, results, failed, time.time() - t0)
         _write(store, args, path)
 
 

@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -30,13 +31,16 @@ from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 from scipy import optimize, special  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import guarded_replicate, summarize  # noqa: E402
-from coverage_families import ESTIMATORS, MAIN_TARGET, _write_markdown, in_band  # noqa: E402
+from _mc import guarded_replicate  # noqa: E402
+from coverage_families import (  # noqa: E402
+    ESTIMATORS,
+    _write_markdown,
+    record_family,
+    run_replications,
+)
 
 #: the law each family's outcome is drawn from instead of its own
 LAWS = {"probit": "logistic mixture", "gumbel": "logistic mixture",
@@ -96,7 +100,7 @@ def pseudo_truth(name, seed=12345):
     return {f"E[{n}]": float(v) for n, v in zip(est.theta_names_, np.mean(thetas, axis=0))}
 
 
-def _replication(name, n, seed, truth):
+def _replication(name, n, seed, *, truth):
     def make_data(s):
         _, X, T, Y = simulate(name, n, np.random.RandomState(s))
         return SimpleNamespace(X=X, T=T, Y=Y, truth=truth)
@@ -134,21 +138,10 @@ def main():
             continue
         t0 = time.time()
         truth = store["truth"][name] = pseudo_truth(name)
-        with threadpool_limits(1):
-            out = Parallel(n_jobs=args.jobs)(delayed(_replication)(name, args.n, r, truth)
-                                             for r in range(args.reps))
-        results = [res for res, _ in out if res is not None]
-        failed = [bad for _, bad in out if bad is not None]
-        store["wall_s"][name] = time.time() - t0
-        store["rows"] = [r for r in store["rows"] if r["family"] != name]
-        for row in summarize(results):
-            row = {"family": name, **row, "failed": len(failed)}
-            row["in_band"] = in_band(row) if row["target"] == MAIN_TARGET else "-"
-            store["rows"].append(row)
-            print(json.dumps(row), flush=True)
-        store["raw"][name] = [{"seed": r["seed"], "estimate": r["estimate"].tolist(),
-                               "stderr": r["stderr"].tolist()} for r in results]
-        store["failed"][name] = failed
+        results, failed = run_replications(
+            functools.partial(_replication, name, args.n, truth=truth), args.reps,
+            n_jobs=args.jobs)
+        record_family(store, name, results, failed, time.time() - t0)
         store["meta"] = (f"n={args.n}, K=5, R={args.reps} per family (seeds 0-"
                          f"{args.reps - 1}), default settings, Y from another law ("
                          + "; ".join(f"{k}: {LAWS[k]}" for k in store["raw"]) + "); "
