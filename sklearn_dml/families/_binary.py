@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_separation
 from ._index import IndexFamily
-from ._support import binary_sf, check_binary, check_binary_data
+from ._support import binary_sf, check_binary
 
 
 class BinaryIndexFamily(IndexFamily):
@@ -60,7 +61,8 @@ class BinaryIndexFamily(IndexFamily):
         return check_binary(y, self._label())
 
     def check_data(self, t, y, treatment_names):
-        check_binary_data(t, y, treatment_names, self._label())
+        # a constant Y is refused before (check_treatment_outcome)
+        check_separation(t, y, treatment_names)
 
     def default_targets(self, n_treatments):
         from ..targets import AverageMarginalEffect, AverageParameter

@@ -56,10 +56,6 @@ class FractionalLogitFamily(LogitFamily):
     def check_data(self, t, y, treatment_names):
         # a fractional row pulls towards both bounds, so only rows with Y > 0 against rows
         # with Y < 1 can separate (the binary check when Y is 0/1)
-        if np.ptp(y) == 0:
-            raise ValueError(
-                f"Y takes the single value {y[0]:g}: a {self.label} model is not identified. "
-                "Check the outcome column.")
         above, below = y > 0, y < 1
         for j, name in enumerate(treatment_names):
             tj = t[:, j]

@@ -82,10 +82,6 @@ class PoissonFamily(IndexFamily):
     def check_y(self, y):
         return check_counts(y, "poisson", allow_noninteger=self.pseudo)
 
-    def check_data(self, t, y, treatment_names):
-        if np.all(y == 0):
-            raise ValueError("Y is zero in every row: a Poisson model is not identified.")
-
     def default_targets(self, n_treatments):
         from ..targets import AverageMarginalEffect, AverageParameter
 

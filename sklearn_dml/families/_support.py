@@ -6,8 +6,6 @@ import numpy as np
 import torch
 from scipy import special
 
-from .._validation import check_separation
-
 
 def _shown(values, k=5):
     values = np.unique(values)
@@ -31,15 +29,6 @@ def check_binary(y, family_name):
             f"{_shown(y)}. Recode Y (e.g. Y = (Y == level)) or choose a family that fits your "
             "outcome.")
     return y
-
-
-def check_binary_data(t, y, treatment_names, family_name):
-    """A binary outcome must vary and must not be separated by a treatment."""
-    if np.ptp(y) == 0:
-        raise ValueError(
-            f"Y takes the single value {y[0]:g}: a {family_name} model is not identified. "
-            "Check the outcome column.")
-    check_separation(t, y, treatment_names)
 
 
 def check_counts(y, family_name, allow_noninteger=False):
