@@ -460,40 +460,31 @@ def test_custom_stockout_demand_recovers_the_price_elasticity():
     assert abs(naive + 1.2) > 10 * res.stderr[0]
 
 
-@pytest.mark.parametrize("kappa", [0.0, 0.5])
-def test_negbin_warns_when_the_data_show_no_overdispersion(kappa):
-    """Equidispersed counts put κ̂ at its boundary 0 (log κ̂ = −18 with a finite SE here):
-    the fit says so. Overdispersed counts (κ = 0.5) do not warn."""
+@pytest.mark.parametrize("cls, departure, size", [
+    pytest.param(sd.NegativeBinomialDML, "overdispersion", 0.0, id="negbin-poisson-counts"),
+    pytest.param(sd.NegativeBinomialDML, "overdispersion", 0.5, id="negbin-kappa-0.5"),
+    pytest.param(sd.ZeroInflatedPoissonDML, "zero inflation", 0.0, id="zip-poisson-counts"),
+    pytest.param(sd.ZeroInflatedPoissonDML, "zero inflation", 0.3, id="zip-30%-zeros"),
+])
+def test_count_extensions_warn_when_the_data_show_no_departure_from_poisson(cls, departure,
+                                                                             size):
+    """Poisson counts put the negative binomial's κ̂ and the ZIP's π̂ at their boundary 0
+    (log κ̂ = −18, logit π̂ = −17, each with a finite SE here): the fit says so.
+    Overdispersed counts (κ = 0.5) and counts with 30% structural zeros do not warn."""
     import warnings
 
     rng = np.random.RandomState(0)
     n = 2000
     t = rng.normal(1.0, 1.0, n)
     mu = np.exp(0.2 + 0.3 * t)
-    y = (rng.poisson(mu) if kappa == 0 else
-         rng.negative_binomial(1 / kappa, 1 / (1 + kappa * mu))).astype(float)
+    if departure == "overdispersion":
+        y = rng.poisson(mu) if size == 0 else rng.negative_binomial(1 / size,
+                                                                    1 / (1 + size * mu))
+    else:
+        y = np.where(rng.uniform(size=n) < size, 0, rng.poisson(mu))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sd.NegativeBinomialDML(homogeneous="all", random_state=0).fit(
-            np.ones((n, 1)), t[:, None], y)
-    warned = any("show no overdispersion" in str(w.message) for w in caught)
-    assert warned == (kappa == 0)
-
-
-@pytest.mark.parametrize("inflation", [0.0, 0.3])
-def test_zip_warns_when_the_data_show_no_zero_inflation(inflation):
-    """Poisson counts put π̂ at its boundary 0 (logit π̂ = −17 with a finite SE here): the
-    fit says so. Counts with 30% structural zeros do not warn."""
-    import warnings
-
-    rng = np.random.RandomState(0)
-    n = 2000
-    t = rng.normal(1.0, 1.0, n)
-    y = np.where(rng.uniform(size=n) < inflation, 0,
-                 rng.poisson(np.exp(0.2 + 0.3 * t))).astype(float)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sd.ZeroInflatedPoissonDML(homogeneous="all", random_state=0).fit(
-            np.ones((n, 1)), t[:, None], y)
-    warned = any("show no zero inflation" in str(w.message) for w in caught)
-    assert warned == (inflation == 0)
+        cls(homogeneous="all", random_state=0).fit(np.ones((n, 1)), t[:, None],
+                                                   y.astype(float))
+    warned = any(f"show no {departure}" in str(w.message) for w in caught)
+    assert warned == (size == 0)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from scipy import special
 
 from ._extended import ExtendedIndexFamily, stack_hessian
-from ._support import check_counts, count_sf
+from ._support import boundary_warnings, check_counts, count_sf
 
 
 def _softplus(x):
@@ -73,13 +73,8 @@ class NegativeBinomialFamily(ExtendedIndexFamily):
         sits at or near its boundary 0, where log κ has no finite estimate."""
         mu = np.exp(self.split(t, theta)[0])
         z = float(np.sum((y - mu) ** 2 - y) / np.sqrt(2.0 * np.sum(mu ** 2)))
-        if z >= 1.645:
-            return []
-        return [f"The data show no overdispersion (score test of κ = 0: z = {z:.2f}, below "
-                "1.645): κ is at or near its boundary 0, where log κ has no finite estimate, "
-                "so intervals for log_dispersion and for targets that use it are not valid. "
-                "The mean's coefficients are the Poisson model's; PoissonDML fits them "
-                "without κ."]
+        return boundary_warnings(z, absent="overdispersion", symbol="κ", link="log",
+                                 component="log_dispersion", part="mean's")
 
     def loss_local(self, y, eta, s):
         s = s[..., 0]

@@ -151,3 +151,17 @@ def binary_sf(c, p):
     if c < 1:
         return p
     return torch.zeros_like(p)
+
+
+def boundary_warnings(stat, *, absent, symbol, link, component, part):
+    """The fit's warning (a list, empty where the one-sided 5% score test rejects) that a
+    Poisson extension's parameter ``symbol`` sits at its boundary 0: the data show no
+    ``absent``, ``link`` ``symbol`` (θ's ``component``) has no finite estimate, and the
+    ``part`` coefficients are the Poisson model's."""
+    if stat >= 1.645:
+        return []
+    return [f"The data show no {absent} (score test of {symbol} = 0: z = {stat:.2f}, below "
+            f"1.645): {symbol} is at or near its boundary 0, where {link} {symbol} has no "
+            f"finite estimate, so intervals for {component} and for targets that use it are "
+            f"not valid. The {part} coefficients are the Poisson model's; PoissonDML fits "
+            f"them without {symbol}."]
