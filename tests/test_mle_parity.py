@@ -334,9 +334,8 @@ def test_combinatorial_reduces_to_nonlinear_least_squares(link, solver):
     assert_parity(est.inference_, oracle)
 
 
-def test_public_travel_mode_survey_matches_the_mle():
-    """statsmodels' modechoice (210 trips, 4 modes, dollars and minutes): the homogeneous
-    fit is the conditional-logit MLE with its robust standard errors."""
+def _choice_mle_parity():
+    """benchmarks/choice_mle_parity.py as a module (the travel-mode survey's loader)."""
     import importlib.util
     import pathlib
 
@@ -344,6 +343,13 @@ def test_public_travel_mode_survey_matches_the_mle():
     spec = importlib.util.spec_from_file_location("choice_mle_parity", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_public_travel_mode_survey_matches_the_mle():
+    """statsmodels' modechoice (210 trips, 4 modes, dollars and minutes): the homogeneous
+    fit is the conditional-logit MLE with its robust standard errors."""
+    module = _choice_mle_parity()
     _, res, mle, robust, _ = module.fit_both(module.load_modechoice())
     assert np.all(np.abs(res.estimate - mle) <= POINT_RTOL * np.abs(mle))
     np.testing.assert_allclose(res.stderr, robust, rtol=SE_RTOL)
@@ -437,12 +443,8 @@ def test_public_travel_mode_survey_matches_the_nested_logit_mle(nests):
     had an observed Hessian the bread was the mean Fisher information, and on these 210
     trips the SEs were 0.44-1.49 times the sandwich's (λ̂_private = 2.5: the model is
     far from the data)."""
-    import statsmodels.datasets.modechoice as modechoice
-
-    df = modechoice.load_pandas().data.copy()
-    names = ["air", "train", "bus", "car"]
-    df["mode"] = df["mode"].map(dict(zip([1.0, 2.0, 3.0, 4.0], names)))
-    df["const"] = 1.0
+    module = _choice_mle_parity()
+    df, names = module.load_modechoice(), list(module.MODES.values())
     attributes = ["invc", "invt", "ttme"]
     est = sd.NestedLogitDML(4, nests=nests, alternative_names=names, homogeneous="all",
                             **{**RECIPE, "max_epochs": 500})
