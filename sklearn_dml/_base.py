@@ -234,8 +234,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.theta_names_ = family.theta_names(self.treatment_names_)
         self.x_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
-        # X constant: θ(x) is a constant, the parametric MLE with its sandwich
-        self.homogeneous_ = self._resolve_homogeneous() if np.any(scale > 0) else self.theta_names_
+        varies = np.any(scale > 0)  # X constant: θ(x) is constant, the parametric MLE
+        self.homogeneous_ = self._resolve_homogeneous() if varies else list(self.theta_names_)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = self._standardize(X)
         self._seeds = SeedTree.from_random_state(self.random_state)
