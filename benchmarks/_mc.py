@@ -44,11 +44,14 @@ def run_study(make_data, make_estimator, n_rep, n_jobs=1, seed0=0):
     return out
 
 
-def summarize(results, alpha=0.05):
-    """Per target: bias, mean SE, SD of estimates, SE/SD, coverage, |bias|/SE, CPU s."""
+def summarize(results, alpha=0.05, dof=None):
+    """Per target: bias, mean SE, SD of estimates, SE/SD, coverage, |bias|/SE, CPU s.
+
+    Coverage is that of the interval with normal critical values, or t(dof) ones (what
+    the library reports with dof + 1 clusters)."""
     from scipy import stats
 
-    crit = stats.norm.ppf(1 - alpha / 2)
+    crit = (stats.norm() if dof is None else stats.t(dof)).ppf(1 - alpha / 2)
     est = np.array([r["estimate"] for r in results])
     se = np.array([r["stderr"] for r in results])
     truth = np.array([r["truth"] for r in results])

@@ -418,4 +418,5 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         res = self.inference(names)
         ratio = res.ratio(0, 1)
         label = f"-E[{names[0]}] / E[{names[1]}]"
-        return InferenceResults([label], -ratio.estimate, ratio.cov, None, res.diagnostics)
+        return InferenceResults([label], -ratio.estimate, ratio.cov, None, res.diagnostics,
+                                dof=ratio.dof)

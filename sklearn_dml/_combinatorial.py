@@ -355,7 +355,8 @@ class CombinatorialDML(_BaseStructuralDML):
         C[np.arange(len(others)), others] = -1.0
         names = [f"{effects.names[best]} - {effects.names[j]}" for j in others]
         psi = None if effects.psi is None else effects.psi @ C.T
-        gaps = InferenceResults(names, C @ effects.estimate, C @ effects.cov @ C.T, psi)
+        gaps = InferenceResults(names, C @ effects.estimate, C @ effects.cov @ C.T, psi,
+                                dof=effects.dof)
         gap_lo = gaps.conf_int(alpha, joint=True)[:, 0] if others else np.array([])
         candidates = [effects.names[best]] + [effects.names[j] for j, lo in zip(others, gap_lo)
                                               if lo <= 0]

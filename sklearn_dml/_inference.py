@@ -187,6 +187,10 @@ class InferenceResults:
         ψ of every cross-fitting repetition with the folds, sample weights and clusters:
         what :meth:`contrast`, :meth:`ratio`, ``-``, ``+`` and subsets need to compute
         their variance by the same rule as ``cov``.
+    dof : int or None
+        Degrees of freedom of the t law that tests and intervals refer to; None for the
+        normal law. Defaults to G − 1 where ``influence`` holds G clusters (as Stata's
+        cluster-robust intervals do), None otherwise.
 
     Examples
     --------
@@ -206,11 +210,15 @@ class InferenceResults:
     (array([0.9]), array([0.0332]))
     """
 
-    def __init__(self, names, estimate, cov, psi=None, diagnostics=None, *, influence=None):
+    def __init__(self, names, estimate, cov, psi=None, diagnostics=None, *, influence=None,
+                 dof=None):
         self.names = list(names)
         self.estimate = np.asarray(estimate, dtype=float)
         self.cov = np.asarray(cov, dtype=float)
         self.influence = influence
+        if dof is None and influence is not None and influence.n_clusters is not None:
+            dof = max(influence.n_clusters - 1, 1)
+        self.dof = dof
         self._psi = psi
         self.diagnostics = dict(diagnostics or {})
         bad = ~np.isfinite(self.estimate) | ~np.isfinite(np.diag(self.cov))
@@ -245,13 +253,19 @@ class InferenceResults:
         return np.sqrt(np.clip(np.diag(self.cov), 0, None))
 
     def zstat(self, value=0.0):
-        """z statistics for H0: μ = value."""
+        """Test statistics (estimate − value) / SE for H0: μ = value."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.estimate - value) / self.stderr
 
+    @property
+    def reference_law(self):
+        """The law :meth:`pvalue` and :meth:`conf_int` refer to: ``scipy.stats.t(dof)``
+        with clusters, the standard normal otherwise."""
+        return stats.norm() if self.dof is None else stats.t(self.dof)
+
     def pvalue(self, value=0.0):
-        """Two-sided p-values for H0: μ = value."""
-        return 2 * stats.norm.sf(np.abs(self.zstat(value)))
+        """Two-sided p-values for H0: μ = value (from :attr:`reference_law`)."""
+        return 2 * self.reference_law.sf(np.abs(self.zstat(value)))
 
     def conf_int(self, alpha=0.05, joint=False, n_draws=20000, random_state=0):
         """Confidence intervals, shape (k, 2).
@@ -262,15 +276,24 @@ class InferenceResults:
             1 − confidence level.
         joint : bool, default=False
             Simultaneous intervals over all k targets (sup-t critical value from
-            the estimated joint normal law) instead of pointwise ones.
+            the estimated joint normal law, or multivariate t with :attr:`dof`) instead
+            of pointwise ones.
+
+        Notes
+        -----
+        Critical values come from :attr:`reference_law`: t(G − 1) for results with G
+        clusters (the normal law runs short with few clusters), the normal otherwise.
         """
         _check_alpha(alpha)
-        crit = stats.norm.ppf(1 - alpha / 2)
+        crit = self.reference_law.ppf(1 - alpha / 2)
         if joint and len(self.names) > 1:
             se = self.stderr
             corr = self.cov / np.outer(se, se)
-            draws = np.random.RandomState(random_state).multivariate_normal(
-                np.zeros(len(se)), corr, size=n_draws, check_valid="ignore")
+            rng = np.random.RandomState(random_state)
+            draws = rng.multivariate_normal(np.zeros(len(se)), corr, size=n_draws,
+                                            check_valid="ignore")
+            if self.dof is not None:
+                draws /= np.sqrt(rng.chisquare(self.dof, size=(n_draws, 1)) / self.dof)
             crit = np.quantile(np.abs(draws).max(axis=1), 1 - alpha)
         half = crit * self.stderr
         return np.column_stack([self.estimate - half, self.estimate + half])
@@ -321,7 +344,7 @@ class InferenceResults:
                                     influence=self.influence.map(lambda psi, r: psi[:, idx]))
         psi = None if self._psi is None else self._psi[:, idx]
         return InferenceResults(names, self.estimate[idx], self.cov[np.ix_(idx, idx)], psi,
-                                diagnostics)
+                                diagnostics, dof=self.dof)
 
     def _shared_diagnostics(self):
         keep = ("n_obs", "n_folds", "n_rep", "standard_errors")
@@ -338,7 +361,7 @@ class InferenceResults:
                 names, self.influence.map(lambda psi, r: psi @ C.T), self._shared_diagnostics())
         psi = None if self._psi is None else self._psi @ C.T
         return InferenceResults(names, C @ self.estimate, C @ self.cov @ C.T, psi,
-                                self._shared_diagnostics())
+                                self._shared_diagnostics(), dof=self.dof)
 
     def contrast(self, weights, name=None):
         """Inference on a linear combination Σ_j c_j μ_j (joint covariance used)."""
@@ -360,7 +383,7 @@ class InferenceResults:
             g = np.zeros(len(self.names))
             g[a], g[b] = 1 / self.estimate[b], -r / self.estimate[b]
             return InferenceResults([label], [r], [[g @ self.cov @ g]],
-                                    diagnostics=self._shared_diagnostics())
+                                    diagnostics=self._shared_diagnostics(), dof=self.dof)
         means = self.influence.rep_estimates()
 
         def linearized(psi, rep):  # r_rep + (ψ_a − μ_a − r_rep (ψ_b − μ_b)) / μ_b, per repetition
@@ -412,7 +435,7 @@ class InferenceResults:
             "ci_lower": ci[:, 0], "ci_upper": ci[:, 1],
         }
         return Summary(self.names, rows, self.diagnostics, alpha=alpha, decimals=decimals,
-                       title=title)
+                       title=title, dof=self.dof)
 
     def __repr__(self):
         return str(self.summary())

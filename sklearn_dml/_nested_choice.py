@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 from scipy.stats import chi2
+from scipy.stats import f as f_law
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
@@ -326,12 +327,14 @@ class NestedLogitDML(MultinomialLogitDML):
 
         Uses the joint debiased covariance of the average λ's. With constant
         preferences it is the classical Wald test of λ = 1 with the sandwich covariance;
-        with λ(w) varying it tests the averages, a necessary condition for λ ≡ 1.
+        with λ(w) varying it tests the averages, a necessary condition for λ ≡ 1. The
+        p-value is χ²(q) for q λ's, or, with G clusters, that of the statistic / q under
+        F(q, G − 1), as the single-target intervals then use t(G − 1).
 
         Returns
         -------
-        Bunch with ``statistic`` (χ²), ``df``, ``pvalue``, ``names`` and ``estimate``
-        (the E[λ_k] tested).
+        Bunch with ``statistic`` (the Wald χ²), ``df`` (q), ``pvalue``, ``names`` and
+        ``estimate`` (the E[λ_k] tested).
         """
         check_is_fitted(self)
         names = [name for name in self.theta_names_ if name.split("[")[0] == "lambda"]
@@ -341,7 +344,9 @@ class NestedLogitDML(MultinomialLogitDML):
         res = self.inference(names)
         gap = res.estimate - 1.0
         statistic = float(gap @ np.linalg.solve(res.cov, gap))
-        pvalue = float(chi2.sf(statistic, len(names)))
+        q = len(names)
+        pvalue = float(chi2.sf(statistic, q) if res.dof is None
+                       else f_law.sf(statistic / q, q, res.dof))
         return Bunch(statistic=statistic, df=len(names), pvalue=pvalue, names=res.names,
                      estimate=res.estimate)
 

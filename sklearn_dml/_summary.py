@@ -35,6 +35,9 @@ class Summary:
     decimals : int
         Digits shown in text and HTML.
     title : str, optional
+    dof : int, optional
+        Degrees of freedom of the t law behind the p-values and intervals (G − 1 with G
+        clusters); None for the normal law.
 
     Examples
     --------
@@ -49,13 +52,15 @@ class Summary:
     E[beta]             1.2    0.02
     """
 
-    def __init__(self, names, columns, diagnostics=None, alpha=0.05, decimals=4, title=None):
+    def __init__(self, names, columns, diagnostics=None, alpha=0.05, decimals=4, title=None,
+                 dof=None):
         self.names = list(names)
         self.columns = {k: np.asarray(columns[k], dtype=float) for k in COLUMNS}
         self.diagnostics = dict(diagnostics or {})
         self.alpha = alpha
         self.decimals = decimals
         self.title = title or "Debiased estimates (structural DML)"
+        self.dof = dof
 
     def to_frame(self, style="econml"):
         """The main table as a pandas DataFrame.
@@ -103,6 +108,13 @@ class Summary:
             lines.append((key, str(val)))
         return lines
 
+    def _footnote(self):
+        level = f"{100 * (1 - self.alpha):g}%"
+        if self.dof is None:
+            return f"{level} confidence intervals (normal approximation)."
+        return (f"{level} confidence intervals and p-values from t({self.dof}): "
+                f"{self.dof + 1} clusters.")
+
     def as_text(self):
         """The table as plain text."""
         header = ["", *COLUMNS]
@@ -114,7 +126,7 @@ class Summary:
         rule = "=" * sum(widths + [2 * (len(widths) - 1)])
         lines = [self.title, rule, fmt_row(header), "-" * len(rule),
                  *[fmt_row(r) for r in body], rule,
-                 f"{100 * (1 - self.alpha):g}% confidence intervals (normal approximation)."]
+                 self._footnote()]
         diag = self._diag_lines()
         if diag:
             w = max(len(k) for k, _ in diag)
@@ -135,7 +147,7 @@ class Summary:
                        for k, v in self._diag_lines())
         return (f"<div><p><b>{html.escape(self.title)}</b></p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-                f"<p>{100 * (1 - self.alpha):g}% confidence intervals.</p>"
+                f"<p>{html.escape(self._footnote())}</p>"
                 + (f"<table><caption>Diagnostics</caption>{diag}</table>" if diag else "")
                 + "</div>")
 

@@ -485,3 +485,27 @@ def test_a_constant_covariate_with_default_settings_is_the_mle(family):
     est.fit(np.ones((t.size, 1)), t[:, None], y)
     point, se = _compare(est.inference_, oracle)
     assert point.max() < POINT_RTOL and se.max() < 0.01, (point, se)
+
+
+def test_clustered_intervals_match_statsmodels_cluster_robust_logit():
+    """With X constant and ``groups=``, the SE is the cluster-robust sandwich and the
+    intervals and p-values refer to t(G − 1), as statsmodels' ``cov_type="cluster"`` with
+    ``use_t=True`` (and Stata) report them. statsmodels also scales by (n − 1)/(n − k)."""
+    rng = np.random.RandomState(0)
+    n, G = 2000, 12
+    g = rng.randint(0, G, n)
+    t = rng.normal(1.0, 1.0, n) + rng.normal(size=G)[g]
+    y = rng.binomial(1, special.expit(0.3 - 0.5 * t + rng.normal(size=G)[g])).astype(float)
+    z = np.column_stack([np.ones(n), t])
+    ref = sm.Logit(y, z).fit(disp=0, cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+    with pytest.warns(UserWarning, match="Only 12 clusters"):
+        est = sd.LogitDML(**RECIPE).fit(np.ones((n, 1)), t[:, None], y, groups=g)
+    inf = est.inference([0, 1])
+    scale = np.sqrt((n - 1) / (n - 2))
+    np.testing.assert_allclose(inf.estimate, ref.params, rtol=1e-4)
+    np.testing.assert_allclose(inf.stderr * scale, ref.bse, rtol=1e-3)
+    assert inf.dof == G - 1
+    half = np.diff(inf.conf_int(), axis=1).ravel() / 2
+    np.testing.assert_allclose(half * scale, np.diff(ref.conf_int(), axis=1).ravel() / 2,
+                               rtol=1e-3)
+    np.testing.assert_allclose(inf.pvalue(), ref.pvalues, rtol=0.02)

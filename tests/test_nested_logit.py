@@ -556,3 +556,18 @@ def test_regime_c_folds_side_by_side_in_threads(rng):
         warnings.simplefilter("ignore")
         est.fit(rng.normal(size=(600, 2)), x, y.astype(float), availability=avail)
     assert np.all(np.isfinite(est.inference_.stderr))
+
+
+def test_iia_test_with_clusters_refers_to_f(parity_fit, monkeypatch):
+    """With G clusters the single-target intervals use t(G − 1), so the Wald test of
+    q restrictions refers statistic / q to F(q, G − 1)."""
+    from scipy.stats import f
+
+    from sklearn_dml import InferenceResults
+
+    est = parity_fit[0]
+    res = est.inference(["lambda[budget]", "lambda[premium]"])
+    clustered = InferenceResults(res.names, res.estimate, res.cov, dof=19)
+    monkeypatch.setattr(est, "inference", lambda names: clustered)
+    test = est.iia_test()
+    np.testing.assert_allclose(test.pvalue, f.sf(test.statistic / 2, 2, 19))
