@@ -29,7 +29,8 @@ COLUMNS = [("design", "design"), ("version", "version"), ("n", "n"), ("family", 
            ("G", "clusters"),
            ("se", "standard errors"), ("target", "target"), ("truth", "truth"),
            ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
-           ("bias_se", "|bias|/SE"), ("coverage", "coverage"), ("R", "R"),
+           ("bias_se", "|bias|/SE"), ("coverage", "coverage"),
+           ("coverage_normal", "coverage (normal law)"), ("R", "R"),
            ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"), ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
 
