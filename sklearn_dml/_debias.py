@@ -199,8 +199,9 @@ def scale_average_warning(targets, names, fit_facts):
             "absorbs the squared error of the fitted mean: on the family catalogue's designs "
             "(n = 2000, default settings) such averages were biased by 1.4-2.5 standard "
             "errors and their 95% intervals covered 0.27-0.71, while E[beta] covered "
-            "0.93-0.96 (benchmarks/coverage_components.py). Treat these intervals as too "
-            "narrow and off-centre; homogeneous='all' gives the parametric MLE's.")
+            "0.93-0.96 (benchmarks/coverage_components.py). Treat these intervals as off-centre "
+            "(they miss far more often than their level says); in a parametric fit "
+            "(homogeneous='all') the bias is of order 1/n.")
 
 
 def lambda_report(rep):
