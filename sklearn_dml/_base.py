@@ -274,8 +274,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         log(self.verbose, 1, f"cross-fitting done in {clock():.1f} s")
         self.inference_ = self._infer(self.targets_)
         log(self.verbose, 1, f"debiased {len(self.targets_)} target(s); fit took {clock():.1f} s")
-        self._warn_family(family)
-        self._warn_inference()
+        self._warn_fit(family)
         return self
 
     def _lambda_stage(self, family, T, codes):
@@ -328,20 +327,20 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.lambda_regularized_ = self._reps[0].raised
         self.lambda_report_ = lambda_report(self._reps[0])
 
-    # the warnings below are raised from fit → _fit → _warn_*: stacklevel 4 names the caller
-    def _warn_family(self, family):
-        for message in family.fit_warnings(self._rows.Y, self._rows.T, self.theta_):
-            warnings.warn(message, UserWarning, stacklevel=4)
-
-    def _warn_inference(self):
-        """Λ̂ floored on many rows, a row that dominates, few clusters."""
+    def _warn_fit(self, family):
+        """The family's checks, Λ̂ floored on many rows, a row that dominates, few clusters:
+        raised from fit → _fit → here (stacklevel 4 names the caller), kept for summary()."""
         varying = len(self.homogeneous_) < len(self.theta_names_)
-        messages = [*regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
+        messages = [*family.fit_warnings(self._rows.Y, self._rows.T, self.theta_),
+                    *regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
                                              varying),
                     influential_row_warning(self.inference_),
                     few_clusters_warning(self.n_clusters_ if self.cluster_se else None)]
-        for message in filter(None, messages):
+        messages = tuple(filter(None, messages))
+        for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)
+        if messages:
+            self.inference_.diagnostics["warnings"] = messages
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import textwrap
 
 import numpy as np
 
@@ -98,9 +99,16 @@ class Summary:
             out.append(row)
         return out
 
+    @property
+    def warnings(self):
+        """The warnings the fit raised (``diagnostics["warnings"]``), shown under the table."""
+        return tuple(self.diagnostics.get("warnings", ()))
+
     def _diag_lines(self):
         lines = []
         for key, val in self.diagnostics.items():
+            if key == "warnings":
+                continue
             if isinstance(val, (list, tuple, np.ndarray)):
                 val = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in val)
             elif isinstance(val, float):
@@ -127,6 +135,11 @@ class Summary:
         lines = [self.title, rule, fmt_row(header), "-" * len(rule),
                  *[fmt_row(r) for r in body], rule,
                  self._footnote()]
+        if self.warnings:
+            lines += ["", "Warnings raised by the fit"]
+            lines += [textwrap.fill(m, max(len(rule), 72), initial_indent="  - ",
+                                    subsequent_indent="    ", break_on_hyphens=False,
+                                    break_long_words=False) for m in self.warnings]
         diag = self._diag_lines()
         if diag:
             w = max(len(k) for k, _ in diag)
@@ -148,6 +161,9 @@ class Summary:
         return (f"<div><p><b>{html.escape(self.title)}</b></p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
                 f"<p>{html.escape(self._footnote())}</p>"
+                + ("<p><b>Warnings raised by the fit</b></p><ul>"
+                   + "".join(f"<li>{html.escape(m)}</li>" for m in self.warnings) + "</ul>"
+                   if self.warnings else "")
                 + (f"<table><caption>Diagnostics</caption>{diag}</table>" if diag else "")
                 + "</div>")
 

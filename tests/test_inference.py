@@ -1,5 +1,7 @@
 """The inference object: one variance rule for every derived quantity, clusters, n_rep."""
 
+import html
+
 import numpy as np
 import pytest
 from sklearn.model_selection import GroupKFold, KFold
@@ -156,9 +158,18 @@ def test_few_clusters_warn(n_groups, cluster_se, warns):
     d = make_linear_confounded(600, treatment="continuous", random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        StructuralDMLRegressor(cluster_se=cluster_se, **FAST).fit(
+        est = StructuralDMLRegressor(cluster_se=cluster_se, **FAST).fit(
             d.X, d.T, d.Y, groups=np.arange(600) % n_groups)
-    assert any("clusters: cluster-robust" in str(w.message) for w in caught) == warns
+    raised = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert any("clusters: cluster-robust" in m for m in raised) == warns
+    # the summary repeats every warning the fit raised, so a saved table carries them
+    summary = est.summary()
+    assert summary.warnings == tuple(raised)
+    text = " ".join(str(summary).split())
+    assert ("Warnings raised by the fit" in text) == bool(raised)
+    assert all(" ".join(m.split()) in text for m in raised)
+    assert all(html.escape(m) in summary._repr_html_() for m in raised)
+    assert "warnings" not in dict(summary._diag_lines())
 
 
 def test_clustered_intervals_and_pvalues_use_t_with_g_minus_one_dof(clustered):
