@@ -339,8 +339,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)
-        if messages:
-            self.inference_.diagnostics["warnings"] = messages
+        if messages:  # after any the debiasing raised for the targets
+            diag = self.inference_.diagnostics
+            diag["warnings"] = (*diag.get("warnings", ()), *messages)
 
     # ---------------------------------------------------------------- inference
     def _projector(self, rep):

@@ -101,7 +101,8 @@ class Summary:
 
     @property
     def warnings(self):
-        """The warnings the fit raised (``diagnostics["warnings"]``), shown under the table."""
+        """The warnings the fit, or the inference behind this table, raised
+        (``diagnostics["warnings"]``), shown under the table."""
         return tuple(self.diagnostics.get("warnings", ()))
 
     def _diag_lines(self):

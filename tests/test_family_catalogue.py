@@ -501,7 +501,8 @@ def test_averages_of_scale_components_warn_that_they_carry_a_second_order_bias()
     kw = dict(cv=2, hidden_dims=(8,), max_epochs=20, random_state=0)
     est = sd.HeteroskedasticDML(**kw).fit(d.X, d.T, d.Y)
     with pytest.warns(UserWarning, match=r"E\[log_sigma\] average a scale"):
-        est.inference(["beta", "log_sigma"])
+        res = est.inference(["beta", "log_sigma"])
+    assert any("E[log_sigma] average a scale" in m for m in res.summary().warnings)
     parametric = sd.HeteroskedasticDML(homogeneous="all", **kw).fit(d.X, d.T, d.Y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
