@@ -30,8 +30,8 @@ import warnings  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import markdown_table, summarize  # noqa: E402
-from coverage_families import ESTIMATORS, run_replications  # noqa: E402
+from _mc import markdown_table  # noqa: E402
+from coverage_families import ESTIMATORS, record_family, run_replications  # noqa: E402
 
 from sklearn_dml.datasets import make_family_data  # noqa: E402
 
@@ -82,12 +82,7 @@ def main():
         t0 = time.time()
         results, failed = run_replications(functools.partial(_replication, name, args.n, truth),
                                            args.reps, args.seed0, args.jobs)
-        store["wall_s"][name] = time.time() - t0
-        store["rows"] = [r for r in store["rows"] if r["family"] != name]
-        store["rows"] += [{"family": name, **row} for row in summarize(results)]
-        store["raw"][name] = [{"seed": r["seed"], "estimate": r["estimate"].tolist(),
-                               "stderr": r["stderr"].tolist()} for r in results]
-        store["failed"][name] = failed
+        record_family(store, name, results, failed, time.time() - t0)
         store["meta"] = (f"n={args.n}, K=5, default settings, R={args.reps} per family (seeds "
                          f"from {args.seed0}); {args.jobs} process(es) of one thread; "
                          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
@@ -96,8 +91,6 @@ def main():
         with open(os.path.splitext(path)[0] + ".md", "w") as f:
             f.write(f"Every component's average on the catalogue designs ({store['meta']})\n\n"
                     + markdown_table(store["rows"], COLUMNS) + "\n")
-        print(markdown_table([r for r in store["rows"] if r["family"] == name], COLUMNS),
-              flush=True)
 
 
 if __name__ == "__main__":
