@@ -16,6 +16,7 @@ from ._crossfit import check_groups_whole, plan_crossfit, run_crossfit
 from ._debias import (
     FitRows,
     cache_repetition,
+    check_identified,
     debias,
     few_clusters_warning,
     influential_row_warning,
@@ -267,6 +268,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                        self.lambda_floor, self._jacobi_lambda_floor,
                                        homogeneous=constant)
                       for rep in reps]
+        check_identified(self._reps, varying=len(constant) < len(self.theta_names_))
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
                                         binary_treatments=binary_columns(T),

@@ -29,6 +29,15 @@ from .targets import AverageParameter
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
 REGULARIZED_WARN_SHARE = 0.05
+# above this share the warning says the interval is unreliable too; above UNIDENTIFIED_SHARE
+# of rows singular at IDENTIFIED_FLOOR (or at the Λ stage's overlap floor) a fit refuses:
+# the average would extrapolate θ(x) to most rows (benchmarks/coverage_overlap.py)
+REGULARIZED_UNRELIABLE_SHARE = 0.25
+UNIDENTIFIED_SHARE = 0.5
+IDENTIFIED_FLOOR = 1e-2
+# below this many rows Λ̂'s regressions see too few rows per fold for the share to be evidence:
+# the fit warns instead
+UNIDENTIFIED_MIN_ROWS = 100
 POOLED_CONDITION_WARN = 1e10
 # warn when dropping one row moves an estimate by more than this many standard errors
 INFLUENCE_SHIFT_WARN = 0.5
@@ -59,6 +68,7 @@ class RepetitionCache:
     lam: np.ndarray  # (n, d, d) regularized Λ̂
     correction: np.ndarray  # (n, d) Λ̂⁻¹ ℓ_θ
     raised: np.ndarray  # (n,) bool: a floor binds (eigenvalue or Λ-stage floor)
+    unidentified: np.ndarray  # (n,) bool: Λ̂ singular at IDENTIFIED_FLOOR or the Λ-stage floor
     raw_min_eig: np.ndarray  # (n,) smallest whitened eigenvalue before the floor
     condition: np.ndarray  # (n,) condition number after the floor
     raw_condition: np.ndarray  # (n,) condition number before the floor (inf if singular)
@@ -115,7 +125,12 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     return RepetitionCache(
         theta=units.theta(theta), fold_id=result.fold_id,
         lam=lam, correction=correction, homogeneous=block,
-        raised=reg.raised | result.floored, raw_min_eig=reg.raw_min, condition=reg.condition,
+        raised=reg.raised | result.floored,
+        # the Jacobi floor marks where a link's parameters are not separately identified
+        # (gen_sigmoid_ii at vanishing effects), which its targets need not be
+        unidentified=(result.floored if jacobi
+                      else reg.below(min(floor, IDENTIFIED_FLOOR)) | result.floored),
+        raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
         best_epoch=result.best_epoch, targeting=targeting,
         fitted_theta=None if targeting is None else units.theta(result.theta))
@@ -232,6 +247,7 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         "lambda_method": fit_facts["lambda_method"],
         "lambda_min_eig": float(min(r.raw_min_eig[rows].min() for r in reps)),
         "share_regularized": float(np.mean([np.mean(r.raised[rows]) for r in reps])),
+        "share_unidentified": float(np.mean([np.mean(r.unidentified[rows]) for r in reps])),
         "lambda_condition_median": float(np.median(
             np.concatenate([r.condition[rows] for r in reps]))),
         "pooled_condition": float(max(r.pooled_condition for r in reps)),
@@ -268,9 +284,12 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
             f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
             f"lambda_floor={lambda_floor:g} times the typical one in some direction): "
             "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
-            "1). Their corrections are shrunk, which can bias the estimate. Check overlap "
-            "(est.lambda_regularized_ marks the rows), trim them, add weight_decay, or "
-            "lower lambda_floor.")
+            "1). Their corrections are shrunk, which can bias the estimate"
+            + (" and make its interval too narrow: at this share, treat the interval as "
+               "unreliable (the coverage page's limited-overlap study)"
+               if share > REGULARIZED_UNRELIABLE_SHARE else "")
+            + ". Check overlap (est.lambda_regularized_ marks the rows), trim them, add "
+            "weight_decay, or lower lambda_floor.")
     condition = diagnostics.get("pooled_condition", 0.0)
     if condition > POOLED_CONDITION_WARN:
         messages.append(
@@ -285,6 +304,27 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
             "estimates use the one-step correction, which a row far out in T can "
             "dominate under an exponential link. Check influence_max_shift.")
     return messages
+
+
+def check_identified(reps, varying=True):
+    """Refuse a fit whose Λ̂(x) is singular on most rows, where some component of θ varies.
+
+    There θ(x) is not identified by the rows near x (T barely varies given X, or θ̂ puts
+    probabilities at 0 or 1), and an average of θ̂ over all rows extrapolates from the few
+    that identify it, with an interval that does not show it. Below
+    ``UNIDENTIFIED_MIN_ROWS`` rows the share is noise and the regularization warning speaks.
+    """
+    share = float(np.mean([np.mean(r.unidentified) for r in reps]))
+    n_rows = reps[0].unidentified.shape[0]
+    if varying and share > UNIDENTIFIED_SHARE and n_rows >= UNIDENTIFIED_MIN_ROWS:
+        raise ValueError(
+            f"Λ̂(x) is singular or nearly so on {share:.0%} of rows (its curvature in some "
+            f"direction is below {IDENTIFIED_FLOOR:g} of the typical one, or T barely varies "
+            "given X there): θ(x) is not identified on most rows, so averages over them would "
+            "extrapolate and their intervals would not be valid. T is (nearly) determined by "
+            "X, or the fitted probabilities sit at 0 or 1. Drop the covariates that determine "
+            "T, restrict the sample to rows where T varies given X, or hold θ constant in x "
+            "(homogeneous='all').")
 
 
 FEW_CLUSTERS = 30  # below this many clusters a fit warns (benchmarks/coverage_clustered.py)

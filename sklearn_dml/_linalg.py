@@ -34,6 +34,12 @@ class RegularizedLambda:
     raised: np.ndarray      # (n,) bool, rows where the floor binds
     raw_min: np.ndarray     # (n,) smallest whitened eigenvalue before the floor
     pooled_condition: float  # condition number of the Jacobi-scaled Λ̄
+    typical: np.ndarray     # (n,) the curvature the floor is a fraction of
+
+    def below(self, floor):
+        """Rows whose smallest eigenvalue before the floor is below ``floor`` times the
+        typical curvature: the rows a floor of ``floor`` would raise."""
+        return self.raw_min < floor * self.typical
 
     def solve(self, rhs):
         """Λ̂_i⁻¹ r_i per row, shape (n, d)."""
@@ -101,14 +107,15 @@ def regularize(L, floor):
 
     Returns
     -------
-    eigval : (n, d), eigvec : (n, d, d), raised : (n,) bool, raw_min : (n,)
+    eigval : (n, d), eigvec : (n, d, d), raised : (n,) bool, raw_min : (n,), typical : (n,)
+        ``typical`` is max(row's largest, median largest), the curvature the floor scales.
     """
     L = 0.5 * (L + np.swapaxes(L, 1, 2))
     w, V = np.linalg.eigh(L)
     top = np.maximum(w[:, -1:], max(float(np.median(w[:, -1])), 1e-12))
     lo = floor * top
     raised = (w < lo).any(axis=1)
-    return np.maximum(w, lo), V, raised, w[:, 0]
+    return np.maximum(w, lo), V, raised, w[:, 0], top[:, 0]
 
 
 def regularize_whitened(lam, floor, weights=None):
@@ -132,20 +139,20 @@ def regularize_whitened(lam, floor, weights=None):
     pooled = np.average(lam, axis=0, weights=weights)
     root, root_inv = symmetric_root(pooled)
     whitened = root_inv @ lam @ root_inv
-    eigval, eigvec, raised, raw_min = regularize(whitened, floor)
+    eigval, eigvec, raised, raw_min, typical = regularize(whitened, floor)
     return RegularizedLambda(eigval, eigvec, root, root_inv, raised, raw_min,
-                             jacobi_condition(pooled))
+                             jacobi_condition(pooled), typical)
 
 
 def regularize_rowwise(lam, floor, scale):
     """The floor on each row's Λ̂ scaled by ``scale`` (n, d): Λ̂_i / (s_i s_i')."""
     lam = 0.5 * (lam + np.swapaxes(lam, 1, 2))
-    eigval, eigvec, raised, raw_min = regularize(lam / scale[:, :, None] / scale[:, None, :],
-                                                 floor)
+    eigval, eigvec, raised, raw_min, typical = regularize(
+        lam / scale[:, :, None] / scale[:, None, :], floor)
     root = np.einsum("ni,ij->nij", scale, np.eye(scale.shape[1]))
     pooled = np.mean(lam, axis=0)
     return RegularizedLambda(eigval, eigvec, root, 1.0 / np.where(root > 0, root, np.inf),
-                             raised, raw_min, jacobi_condition(pooled))
+                             raised, raw_min, jacobi_condition(pooled), typical)
 
 
 def regularize_jacobi(lam, floor):

@@ -417,6 +417,52 @@ def test_many_regularized_rows_warn_and_say_what_to_do(data):
         StructuralDMLRegressor(lambda_floor=0.9, **FAST).fit(data.X, data.T, data.Y)
 
 
+def test_a_heavy_lambda_floor_warns_but_is_not_a_refusal(data):
+    """lambda_floor=0.9 floors most rows by choice; identification is judged at 1%."""
+    with pytest.warns(UserWarning, match="treat the interval as unreliable"):
+        est = StructuralDMLRegressor(lambda_floor=0.9, **FAST).fit(data.X, data.T, data.Y)
+    diag = est.inference_.diagnostics
+    assert diag["share_regularized"] > 0.5 > diag["share_unidentified"]
+
+
+def _separated_by_x(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    T = (X[:, 0] > 0).astype(float)
+    return X, T, 0.5 * X[:, 0] + 0.5 * T + rng.normal(size=n)
+
+
+def test_treatment_determined_by_x_is_refused_with_what_to_do():
+    X, T, Y = _separated_by_x()
+    with pytest.raises(ValueError, match=r"singular or nearly so on \d+% of rows .* not "
+                                         r"identified on most rows.*\(homogeneous='all'\)"):
+        StructuralDMLRegressor(**FAST).fit(X, T, Y)
+    with pytest.raises(ValueError, match="not identified on most rows"):
+        LogitDML(**FAST).fit(X, T, (Y > 0.5).astype(float))
+    # held constant in x, θ rests on the parametric model and is identified
+    est = StructuralDMLRegressor(homogeneous="all", **FAST).fit(X, T, Y)
+    assert np.all(np.isfinite(est.inference_.stderr))
+
+
+def test_refusal_and_warning_tiers_follow_the_shares():
+    from types import SimpleNamespace
+
+    from sklearn_dml._debias import check_identified, regularization_warnings
+
+    def reps(share):
+        return [SimpleNamespace(unidentified=np.arange(100) < round(100 * share))]
+
+    with pytest.raises(ValueError, match="55% of rows"):
+        check_identified(reps(0.55))
+    check_identified(reps(0.45))
+    check_identified(reps(1.0), varying=False)  # a parametric fit does not use Λ̂(x)
+    check_identified([SimpleNamespace(unidentified=np.ones(50, bool))])  # too few rows to tell
+    quarter, tenth = (regularization_warnings({"share_regularized": s}, 1e-2)[0]
+                      for s in (0.3, 0.1))
+    assert "unreliable" in quarter and "unreliable" not in tenth
+    assert "can bias the estimate." in tenth
+
+
 def test_no_warning_for_moderately_influential_rows():
     """A row that carries 18% of ψ's variance moves the estimate by 0.42 SE: no warning."""
     from sklearn_dml._inference import leave_one_out_shift

@@ -79,7 +79,8 @@ def test_names_survive_pack_targets(data):
     est = StructuralDMLRegressor(**TINY).fit(data.X, packed)
     assert est.treatment_names_ == ["price"] and est.outcome_name_ == "sales"
     assert "E[beta[price]]" in est.inference_.names
-    both = pack_targets(pd.DataFrame({"price": data.T, "ads": data.X[:, 1]}), Y)
+    ads = data.X[:, 1] + np.random.default_rng(0).normal(size=data.X.shape[0])  # not X's copy
+    both = pack_targets(pd.DataFrame({"price": data.T, "ads": ads}), Y)
     assert StructuralDMLRegressor(**TINY).fit(data.X, both).treatment_names_ == ["price", "ads"]
     # the names ride through a search's row splits into every fit, and the refit
     with sklearn.config_context(enable_metadata_routing=False):

@@ -100,7 +100,7 @@ def test_empirical_law_enumerates_distinct_values(rng):
 
 def test_regularize_floors_and_solves():
     L = np.array([[[2.0, 0.0], [0.0, -1.0]], [[1.0, 0.2], [0.2, 1.0]]])
-    w, V, raised, raw_min = regularize(L, 1e-2)
+    w, V, raised, raw_min, _ = regularize(L, 1e-2)
     assert raised.tolist() == [True, False]
     assert raw_min[0] == -1.0
     assert w.min() >= 2e-2 - 1e-15
