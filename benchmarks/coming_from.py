@@ -5,9 +5,9 @@ The RAND Health Insurance Experiment extract shipped with statsmodels
 visits to a doctor), treatment ``lncoins`` = log(coinsurance + 1) (the randomized plan's
 coinsurance rate), controls W = the health measures (``physlm``, ``disea``, ``hlthg``,
 ``hlthf``, ``hlthp``). The plan's other terms (``idp``, ``lpi``, ``fmde``) are left out:
-they nearly determine ``lncoins`` (Λ̂ was floored on 84% of rows with them, and the PLR
-standard error quadrupled), so with them there is little treatment variation left to
-learn from. Every estimator targets the average effect of one unit of ``lncoins`` on
+they nearly determine ``lncoins`` (with them our fit refuses, Λ̂ being singular on 84% of
+rows, and the PLR standard error quadruples), so with them there is little treatment
+variation left to learn from. Every estimator targets the average effect of one unit of ``lncoins`` on
 visits.
 
 Writes ``results/coming_from/coming_from.{json,md}`` and the table in
