@@ -7,8 +7,8 @@ coinsurance rate), controls W = the health measures (``physlm``, ``disea``, ``hl
 ``hlthf``, ``hlthp``). The plan's other terms (``idp``, ``lpi``, ``fmde``) are left out:
 they nearly determine ``lncoins`` (with them our fit refuses, Λ̂ being singular on 84% of
 rows, and the PLR standard error quadruples), so with them there is little treatment
-variation left to learn from. Every estimator targets the average effect of one unit of ``lncoins`` on
-visits.
+variation left to learn from. Every estimator targets the average effect of one unit of
+``lncoins`` on visits.
 
 Writes ``results/coming_from/coming_from.{json,md}`` and the table in
 ``doc/_coming_from.inc`` (shown
