@@ -440,6 +440,28 @@ def test_treatment_determined_by_x_is_refused_with_what_to_do():
     assert np.all(np.isfinite(est.inference_.stderr))
 
 
+FOREST_LAMBDA_FAMILIES = {"negbin": sd.NegativeBinomialDML, "gamma": sd.GammaDML,
+                          "weibull": sd.WeibullDML, "tobit": sd.TobitDML, "beta": sd.BetaDML,
+                          "zip": sd.ZeroInflatedPoissonDML}
+
+
+@pytest.mark.parametrize("kind", ["continuous", "binary"])
+@pytest.mark.parametrize("family", sorted(FOREST_LAMBDA_FAMILIES))
+def test_treatment_determined_by_x_is_refused_where_lambda_is_a_forest(family, kind):
+    """These families regress whole Hessians with a random forest, whose leaves average over
+    rows where T differs even when X decides T: overlap is read from T's moments given x."""
+    from sklearn_dml.datasets import make_family_data
+
+    data = make_family_data(family, 400, random_state=0)
+    T = data.X[:, :1] if kind == "continuous" else (data.X[:, :1] > 0).astype(float)
+    est = FOREST_LAMBDA_FAMILIES[family](**FAST)
+    with pytest.raises(ValueError, match="not identified on most rows"):
+        est.fit(data.X, T, data.Y)
+    # the same outcome with the design's own T, which varies given x, is not refused
+    est.fit(data.X, data.T, data.Y)
+    assert est.inference_.diagnostics["share_unidentified"] < 0.05
+
+
 def test_refusal_and_warning_tiers_follow_the_shares():
     from types import SimpleNamespace
 

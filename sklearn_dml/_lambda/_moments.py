@@ -195,6 +195,14 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None):
     return a, m, S, floored, None if binary else resid
 
 
+def overlap_floored(T_fit, X_fit, X_pred, model, mean_model=None):
+    """Rows of ``X_pred`` where T's conditional covariance given x sits at the overlap floor
+    of :func:`finish_moments` (a binary T's propensity outside [0.01, 0.99]): T is (nearly)
+    determined by x there, so θ(x) is not identified."""
+    return weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred, model,
+                            mean_model)[3]
+
+
 def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
     """An estimated law of T given X at new rows, as weighted support points per row.
 

@@ -38,6 +38,7 @@ from ._moments import (
     linear_prediction,
     moment_lambda,
     neighbour_law,
+    overlap_floored,
 )
 from ._networks import (
     MomentTask,
@@ -190,7 +191,15 @@ class _HessianRegression(LambdaStrategy):
         lam = regress_hessian(H, data.X[rows], data.X[test],
                               self.seeded_model(seed, default_matrix_model),
                               jointly=self.lambda_model is None)
-        return lam, np.zeros(test.size, dtype=bool)
+        if not self.family.requires_varying_treatments:
+            return lam, np.zeros(test.size, dtype=bool)
+        # a leaf's average Hessian is full rank where T varies across the leaf even when X
+        # determines T, so overlap is read from T's own conditional moments
+        train, mean_model = fold.plan.train, self.mean_model(seed)
+        if mean_model is None and self.lambda_model is None:
+            mean_model = seeded_clone(LinearTrendBoosting(), seed)
+        return lam, overlap_floored(data.T[train], data.X[train], data.X[test],
+                                    self.seeded_model(seed), mean_model)
 
 
 class AnalyticLambda(_HessianRegression):

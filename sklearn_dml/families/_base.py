@@ -78,8 +78,9 @@ class Family:
     information_to_main_fit = False
     secant_to_main_fit = True
     targeted = False
-    #: Whether a constant treatment column is an error (False for packed layouts,
-    #: e.g. an availability column that is always 1).
+    #: Whether each treatment column must vary: overall (a constant column is an error)
+    #: and given x (where it does not, θ(x) is not identified). False for packed layouts,
+    #: e.g. a choice model's attributes, which vary across alternatives.
     requires_varying_treatments = True
 
     # -- what a family must define -------------------------------------------------
