@@ -10,7 +10,14 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseStructuralDML
 from ._choice_coefficients import _ChoiceCoefficientsMixin
 from ._choice_data import _case_column, _case_frame, _case_level_columns, from_long
-from ._choice_formula import check_design, family_layout, formula_design, formulas, predict_design
+from ._choice_formula import (
+    check_design,
+    check_specific_overlap,
+    family_layout,
+    formula_design,
+    formulas,
+    predict_design,
+)
 from ._estimators import _ATTRIBUTES, _CHOICE_PARAMS
 from ._inference import InferenceResults
 from ._named_attributes import attached_names
@@ -245,6 +252,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         packed = self._pack(family, design, availability)
         if bound is not None:
             check_design(bound, T, design, availability, family)
+            check_specific_overlap(bound, design, X, self.homogeneous)
         self._fit(family, X, packed, np.asarray(Y, dtype=float), sample_weight, groups)
         self.treatment_names_ = list(self.family_.attribute_names)
         self.utility_ = bound

@@ -6,7 +6,12 @@ import warnings
 
 import numpy as np
 
+from ._debias import UNIDENTIFIED_MIN_ROWS, UNIDENTIFIED_SHARE
+from ._lambda._moments import overlap_floored
+from ._lambda._regressors import LinearTrendBoosting, default_lambda_model
 from ._utility_spec import UtilitySpec
+
+OVERLAP_CHECK_ROWS = 5000  # rows the overlap of a specific coefficient's variable is read on
 
 
 def default_formula(row_names):
@@ -129,6 +134,43 @@ def check_design(bound, T, design, availability, family):
     avail = (np.ones(design.shape[:2], dtype=bool) if availability is None
              else np.asarray(availability).astype(bool))
     bound.check(_rows(T, J), design, avail, list(family.alpha_alternatives))
+
+
+def check_specific_overlap(bound, design, X, homogeneous):
+    """Refuse alternative- or nest-specific coefficients whose variable X determines.
+
+    With preferences varying with w = X, α_j(w) + β_j(w)·z is any function of w when z is
+    one: neither coefficient is identified (a case variable also given as a covariate, or
+    an attribute set by the covariates). Read as in the Λ stage: z's conditional variance
+    given X at its overlap floor on more than ``UNIDENTIFIED_SHARE`` of rows.
+    """
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        return  # the estimator's validation says what is wrong with X
+    n = X.shape[0]
+    if (homogeneous == "all" or n < UNIDENTIFIED_MIN_ROWS or X.ndim != 2
+            or not np.all(np.isfinite(X)) or np.ptp(X, axis=0).max(initial=0.0) == 0):
+        return
+    rows = np.random.RandomState(0).permutation(n)[:OVERLAP_CHECK_ROWS]
+    refused, seen = [], {}
+    for c, j, name in bound.specific_columns():
+        z = design[rows, j, c]
+        key = z.tobytes()
+        if key not in seen:
+            floored = overlap_floored(z[:, None], X[rows], X[rows], default_lambda_model(),
+                                      LinearTrendBoosting())
+            seen[key] = float(np.mean(floored))
+        if seen[key] > UNIDENTIFIED_SHARE:
+            refused.append(f"{name} ({seen[key]:.0%} of rows)")
+    if refused:
+        raise ValueError(
+            f"X determines the variable of {', '.join(refused)}: with preferences varying "
+            "with X, the alternative's (or nest's) constant absorbs such a coefficient, and "
+            "neither is identified (a case variable given as a covariate too, or an "
+            "attribute set by the covariates). Take the variable out of X (its coefficients "
+            "then vary with the other covariates), or hold θ constant in x "
+            "(homogeneous='all').")
 
 
 def predict_design(est, T, case_data):

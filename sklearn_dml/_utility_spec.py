@@ -242,6 +242,16 @@ class BoundUtility:
         """θ names of the design columns (after the alternative constants)."""
         return [c.name for c in self._columns]
 
+    def specific_columns(self):
+        """(design column, an alternative it enters, θ name) of each alternative- or
+        nest-specific coefficient on a variable, where its group has a constant: only the
+        variable's variation given w tells the two apart."""
+        nest_constants = any(c.name.startswith("nest_alpha") for c in self._columns)
+        return [(c, int(np.flatnonzero(col.mask)[0]), col.name)
+                for c, col in enumerate(self._columns)
+                if col.source != "ones" and not col.mask.all()
+                and (nest_constants if col.name.startswith("nest_") else self.constants)]
+
     @property
     def column_labels(self):
         """Attribute labels of the design columns (what choice targets call attributes)."""

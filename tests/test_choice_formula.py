@@ -226,6 +226,32 @@ def test_unidentified_terms_and_nest_observables_are_refused(rng):
         MultinomialLogitDML(J, **kw).fit(np.ones((n, 1)), x, y, case_data=income)
 
 
+def test_specific_coefficients_on_a_variable_that_x_determines_are_refused(rng):
+    """α_j(w) + β_j(w)·z is any function of w when X determines z: neither is identified."""
+    n = 400
+    x, income = _data(n, rng)
+    y = rng.randint(0, J, n).astype(float)
+    age = rng.normal(40.0, 10.0, size=n)
+    income = pd.DataFrame({"income": income})
+    kw = dict(attribute_names=["price", "quality", "dist"], alternative_names=ALTS, max_epochs=2,
+              random_state=0)
+    formula = "(1|item) + (price|constant) + (income|item)"
+    in_x = np.column_stack([age, income["income"] / 1000.0])  # the same variable, other units
+    with pytest.raises(ValueError, match=r"X determines the variable of beta\[income\|b\] "
+                                         r"\(100% of rows\).*homogeneous='all'"):
+        MultinomialLogitDML(J, formula=formula, **kw).fit(in_x, x, y, case_data=income)
+    # an attribute's alternative-specific coefficient, the attribute set by the covariates
+    x_set = x.copy()
+    x_set[:, :, 2] = ((age[:, None] - 40.0) / 10.0) ** np.arange(1, J + 1)
+    with pytest.raises(ValueError, match=r"beta\[dist\|a\] \(100% of rows\)"):
+        MultinomialLogitDML(J, formula="(1|item) + (dist|item)", **kw).fit(age[:, None], x_set, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # random choices, two epochs
+        MultinomialLogitDML(J, formula=formula, **kw).fit(age[:, None], x, y, case_data=income)
+        MultinomialLogitDML(J, formula=formula, homogeneous="all", **kw).fit(
+            in_x, x, y, case_data=income)
+
+
 @pytest.mark.filterwarnings("ignore:Dropping one row")  # 400 cases, 3 epochs: API check only
 def test_fit_long_with_formula_and_case_variables(rng):
     n = 400
