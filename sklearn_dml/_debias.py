@@ -186,7 +186,7 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
     shift, worst = leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))
     diag["influence_max_shift"] = [round(float(v), 4) for v in shift]
     diag["influence_max_row"] = [int(i) for i in np.arange(T.shape[0])[rows][worst]]
-    message = scale_average_warning(targets, names, fit_facts or {})
+    message = scale_average_warning(family, targets, names, fit_facts or {})
     if message:  # raised now, and kept for the summary as the fit's own warnings are
         warnings.warn(message, UserWarning, stacklevel=4)
         diag["warnings"] = (message,)
@@ -198,22 +198,26 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
 SCALE_COMPONENTS = ("log_sigma", "log_shape", "log_dispersion", "log_precision")
 
 
-def scale_average_warning(targets, names, fit_facts):
+def scale_average_warning(family, targets, names, fit_facts):
     """A message where a target averages a scale, shape or dispersion component of a θ that
-    varies with x; None otherwise.
+    varies with x, or one of the family's ``second_order_components``; None otherwise.
 
     That component's score is quadratic in the error δ of the fitted mean, so its one-step
     estimate keeps a bias of order E[δ²] (half of E[δ²/σ²] for log σ), which the interval
-    does not describe."""
+    does not describe; a component whose curvature is tied to it (the tobit's intercept
+    through censoring) inherits it."""
     homogeneous = fit_facts.get("homogeneous", ())
     if len(homogeneous) == fit_facts.get("theta_dim", -1):
         return None  # the parametric MLE: bias O(1/n)
+    biased = SCALE_COMPONENTS + tuple(getattr(family, "second_order_components", ()))
     hit = [name for name, tg in zip(names, targets)
-           if isinstance(tg, AverageParameter) and name[2:-1] in SCALE_COMPONENTS]
+           if isinstance(tg, AverageParameter) and name[2:-1] in biased]
     if not hit:
         return None
-    return (f"{', '.join(hit)} average a scale, shape or dispersion component, whose estimate "
-            "absorbs the squared error of the fitted mean: a bias the one-step correction does "
+    return (f"{', '.join(hit)} average a component whose estimate absorbs the squared error "
+            "of the fitted mean (a scale, shape or dispersion component, or one tied to it, "
+            "such as the tobit's intercept through censoring or the zero-inflated Poisson's "
+            "intercept and inflation through the zeros): a bias the one-step correction does "
             "not remove and the interval does not show, so treat that interval as off-centre "
             "(E[beta] and the AME are not affected). In a parametric fit (homogeneous='all') "
             "the bias is of order 1/n. The documentation's coverage page measures it by family.")

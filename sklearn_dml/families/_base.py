@@ -78,6 +78,9 @@ class Family:
     information_to_main_fit = False
     secant_to_main_fit = True
     targeted = False
+    #: θ components besides scale, shape and dispersion ones whose averages keep a
+    #: second-order bias in the fitted mean's error (benchmarks/coverage_components.py).
+    second_order_components: tuple[str, ...] = ()
     #: Whether each treatment column must vary: overall (a constant column is an error)
     #: and given x (where it does not, θ(x) is not identified). False for packed layouts,
     #: e.g. a choice model's attributes, which vary across alternatives.

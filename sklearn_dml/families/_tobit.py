@@ -56,6 +56,7 @@ class TobitFamily(ExtendedIndexFamily):
 
     name = "tobit"
     extra_names = ("log_sigma",)
+    second_order_components = ("alpha",)  # censoring ties α to log σ
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
     information_to_main_fit = True

@@ -36,6 +36,7 @@ class ZeroInflatedPoissonFamily(ExtendedIndexFamily):
 
     name = "zip"
     extra_names = ("logit_inflation",)
+    second_order_components = ("alpha", "logit_inflation")  # told apart by the zeros
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
 
