@@ -253,10 +253,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         log(self.verbose, 1, f"{type(self).__name__}: {X.shape[0]} rows, {X.shape[1]} "
             f"features, θ of dimension {len(self.theta_names_)}, Λ by {self.lambda_method_!r}")
         plans = plan_crossfit(self.cv, int(self.n_rep), Xs, T_fit, groups,
-                              needs_aux=strategy.needs_aux,
-                              seeds=self._seeds,
-                              check_treatment=getattr(family, "requires_varying_treatments",
-                                                      True))
+                              needs_aux=strategy.needs_aux, seeds=self._seeds,
+                              check_treatment=getattr(family, "requires_varying_treatments", True))
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
         check_groups_whole(codes, plans)
         self._clusters = codes if self.cluster_se else None
@@ -333,7 +331,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         """The family's checks, Λ̂ floored on many rows, a row that dominates, few clusters:
         raised from fit → _fit → here (stacklevel 4 names the caller), kept for summary()."""
         varying = len(self.homogeneous_) < len(self.theta_names_)
-        messages = [*family.fit_warnings(self._rows.Y, self._rows.T, self.theta_),
+        rows, strategy = self._rows, self._lambda_strategy
+        messages = [*family.fit_warnings(rows.Y, rows.T, self.theta_),
+                    *(strategy.fit_warnings(rows.X, rows.T) if varying else ()),
                     *regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
                                              varying),
                     influential_row_warning(self.inference_),
