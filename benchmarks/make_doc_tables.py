@@ -133,11 +133,12 @@ STUDIES = [
      "by TobitDML (default settings, R = 50 per cell): its Λ̂ is a random forest over whole "
      "Hessians, whose overlap is read from T's conditional moments. Columns and bands as in "
      "the linear study above."),
-    ("coverage_confounding.json", "Strong confounding, families with a Hessian forest",
+    ("coverage_confounding.json", "Strong confounding",
      "The catalogue's designs (θ(x), outcome laws) with T = c·(0.5·x₁ + 0.3·x₃) + s·u at the "
      "catalogue's Var(T) and R²(T | X) of 0.6 or 0.9 (the catalogue's own: 0.25); each "
-     "sample fitted with the default Hessian forest and with lambda_method='conditional'. "
-     "Family bands. It measures what the strong-confounding warning says, not a pass."),
+     "sample fitted with the default Λ̂ (lambda_method 'regression': a forest over whole "
+     "Hessians for the tobit, negative binomial and gamma) and, for those three, with "
+     "'conditional'. Family bands. It measures what the strong-confounding warning says."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "

@@ -55,7 +55,7 @@ from ._regressors import (
     lambda_features,
 )
 
-# from this share of T's variance explained by X on, the Hessian forest's intervals are off
+# from this share of T's variance explained by X on, regime C's intervals are off
 EXPLAINED_SHARE_WARN = 0.5
 
 
@@ -163,24 +163,6 @@ class _HessianRegression(LambdaStrategy):
         an auxiliary network."""
         raise NotImplementedError
 
-    def fit_warnings(self, X, T):
-        """A forest over whole Hessians averages each leaf over rows whose E[T | x] differs,
-        which overstates the information where X explains most of T."""
-        if (self.family.single_index or not self.family.requires_varying_treatments
-                or self.lambda_model is not None):
-            return []
-        share = explained_share(T, X, seeded_clone(LinearTrendBoosting(), 0))
-        if share < EXPLAINED_SHARE_WARN:
-            return []
-        return [f"X explains {share:.0%} of the variance of T. The {self.family.name} "
-                "family's Λ̂ is a random forest over whole Hessians, whose leaves average "
-                "over rows where T's conditional mean differs: where X explains half of T or "
-                "more it overstates the information, and in the coverage studies E[beta] sat "
-                "0.3-0.7 SE off and the intervals covered 0.78-0.95 (limited overlap and "
-                "strong confounding). Treat the interval as approximate; a second fit with "
-                "lambda_method='conditional' (Λ̂ integrated over an estimated law of T "
-                "given X) is a check, not a cure."]
-
     def mean_model(self, seed):
         """The regressor of E[w T | x] where it is not the Λ regressor; None."""
         return None
@@ -262,6 +244,10 @@ class RegressionLambda(_HessianRegression):
             return fold.plan.train, fold.theta(fold.plan.train), False
         return (*held_out, True)
 
+    def fit_warnings(self, X, T):
+        forest = not self.family.single_index and self.lambda_model is None
+        return strong_confounding_warnings(self.family, X, T, forest)
+
 
 class ConditionalLambda(LambdaStrategy):
     """Integrate the expected Hessian at θ̂(x) over an estimated law of T given X: a
@@ -269,6 +255,9 @@ class ConditionalLambda(LambdaStrategy):
     ``conditional_law`` is "neighbours" (a choice family's table of attributes)."""
 
     method = "conditional"
+
+    def fit_warnings(self, X, T):
+        return strong_confounding_warnings(self.family, X, T, forest=False)
 
     def covariates(self, X, n_threads):
         if self.family.conditional_law == "neighbours":
@@ -360,6 +349,9 @@ class NetworkLambda(LambdaStrategy):
     def covariates(self, X, n_threads):
         return X
 
+    def fit_warnings(self, X, T):
+        return self.inner.fit_warnings(X, T)
+
     def in_units(self, units, n_treatments, family):
         strategy = super().in_units(units, n_treatments, family)
         if strategy is not self:
@@ -399,6 +391,27 @@ class NetworkLambda(LambdaStrategy):
 
 def _network_project(target, J, *, X32, fold_id, config, train, seed):
     return network_projection(J, X32, fold_id, config, train, seed)
+
+
+def strong_confounding_warnings(family, X, T, forest):
+    """A message where X explains at least ``EXPLAINED_SHARE_WARN`` of T's variance and Λ̂
+    is estimated from a curvature that depends on θ (regime C); ``forest``: Λ̂ is the
+    default random forest over whole Hessians, which overstates the information there."""
+    if not family.requires_varying_treatments:
+        return []
+    share = explained_share(T, X, seeded_clone(LinearTrendBoosting(), 0))
+    if share < EXPLAINED_SHARE_WARN:
+        return []
+    forest_note = (f" The {family.name} family's Λ̂, a random forest over whole Hessians, "
+                   "also overstates the information there: its leaves average over rows "
+                   "whose E[T | x] differs." if forest else "")
+    return [f"X explains {share:.0%} of the variance of T, which leaves little variation "
+            "in T given X to estimate the curvature Λ(x) from. In the coverage studies "
+            "(limited overlap, strong confounding) families whose curvature depends on θ had "
+            "E[beta] up to 0.7 SE off and intervals covering 0.78-0.95 from half of T's "
+            f"variance explained on (the linear model's held).{forest_note} Treat the "
+            "interval as approximate" + (": a second fit with lambda_method='conditional' "
+                                         "is a check, not a cure." if forest else ".")]
 
 
 _STRATEGIES = {"analytic": AnalyticLambda, "regression": RegressionLambda,
