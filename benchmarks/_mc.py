@@ -87,11 +87,12 @@ def markdown_table(rows, columns, number="{:.3f}"):
     return "\n".join([head, rule, *body])
 
 
-def write_study(out_dir, stem, title, meta, rows, columns):
-    """``<stem>.json`` (meta and rows) and ``<stem>.md`` ("Coverage study, <title> (<meta>)"
-    and the table) in ``out_dir``."""
+def write_study(out_dir, stem, title, meta, rows, columns, notes=None):
+    """``<stem>.json`` (meta, rows and any ``notes``) and ``<stem>.md`` ("Coverage study,
+    <title> (<meta>)" and the table) in ``out_dir``."""
     with open(os.path.join(out_dir, f"{stem}.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+        json.dump({"meta": meta, "rows": rows, **({"notes": notes} if notes else {})}, f,
+                  indent=1)
     with open(os.path.join(out_dir, f"{stem}.md"), "w") as f:
         f.write(f"Coverage study, {title} ({meta})\n\n")
         f.write(markdown_table(rows, columns) + "\n")

@@ -111,13 +111,7 @@ def main():
                 if (r["family"], r["r2"], r["lambda_method"]) not in new] + rows
         meta, notes = f"{stored['meta']}; appended: {meta}", stored.get("notes")
     write_study(out_dir, "coverage_confounding", "strong confounding, regime C", meta, rows,
-                COLUMNS)
-    if notes:
-        path = os.path.join(out_dir, "coverage_confounding.json")
-        with open(path) as f:
-            study = json.load(f)
-        with open(path, "w") as f:
-            json.dump({**study, "notes": notes}, f, indent=1)
+                COLUMNS, notes=notes)
 
 
 if __name__ == "__main__":

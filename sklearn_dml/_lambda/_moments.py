@@ -199,7 +199,8 @@ def explained_share(T, X, mean_model, max_rows=5000):
     """The share of T's variance that X explains: 1 − mean out-of-fold squared residual of
     ``mean_model`` over T's variance, on at most ``max_rows`` rows (the largest over T's
     columns; 0 for a constant X)."""
-    T = np.asarray(T).reshape(T.shape[0], -1)
+    T = np.asarray(T)
+    T = T.reshape(T.shape[0], -1)
     rows = np.random.RandomState(0).permutation(T.shape[0])[:max_rows]
     shares = [1.0 - np.mean((T[rows, j] - _oof_predict(mean_model, X[rows], T[rows, j])) ** 2)
               / max(float(np.var(T[rows, j])), np.finfo(float).tiny) for j in range(T.shape[1])]
