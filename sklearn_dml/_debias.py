@@ -31,8 +31,9 @@ from .targets import AverageParameter
 REGULARIZED_WARN_SHARE = 0.05
 # above this share the warning says the interval is unreliable too; above UNIDENTIFIED_SHARE
 # of rows singular at IDENTIFIED_FLOOR (or at the Λ stage's overlap floor) a fit refuses:
-# the average would extrapolate θ(x) to most rows (benchmarks/coverage_overlap.py)
-REGULARIZED_UNRELIABLE_SHARE = 0.25
+# the average would extrapolate θ(x) to most rows (benchmarks/coverage_overlap.py,
+# coverage_semisynthetic.py)
+REGULARIZED_UNRELIABLE_SHARE = 0.15
 UNIDENTIFIED_SHARE = 0.5
 IDENTIFIED_FLOOR = 1e-2
 # below this many rows Λ̂'s regressions see too few rows per fold for the share to be evidence:
