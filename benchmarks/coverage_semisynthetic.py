@@ -34,6 +34,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
@@ -59,6 +60,7 @@ def _standardized(frame, column):
     return (values - values.mean()) / values.std()
 
 
+@functools.cache  # a worker loads each dataset once, not per replication
 def randhie():
     """X, T and the true α(x), β(x) of the RAND design, on every row of the dataset."""
     import statsmodels.api as sm
@@ -71,6 +73,7 @@ def randhie():
             np.asarray(alpha, float), np.asarray(beta, float))
 
 
+@functools.cache
 def fair(binary):
     """X, T and the true α(x), β(x) of a Fair design, on every row of the dataset."""
     import statsmodels.api as sm
@@ -109,7 +112,8 @@ POPULATIONS = {"randhie-poisson": randhie, "fair-logit": lambda: fair(False),
 
 
 def replicate(design, n, seed):
-    """One replication: (estimate, stderr, truth, cpu, warning kinds) or an error string."""
+    """One replication: estimate, stderr, truth, CPU time and the kinds of warning raised,
+    or ``{"error": message}`` where the fit was refused."""
     torch.set_num_threads(1)
     X_all, T_all, alpha, beta = POPULATIONS[design]()
     rng = np.random.default_rng(seed)
