@@ -28,7 +28,8 @@ DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
 COLUMNS = [("design", "design"), ("version", "version"), ("n", "n"), ("family", "family"),
            ("G", "clusters"), ("overlap", "overlap"), ("r2", "R²(T | X)"),
            ("lambda_method", "lambda_method"),
-           ("share_regularized", "rows regularized"), ("refused", "fits refused"),
+           ("share_regularized", "rows regularized"),
+           ("share_flat_cells", "rows in cells without variation"), ("refused", "fits refused"),
            ("unreliable", "fits warned unreliable"), ("warned", "fits warned"),
            ("se", "standard errors"), ("target", "target"), ("truth", "truth"),
            ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
@@ -146,12 +147,17 @@ STUDIES = [
      "(units, mass points, skew, dependence); only the outcome is simulated, from a known "
      "θ(x), and the truth is E[β(X)] over the whole dataset. randhie-poisson: the RAND "
      "Health Insurance Experiment, T = log coinsurance (five mass points, 41% of its "
-     "variance explained by the deductible plan), Poisson visits. fair-logit: the Fair "
+     "variance explained by the deductible plan), Poisson visits; randhie-disea-poisson adds "
+     "the chronic-disease index to X, which then takes 339 values, and on a fifth of the "
+     "person-years every row of a cell has the same plan. fair-logit: the Fair "
      "affairs survey, T = years married (seven values, correlation 0.89 with age), a "
      "binary outcome. fair-linear-binary: the same survey, T = having children, X with the "
      "years married (every woman married 16.5 years or more has children), skewed "
      "heteroskedastic noise. Default estimators, target E[beta]; 'fits warned' is the "
-     "share of fits that raised any warning, 'fits refused' the share refused. Core bands."),
+     "share of fits that raised any warning, 'fits warned unreliable' the share whose "
+     "warning called the interval unreliable, 'fits refused' the share refused; 'rows "
+     "regularized' (mean over fits) counts the rows in cells of identical covariates "
+     "without variation too. Core bands."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "

@@ -12,6 +12,7 @@ from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ._cells import covariate_cells
 from ._crossfit import check_groups_whole, plan_crossfit, run_crossfit
 from ._debias import (
     FitRows,
@@ -167,9 +168,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                 f"masks would break; got dropout={self.dropout!r}. Use dropout=0 with 'lbfgs', "
                 f"or solver='adam'.")
         return TrainConfig(hidden_dims=dims, dropout=float(self.dropout), solver=self.solver,
-                           lr=float(self.lr),
-                           weight_decay=decay,
-                           batch_size=self.batch_size,
+                           lr=float(self.lr), weight_decay=decay, batch_size=self.batch_size,
                            max_epochs=int(self.max_epochs),
                            early_stopping=bool(self.early_stopping),
                            validation_fraction=float(self.validation_fraction),
@@ -262,11 +261,13 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                             strategy.in_units(units, T.shape[1], fit_family), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
+        varying = len(constant) < len(self.theta_names_)
+        cells = (covariate_cells(X) if varying and not strategy.known_law
+                 else None)  # with a known law of T, Λ(x) does not rest on the rows at x
         self._reps = [cache_repetition(rep, fit_family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._jacobi_lambda_floor,
-                                       homogeneous=constant)
-                      for rep in reps]
-        check_identified(self._reps, varying=len(constant) < len(self.theta_names_))
+                                       homogeneous=constant, cells=cells) for rep in reps]
+        check_identified(self._reps, varying=varying)
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
                                         binary_treatments=binary_columns(T),
@@ -355,9 +356,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             config=self._train_config(), train=train_ensemble)
 
     def _infer(self, targets, where=None):
-        # inference runs outside the fold tasks: cap its threads as the tasks do (OpenMP
-        # spinning against other processes cost 10x here); the E[H_θ | X] regressions set
-        # their own, by the Λ stage's rule (see _projector)
+        # capped threads as in the fold tasks (OpenMP spinning cost 10x); the E[H_θ | X]
+        # regressions set their own, by the Λ stage's rule (see _projector)
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         rows = slice(None) if where is None else self._check_where(where)
         weights = self._rows.weights
@@ -425,9 +425,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         Summary
         """
         check_is_fitted(self)
-        treatments = ", ".join(self.treatment_names_)
-        title = (f"{type(self).__name__}: debiased estimates "
-                 f"(outcome {self.outcome_name_}; treatment {treatments})")
+        title = (f"{type(self).__name__}: debiased estimates (outcome {self.outcome_name_}; "
+                 f"treatment {', '.join(self.treatment_names_)})")
         return self.inference_.summary(alpha=alpha, value=value, decimals=decimals, title=title)
 
     # --------------------------------------------------------------- prediction

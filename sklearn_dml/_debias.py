@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._cells import MIN_CELL_ROWS, flat_cells
 from ._homogeneous import HomogeneousBlock, solve_constant
 from ._inference import (
     InferenceResults,
@@ -78,6 +79,7 @@ class RepetitionCache:
     homogeneous: HomogeneousBlock | None = None  # components of θ constant in x
     targeting: TargetingResult | None = None  # the targeting step, where the family takes one
     fitted_theta: np.ndarray | None = None  # (n, d) the networks' θ̂ where targeting moved it
+    in_flat_cell: np.ndarray | None = None  # (n,) bool: in a covariate cell whose own Λ is singular
 
     @property
     def network_theta(self):
@@ -86,7 +88,7 @@ class RepetitionCache:
 
 
 def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
-                     homogeneous=()):
+                     homogeneous=(), cells=None):
     """Regularize and invert one repetition's Λ̂ and map the cache to the user's units.
 
     Parameters
@@ -106,6 +108,10 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     homogeneous : sequence of int, default=()
         Components of the user's θ that do not vary with x: their correction pools the
         curvature left after partialling out the others (:mod:`~sklearn_dml._homogeneous`).
+    cells : ndarray (n,) of int or None
+        Cells of rows with identical covariates (:func:`~sklearn_dml._cells.covariate_cells`):
+        rows of a cell whose own Hessians are singular count as regularized and
+        unidentified, whatever the smoothed Λ̂ says there.
 
     Returns
     -------
@@ -114,6 +120,8 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
     lam = units.curvature(reg.matrices())
+    flat = (np.zeros(T.shape[0], dtype=bool) if cells is None else
+            flat_cells(family, T, Y, result.theta, cells, result.lam, weights, IDENTIFIED_FLOOR))
     theta, block, targeting = result.theta, None, None
     if len(homogeneous):
         theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
@@ -126,11 +134,11 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     return RepetitionCache(
         theta=units.theta(theta), fold_id=result.fold_id,
         lam=lam, correction=correction, homogeneous=block,
-        raised=reg.raised | result.floored,
+        raised=reg.raised | result.floored | flat, in_flat_cell=flat,
         # the Jacobi floor marks where a link's parameters are not separately identified
         # (gen_sigmoid_ii at vanishing effects), which its targets need not be
-        unidentified=(result.floored if jacobi
-                      else reg.below(min(floor, IDENTIFIED_FLOOR)) | result.floored),
+        unidentified=flat | (result.floored if jacobi
+                             else reg.below(min(floor, IDENTIFIED_FLOOR)) | result.floored),
         raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
         best_epoch=result.best_epoch, targeting=targeting,
@@ -253,6 +261,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         "lambda_min_eig": float(min(r.raw_min_eig[rows].min() for r in reps)),
         "share_regularized": float(np.mean([np.mean(r.raised[rows]) for r in reps])),
         "share_unidentified": float(np.mean([np.mean(r.unidentified[rows]) for r in reps])),
+        "share_flat_cells": float(np.mean([np.mean(r.in_flat_cell[rows]) for r in reps
+                                           if r.in_flat_cell is not None] or [0.0])),
         "lambda_condition_median": float(np.median(
             np.concatenate([r.condition[rows] for r in reps]))),
         "pooled_condition": float(max(r.pooled_condition for r in reps)),
@@ -285,11 +295,16 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
     messages = []
     share = diagnostics["share_regularized"]
     if varying and share > REGULARIZED_WARN_SHARE:
+        flat = diagnostics.get("share_flat_cells", 0.0)
         messages.append(
             f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
-            f"lambda_floor={lambda_floor:g} times the typical one in some direction): "
-            "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
-            "1). Their corrections are shrunk, which can bias the estimate"
+            f"lambda_floor={lambda_floor:g} times the typical one in some direction"
+            + (f", counting the {flat:.1%} of rows in cells of {MIN_CELL_ROWS} or more rows "
+               "with identical covariates whose own curvature is singular, most often because "
+               "every row of the cell has the same treatment: θ(x) there is extrapolated from "
+               "other cells" if flat > 0 else "")
+            + "): limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 "
+            "or 1). Their corrections are shrunk or extrapolated, which can bias the estimate"
             + (" and make its interval too narrow: at this share, treat the interval as "
                "unreliable (the coverage page's limited-overlap study)"
                if share > REGULARIZED_UNRELIABLE_SHARE else "")

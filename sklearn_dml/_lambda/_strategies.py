@@ -85,6 +85,7 @@ class LambdaStrategy:
     needs_aux = False  # regime C: auxiliary θ-networks on the halves of each training part
     spreads_fits = True  # fold evaluations fit regressions, worth running side by side
     batched = False  # all folds of a group evaluated at once (evaluate_group)
+    known_law = False  # Λ(x) integrates over a known law of T, not over the rows near x
 
     def __init__(self, family, lambda_model=None, seeds=None):
         self.family = family
@@ -295,6 +296,7 @@ class RandomizedLambda(LambdaStrategy):
 
     method = "randomized"
     spreads_fits = False  # no regressions: nothing to spread
+    known_law = True
 
     def __init__(self, family, treatment_law=None, seeds=None):
         super().__init__(family, seeds=seeds)
