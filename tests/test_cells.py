@@ -21,6 +21,21 @@ def test_covariate_cells_codes_only_large_cells():
     assert covariate_cells(np.random.default_rng(0).normal(size=(500, 2))) is None
 
 
+def test_covariate_cells_survive_a_hash_collision(monkeypatch):
+    """The rows' hash is checked: with every key equal, the exact grouping takes over."""
+    class Zeros:
+        def standard_normal(self, size):
+            return np.zeros(size)
+
+    X = np.repeat(np.arange(30.0).reshape(3, 10).T, 10, axis=0)[:, :2]
+    expected = covariate_cells(X)
+    monkeypatch.setattr("sklearn_dml._cells.np.random.default_rng", lambda seed: Zeros())
+    codes = covariate_cells(X)
+    assert len(set(codes)) == 10 and np.all(codes >= 0)
+    np.testing.assert_array_equal(codes[:, None] == codes[None, :],
+                                  expected[:, None] == expected[None, :])
+
+
 def _cell_design(seed=0, n_cells=40, rows=20):
     """Cells of identical X; in the first quarter every row has the same T."""
     rng = np.random.default_rng(seed)
