@@ -137,8 +137,8 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
         raised=reg.raised | result.floored | flat, in_flat_cell=flat,
         # the Jacobi floor marks where a link's parameters are not separately identified
         # (gen_sigmoid_ii at vanishing effects), which its targets need not be
-        unidentified=flat | (result.floored if jacobi
-                             else reg.below(min(floor, IDENTIFIED_FLOOR)) | result.floored),
+        unidentified=(result.floored if jacobi
+                      else reg.below(min(floor, IDENTIFIED_FLOOR)) | result.floored | flat),
         raw_min_eig=reg.raw_min, condition=reg.condition,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
         best_epoch=result.best_epoch, targeting=targeting,

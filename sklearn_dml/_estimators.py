@@ -170,11 +170,13 @@ _ATTRIBUTES = """
     lambda_condition_raw_ : ndarray of shape (n_samples,)
         Condition number of each row's Jacobi-scaled Λ̂ before regularization.
     lambda_regularized_ : ndarray of shape (n_samples,), dtype bool
-        Rows whose Λ̂ was floored (limited overlap or an indefinite estimate).
+        Rows whose Λ̂ was floored (limited overlap or an indefinite estimate), or whose
+        cell of 10 or more rows with identical covariates has a singular average Hessian
+        (every row of it with the same treatment, say).
     lambda_report_ : dict
         Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i) (first repetition):
         condition-number quantiles, largest condition number, smallest eigenvalue and
-        the share of rows raised by ``lambda_floor``.
+        the share of rows flagged in ``lambda_regularized_``.
     lambda_method_ : str
         The Λ regime used.
     theta_names_ : list of str
