@@ -18,6 +18,9 @@ from ._linalg import symmetric_root
 # a cell needs this many rows before its lack of variation is evidence: ten rows of a binary
 # treatment with probability ½ all agree with probability 0.002
 MIN_CELL_ROWS = 10
+# and a lack of variation this unlikely under T's marginal law: twenty untreated rows of a
+# treatment that 5% of rows take are no evidence (chance 0.36)
+CHANCE = 0.01
 
 
 def covariate_cells(X, min_rows=MIN_CELL_ROWS):
@@ -40,13 +43,15 @@ def covariate_cells(X, min_rows=MIN_CELL_ROWS):
 
 
 def flat_cells(family, T, Y, theta, cells, lam, weights, floor):
-    """Rows of a cell whose own average Hessian is singular.
+    """Rows of a cell whose own average Hessian is singular, and not by chance.
 
     The cell's weighted average of the family's per-row Hessians at θ̂ (its expected
     Hessian where it has one), whitened by the average Λ̂ over all rows as
     :func:`~sklearn_dml._linalg.regularize_whitened` does, has its smallest eigenvalue
     below ``floor`` times max(its largest, 1). Unit-free: a linear reparametrization of θ
-    turns every whitened matrix by the same rotation.
+    turns every whitened matrix by the same rotation. The cell's m rows must also be
+    unlikely to take so few values of T by chance: (Σ π_v)^m < ``CHANCE``, the sum over
+    the values v of T the cell takes, π_v their shares among all rows.
 
     Parameters
     ----------
@@ -78,6 +83,21 @@ def flat_cells(family, T, Y, theta, cells, lam, weights, floor):
     eig = np.linalg.eigvalsh(root_inv @ (0.5 * (average + np.swapaxes(average, 1, 2)))
                              @ root_inv)
     singular = (eig[:, 0] < floor * np.maximum(eig[:, -1], 1.0)) & (mass > 0)
+    singular &= _support_chance(T.reshape(T.shape[0], -1), cells, n_cells) < CHANCE
     flat = np.zeros(cells.shape[0], dtype=bool)
     flat[inside] = singular[codes]
     return flat
+
+
+def _support_chance(T, cells, n_cells):
+    """Per cell, the chance that its rows, drawn from T's marginal law, take no values of
+    T beyond those they take: (Σ_v π_v)^m over the cell's values v."""
+    _, value, counts = np.unique(T, axis=0, return_inverse=True, return_counts=True)
+    value = value.ravel()
+    share = counts / T.shape[0]
+    inside = cells >= 0
+    pairs = np.unique(np.column_stack([cells[inside], value[inside]]), axis=0)
+    support = np.bincount(pairs[:, 0], weights=share[pairs[:, 1]], minlength=n_cells)
+    rows = np.bincount(cells[inside], minlength=n_cells)
+    with np.errstate(divide="ignore"):
+        return np.exp(rows * np.log(np.minimum(support, 1.0)))

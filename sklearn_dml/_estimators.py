@@ -172,7 +172,8 @@ _ATTRIBUTES = """
     lambda_regularized_ : ndarray of shape (n_samples,), dtype bool
         Rows whose Λ̂ was floored (limited overlap or an indefinite estimate), or whose
         cell of 10 or more rows with identical covariates has a singular average Hessian
-        (every row of it with the same treatment, say).
+        (every row of it with the same treatment, say, which chance alone would rarely
+        give).
     lambda_report_ : dict
         Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i) (first repetition):
         condition-number quantiles, largest condition number, smallest eigenvalue and

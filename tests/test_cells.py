@@ -65,6 +65,27 @@ def test_flat_cells_marks_cells_without_variation_in_any_units(family_name):
     np.testing.assert_array_equal(flat_cells(family, t2, Y, theta2, cells, lam2, w, 1e-2), flat)
 
 
+def test_a_rare_treatment_missing_from_small_cells_is_no_evidence():
+    """100 cells of 20 rows: a treatment that 5% of rows take misses a third of the cells
+    by chance (a fit there covered 0.95); one that half the rows take cannot."""
+    rng = np.random.default_rng(0)
+    X = np.repeat(np.arange(100.0), 20)[:, None]
+    cells, w, family = covariate_cells(X), np.ones(2000), get_family("linear")
+    theta, Y = np.zeros((2000, 2)), rng.normal(size=2000)
+
+    def flagged(T):
+        t = T[:, None]
+        return flat_cells(family, t, Y, theta, cells, lambda_hessians(family, Y, t, theta),
+                          w, 1e-2)
+
+    rare = (rng.uniform(size=2000) < 0.05).astype(float)
+    untreated = np.bincount(cells, weights=rare)[cells] == 0
+    assert untreated.mean() > 0.2 and not flagged(rare).any()
+    common = (rng.uniform(size=2000) < 0.5).astype(float)
+    common[:200] = 1.0
+    np.testing.assert_array_equal(flagged(common), np.arange(2000) < 200)
+
+
 def test_fit_flags_cells_without_treatment_variation():
     X, T, Y, constant = _cell_design(n_cells=60, rows=15)
     est = StructuralDMLRegressor(hidden_dims=(8,), max_epochs=20, random_state=0)
