@@ -262,7 +262,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                             self.torch_num_threads, verbose=self.verbose)
         self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
         varying = len(constant) < len(self.theta_names_)
-        cells = (covariate_cells(X) if varying and not strategy.known_law
+        cells = (covariate_cells(X, weights) if varying and not strategy.known_law
                  else None)  # with a known law of T, Λ(x) does not rest on the rows at x
         self._reps = [cache_repetition(rep, fit_family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._jacobi_lambda_floor,

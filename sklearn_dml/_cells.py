@@ -15,43 +15,44 @@ import numpy as np
 from ._lambda._hessians import lambda_hessians
 from ._linalg import symmetric_root
 
-# a cell needs this many rows before its lack of variation is evidence: ten rows of a binary
-# treatment with probability ½ all agree with probability 0.002
+# a cell needs this many rows (of positive weight) before its lack of variation is evidence:
+# ten rows of a binary treatment with probability ½ all agree with probability 0.002
 MIN_CELL_ROWS = 10
-# and a lack of variation this unlikely under T's marginal law: twenty untreated rows of a
-# treatment that 5% of rows take are no evidence (chance 0.36)
+# and a constant treatment column this unlikely under the column's marginal law: twenty
+# untreated rows of a treatment that 5% of rows take are no evidence (chance 0.36)
 CHANCE = 0.01
 
 
-def covariate_cells(X, min_rows=MIN_CELL_ROWS):
+def covariate_cells(X, weights=None, min_rows=MIN_CELL_ROWS):
     """Codes 0..G-1 of the cells of rows with identical X that hold at least ``min_rows``
-    rows, -1 for the other rows; None where no cell is that large."""
-    if X.shape[0] < min_rows:
+    rows of positive weight, -1 for the other rows; None where no cell is that large."""
+    counted = np.ones(X.shape[0], bool) if weights is None else weights > 0
+    if counted.sum() < min_rows:
         return None
     # rows hashed by a random projection (10x faster than sorting whole rows), checked exact
     key = X @ np.random.default_rng(0).standard_normal(X.shape[1])
-    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
-                                          return_counts=True)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     if not np.array_equal(X, X[first[inverse]]):
-        _, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
-    large = counts >= min_rows
+        _, inverse = np.unique(X, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    large = np.bincount(inverse[counted], minlength=int(inverse.max()) + 1) >= min_rows
     if not large.any():
         return None
-    codes = np.full(counts.size, -1)
+    codes = np.full(large.size, -1)
     codes[large] = np.arange(int(large.sum()))
-    return codes[inverse.ravel()]
+    return np.where(counted, codes[inverse], -1)
 
 
-def flat_cells(family, T, Y, theta, cells, lam, weights, floor):
-    """Rows of a cell whose own average Hessian is singular, and not by chance.
+def flat_cells(family, T, Y, theta, cells, lam, weights, floor, directions=None):
+    """Rows of a cell in which a treatment never varies, not by chance, and whose own
+    average Hessian is singular.
 
-    The cell's weighted average of the family's per-row Hessians at θ̂ (its expected
-    Hessian where it has one), whitened by the average Λ̂ over all rows as
-    :func:`~sklearn_dml._linalg.regularize_whitened` does, has its smallest eigenvalue
-    below ``floor`` times max(its largest, 1). Unit-free: a linear reparametrization of θ
-    turns every whitened matrix by the same rotation. The cell's m rows must also be
-    unlikely to take so few values of T by chance: (Σ π_v)^m < ``CHANCE``, the sum over
-    the values v of T the cell takes, π_v their shares among all rows.
+    A column of T is constant over the cell's m rows where its marginal share π_v of that
+    value (weighted) makes it unlikely: π_v^m < ``CHANCE``. The cell's weighted average of
+    the family's per-row Hessians at θ̂ (its expected Hessian where it has one), whitened
+    by the average Λ̂ over all rows as :func:`~sklearn_dml._linalg.regularize_whitened`
+    does, has its smallest eigenvalue below ``floor`` times max(its largest, 1). Unit-free:
+    a linear reparametrization of θ turns every whitened matrix by the same rotation.
 
     Parameters
     ----------
@@ -64,40 +65,49 @@ def flat_cells(family, T, Y, theta, cells, lam, weights, floor):
         Λ̂ before regularization, in the same units.
     weights : ndarray (n,)
     floor : float
+    directions : ndarray (d, k), default=None
+        The directions of θ that vary with x (the others are pooled over all rows, so a
+        cell need not identify them); all of them if None.
 
     Returns
     -------
     ndarray (n,) of bool
     """
-    inside = np.flatnonzero(cells >= 0)
-    codes = cells[inside]
-    H = lambda_hessians(family, Y[inside], T[inside], theta[inside])
-    d = H.shape[-1]
-    w = weights[inside]
-    n_cells = int(codes.max()) + 1
-    sums = np.stack([np.bincount(codes, weights=w * H[:, i, j], minlength=n_cells)
-                     for i in range(d) for j in range(d)], axis=1).reshape(n_cells, d, d)
-    mass = np.bincount(codes, weights=w, minlength=n_cells)
-    average = sums / np.where(mass > 0, mass, 1.0)[:, None, None]
-    _, root_inv = symmetric_root(np.average(lam, axis=0, weights=weights))
+    n_cells = int(cells.max()) + 1
+    constant = _unlikely_constant(T.reshape(T.shape[0], -1), cells, weights, n_cells)
+    flat = np.zeros(cells.shape[0], dtype=bool)
+    inside = np.flatnonzero((cells >= 0) & constant[np.maximum(cells, 0)])
+    if inside.size == 0:
+        return flat
+    codes = np.unique(cells[inside], return_inverse=True)[1].ravel()
+    P = np.eye(lam.shape[-1]) if directions is None else directions
+    H = P.T @ lambda_hessians(family, Y[inside], T[inside], theta[inside]) @ P
+    k, w = P.shape[1], weights[inside]
+    sums = np.stack([np.bincount(codes, weights=w * H[:, i, j]) for i in range(k)
+                     for j in range(k)], axis=1).reshape(-1, k, k)
+    average = sums / np.bincount(codes, weights=w)[:, None, None]
+    _, root_inv = symmetric_root(P.T @ np.average(lam, axis=0, weights=weights) @ P)
     eig = np.linalg.eigvalsh(root_inv @ (0.5 * (average + np.swapaxes(average, 1, 2)))
                              @ root_inv)
-    singular = (eig[:, 0] < floor * np.maximum(eig[:, -1], 1.0)) & (mass > 0)
-    singular &= _support_chance(T.reshape(T.shape[0], -1), cells, n_cells) < CHANCE
-    flat = np.zeros(cells.shape[0], dtype=bool)
-    flat[inside] = singular[codes]
+    flat[inside] = (eig[:, 0] < floor * np.maximum(eig[:, -1], 1.0))[codes]
     return flat
 
 
-def _support_chance(T, cells, n_cells):
-    """Per cell, the chance that its rows, drawn from T's marginal law, take no values of
-    T beyond those they take: (Σ_v π_v)^m over the cell's values v."""
-    _, value, counts = np.unique(T, axis=0, return_inverse=True, return_counts=True)
-    value = value.ravel()
-    share = counts / T.shape[0]
-    inside = cells >= 0
-    pairs = np.unique(np.column_stack([cells[inside], value[inside]]), axis=0)
-    support = np.bincount(pairs[:, 0], weights=share[pairs[:, 1]], minlength=n_cells)
-    rows = np.bincount(cells[inside], minlength=n_cells)
-    with np.errstate(divide="ignore"):
-        return np.exp(rows * np.log(np.minimum(support, 1.0)))
+def _unlikely_constant(T, cells, weights, n_cells):
+    """Per cell, whether some column of T takes one value over the cell's rows of positive
+    weight with a chance π_v^m below ``CHANCE`` under the column's weighted marginal law."""
+    counted = (cells >= 0) & (weights > 0)
+    codes, rows = cells[counted], np.bincount(cells[counted], minlength=n_cells)
+    unlikely = np.zeros(n_cells, dtype=bool)
+    for column in T.T:
+        _, value = np.unique(column, return_inverse=True)
+        share = np.bincount(value, weights=weights) / weights.sum()
+        low = np.full(n_cells, np.inf)
+        high = np.full(n_cells, -np.inf)
+        np.minimum.at(low, codes, value[counted])
+        np.maximum.at(high, codes, value[counted])
+        single = low == high
+        chance = np.ones(n_cells)
+        chance[single] = share[low[single].astype(int)] ** rows[single]
+        unlikely |= single & (chance < CHANCE)
+    return unlikely

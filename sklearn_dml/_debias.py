@@ -120,8 +120,11 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
     lam = units.curvature(reg.matrices())
+    varying = np.setdiff1d(np.arange(result.theta.shape[1]), homogeneous)
     flat = (np.zeros(T.shape[0], dtype=bool) if cells is None else
-            flat_cells(family, T, Y, result.theta, cells, result.lam, weights, IDENTIFIED_FLOOR))
+            flat_cells(family, T, Y, result.theta, cells, result.lam, weights, IDENTIFIED_FLOOR,
+                       directions=np.linalg.inv(units.theta_matrix)[:, varying]
+                       if len(homogeneous) else None))
     theta, block, targeting = result.theta, None, None
     if len(homogeneous):
         theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
@@ -298,18 +301,22 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
         flat = diagnostics.get("share_flat_cells", 0.0)
         messages.append(
             f"Λ̂(x) was regularized on {share:.1%} of rows (its curvature there is below "
-            f"lambda_floor={lambda_floor:g} times the typical one in some direction"
-            + (f", counting the {flat:.1%} of rows in cells of {MIN_CELL_ROWS} or more rows "
-               "with identical covariates whose own curvature is singular, most often because "
-               "every row of the cell has the same treatment: θ(x) there is extrapolated from "
-               "other cells" if flat > 0 else "")
-            + "): limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 "
-            "or 1). Their corrections are shrunk or extrapolated, which can bias the estimate"
+            f"lambda_floor={lambda_floor:g} times the typical one in some direction): "
+            "limited overlap of T given X, or θ̂ at extremes (e.g. probabilities near 0 or "
+            "1). Their corrections are shrunk"
+            + (f". That share counts the {flat:.1%} of rows in cells of {MIN_CELL_ROWS} or "
+               "more rows with identical covariates in which a treatment never varies "
+               "(chance alone would rarely do that): θ(x) there is extrapolated from other "
+               "cells whatever Λ̂(x) says. Together they" if flat > 0 else ", which")
+            + " can bias the estimate"
             + (" and make its interval too narrow: at this share, treat the interval as "
                "unreliable (the coverage page's limited-overlap study)"
                if share > REGULARIZED_UNRELIABLE_SHARE else "")
-            + ". Check overlap (est.lambda_regularized_ marks the rows), trim them, add "
-            "weight_decay, or lower lambda_floor.")
+            + ". Check overlap (est.lambda_regularized_ marks the rows) and average over "
+            "the rest (est.inference(where=~est.lambda_regularized_))"
+            + (", drop or coarsen the covariates that make the cells, or hold θ's "
+               "treatment components constant (homogeneous=...)" if flat > share / 2 else
+               ", add weight_decay, or lower lambda_floor") + ".")
     condition = diagnostics.get("pooled_condition", 0.0)
     if condition > POOLED_CONDITION_WARN:
         messages.append(

@@ -86,6 +86,32 @@ def test_a_rare_treatment_missing_from_small_cells_is_no_evidence():
     np.testing.assert_array_equal(flagged(common), np.arange(2000) < 200)
 
 
+def test_each_treatment_column_is_judged_on_its_own():
+    """A rare binary treatment missing from small cells stays no evidence next to a
+    continuous one; a continuous treatment constant in a cell is, whatever the other does."""
+    rng = np.random.default_rng(0)
+    X = np.repeat(np.arange(100.0), 20)[:, None]
+    cells, w, family = covariate_cells(X), np.ones(2000), get_family("linear")
+    theta, Y = np.zeros((2000, 3)), rng.normal(size=2000)
+    T = np.column_stack([rng.uniform(size=2000) < 0.05, rng.normal(size=2000)]).astype(float)
+    lam = lambda_hessians(family, Y, T, theta)
+    assert not flat_cells(family, T, Y, theta, cells, lam, w, 1e-2).any()
+    T[:200, 1] = np.repeat(rng.normal(size=10), 20)
+    T[:, 0] = rng.uniform(size=2000) < 0.5
+    lam = lambda_hessians(family, Y, T, theta)
+    np.testing.assert_array_equal(flat_cells(family, T, Y, theta, cells, lam, w, 1e-2),
+                                  np.arange(2000) < 200)
+
+
+def test_rows_of_zero_weight_do_not_make_a_cell():
+    X = np.zeros((20, 1))
+    weights = np.r_[1.0, np.zeros(19)]
+    assert covariate_cells(X, weights) is None
+    weights[:10] = 1.0
+    codes = covariate_cells(X, weights)
+    assert np.all(codes[:10] == 0) and np.all(codes[10:] == -1)
+
+
 def test_fit_flags_cells_without_treatment_variation():
     X, T, Y, constant = _cell_design(n_cells=60, rows=15)
     est = StructuralDMLRegressor(hidden_dims=(8,), max_epochs=20, random_state=0)
@@ -102,7 +128,12 @@ def test_cells_with_variation_and_parametric_fits_are_not_flagged():
     T[constant] = np.random.default_rng(1).normal(size=constant.sum())  # overlap everywhere
     est = StructuralDMLRegressor(hidden_dims=(8,), max_epochs=20, random_state=0).fit(X, T, Y)
     assert est.inference_.diagnostics["share_flat_cells"] == 0.0
-    T[constant] = 0.0  # no variation, but θ cannot vary with x: the classical MLE
+    T[constant] = 0.0
+    # β constant in x: a cell need not identify it, only α(x), which it does
+    est = StructuralDMLRegressor(homogeneous=["beta"], hidden_dims=(8,), max_epochs=20,
+                                 random_state=0).fit(X, T, Y)
+    assert est.inference_.diagnostics["share_flat_cells"] == 0.0
+    # no variation, but θ cannot vary with x: the classical MLE
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est = StructuralDMLRegressor(homogeneous="all", hidden_dims=(8,), max_epochs=20,

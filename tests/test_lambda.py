@@ -510,16 +510,31 @@ def test_lambda_stage_bins_exactly_where_it_fits_gradient_boosting(rng, family, 
 
 def test_weighted_moments_stay_within_what_a_law_on_the_range_of_t_allows():
     """m = E[wT | x] / E[w | x] is a weighted mean of observed T, S a weighted variance: a
-    ratio of regressions that strays outside (tiny denominator) is brought back, flagged."""
+    ratio of regressions that strays outside (tiny denominator) is brought back. A mean
+    outside T's range or a variance below the overlap floor is flagged; a variance above
+    the largest one T's range allows is more variation, not less, and is not."""
     from sklearn_dml._lambda import finish_moments
 
     T_fit = np.linspace(-2.0, 3.0, 50)[:, None]
-    m = np.array([[0.5], [40.0], [-9.0]])
-    S = np.array([[[1.0]], [[1.0]], [[500.0]]])
+    m = np.array([[0.5], [40.0], [-9.0], [0.5], [0.5]])
+    S = np.array([[[1.0]], [[1.0]], [[500.0]], [[7.0]], [[1e-4]]])
     m2, S2, flagged = finish_moments(m, S, T_fit, np.ones(50), binary=False)
-    np.testing.assert_array_equal(m2[:, 0], [0.5, 3.0, -2.0])
-    assert S2[2, 0, 0] == pytest.approx(25.0 / 4)  # the largest variance on [-2, 3]
-    np.testing.assert_array_equal(flagged, [False, True, True])
+    np.testing.assert_array_equal(m2[:, 0], [0.5, 3.0, -2.0, 0.5, 0.5])
+    assert S2[2, 0, 0] == S2[3, 0, 0] == pytest.approx(25.0 / 4)  # the largest on [-2, 3]
+    np.testing.assert_array_equal(flagged, [False, True, True, False, True])
+
+
+def test_randomized_binary_treatment_with_a_binary_covariate_is_not_refused():
+    """A 50/50 treatment's conditional variance sits at the ceiling m(1 − m) ≤ ¼; noise
+    across it was read as no overlap, and this logit was refused (51% of rows)."""
+    from sklearn_dml import LogitDML
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, (2000, 1)).astype(float)
+    T = rng.integers(0, 2, 2000).astype(float)
+    Y = (rng.uniform(size=2000) < sigmoid(-1 + 0.5 * X[:, 0] + 0.8 * T)).astype(float)
+    est = LogitDML(hidden_dims=(8,), max_epochs=20, random_state=0).fit(X, T, Y)
+    assert est.inference_.diagnostics["share_unidentified"] < 0.05
 
 
 def test_neighbour_law_is_the_nearest_training_rows_tables(rng):

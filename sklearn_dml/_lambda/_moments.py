@@ -144,7 +144,8 @@ def finish_moments(m, S, T_fit, d2, binary):
     With nonnegative weights, m is a weighted mean of observed treatments and S their
     weighted covariance, so m lies within the range of T and S's eigenvalues below the
     largest variance a law on that range can have: a ratio of two regressions that strays
-    outside (a tiny E[w | x] in the denominator) is brought back and reported.
+    outside (a tiny E[w | x] in the denominator) is brought back; below the floor, or with
+    m clipped, the row is reported.
     """
     pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
     lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
@@ -158,7 +159,9 @@ def finish_moments(m, S, T_fit, d2, binary):
     sw, sv = np.linalg.eigh(S)
     floor = OVERLAP_FLOOR * np.linalg.eigvalsh(pooled).max()
     ceiling = max(float(np.sum((hi - lo) ** 2) / 4), floor)
-    floored = (sw < floor).any(axis=1) | (sw > ceiling).any(axis=1) | clipped
+    # above the ceiling is more variation than T's range allows, not too little: clipped,
+    # not reported (a binary T at propensity ½ sits at the ceiling, and noise crosses it)
+    floored = (sw < floor).any(axis=1) | clipped
     S = np.einsum("nij,nj,nkj->nik", sv, np.clip(sw, floor, ceiling), sv)
     return m, S, floored
 
