@@ -35,6 +35,10 @@ REGULARIZED_WARN_SHARE = 0.05
 # the average would extrapolate θ(x) to most rows (benchmarks/coverage_overlap.py,
 # coverage_semisynthetic.py)
 REGULARIZED_UNRELIABLE_SHARE = 0.15
+# rows in cells without treatment variation are not identified at all, and their smoothed
+# Λ̂ leaves the extrapolation out of the standard error: unreliable from this share
+# (coverage_semisynthetic.py's randhie-disea design, 14%: SE/SD 0.44)
+FLAT_UNRELIABLE_SHARE = 0.05
 UNIDENTIFIED_SHARE = 0.5
 IDENTIFIED_FLOOR = 1e-2
 # below this many rows Λ̂'s regressions see too few rows per fold for the share to be evidence:
@@ -311,7 +315,8 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
             + " can bias the estimate"
             + (" and make its interval too narrow: at this share, treat the interval as "
                "unreliable (the coverage page's limited-overlap study)"
-               if share > REGULARIZED_UNRELIABLE_SHARE else "")
+               if share > REGULARIZED_UNRELIABLE_SHARE or flat > FLAT_UNRELIABLE_SHARE
+               else "")
             + ". Check overlap (est.lambda_regularized_ marks the rows) and average over "
             "the rest (est.inference(where=~est.lambda_regularized_))"
             + (", drop or coarsen the covariates that make the cells, or hold θ's "

@@ -36,13 +36,13 @@ def test_covariate_cells_survive_a_hash_collision(monkeypatch):
                                   expected[:, None] == expected[None, :])
 
 
-def _cell_design(seed=0, n_cells=40, rows=20):
-    """Cells of identical X; in the first quarter every row has the same T."""
+def _cell_design(seed=0, n_cells=40, rows=20, flat=4):
+    """Cells of identical X; in the first 1/flat of them every row has the same T."""
     rng = np.random.default_rng(seed)
     X = np.repeat(rng.normal(size=(n_cells, 2)), rows, axis=0)
     T = rng.normal(size=n_cells * rows)
-    constant = np.arange(n_cells * rows) < n_cells * rows // 4
-    T[constant] = np.repeat(rng.normal(size=n_cells // 4), rows)
+    constant = np.arange(n_cells * rows) < n_cells * rows // flat
+    T[constant] = np.repeat(rng.normal(size=n_cells // flat), rows)
     Y = 1.0 + X[:, 0] + (0.5 + 0.3 * X[:, 1]) * T + rng.normal(size=T.size)
     return X, T, Y, constant
 
@@ -121,6 +121,17 @@ def test_fit_flags_cells_without_treatment_variation():
     assert diag["share_flat_cells"] == pytest.approx(constant.mean())
     assert np.all(est.lambda_regularized_[constant])
     assert diag["share_regularized"] >= constant.mean()
+
+
+def test_a_tenth_of_rows_in_flat_cells_makes_the_interval_unreliable():
+    """Rows of flat cells are not identified at all: from 5% the warning calls the interval
+    unreliable, below the 15% that rows the smoothed Λ̂ floors need."""
+    X, T, Y, constant = _cell_design(n_cells=60, rows=15, flat=10)
+    est = StructuralDMLRegressor(hidden_dims=(8,), max_epochs=20, random_state=0)
+    with pytest.warns(UserWarning, match="treat the interval as unreliable"):
+        est.fit(X, T, Y)
+    assert est.inference_.diagnostics["share_regularized"] < 0.15
+    assert est.inference_.diagnostics["share_flat_cells"] == pytest.approx(0.1)
 
 
 def test_cells_with_variation_and_parametric_fits_are_not_flagged():
