@@ -112,6 +112,7 @@ ESTIMATORS = {"randhie-poisson": sd.PoissonDML, "randhie-disea-poisson": sd.Pois
               "fair-logit": sd.LogitDML, "fair-linear-binary": sd.StructuralDMLRegressor}
 POPULATIONS = {"randhie-poisson": randhie, "randhie-disea-poisson": lambda: randhie(True),
                "fair-logit": lambda: fair(False), "fair-linear-binary": lambda: fair(True)}
+SHARES = ("share_regularized", "share_flat_cells")  # the fits' diagnostics, averaged
 # checked once by hand, not a design of the table: the plan's own variables in X
 NOTES = ["randhie with the plan's variables lpi and fmde in X (lpi, fmde and idp explain "
          "92% of T): every fit refused, Λ̂(x) singular on about 75% of rows",
@@ -145,9 +146,8 @@ def replicate(design, n, seed):
     res = est.inference_
     return {"names": ["E[beta]"], "estimate": res.estimate[:1], "stderr": res.stderr[:1],
             "truth": np.array([beta.mean()]), "cpu": time.process_time() - t0,
-            "warnings": kinds, "flagged": res.diagnostics["share_regularized"],
-            "in_flat_cells": res.diagnostics["share_flat_cells"],
-            "unreliable": any("unreliable" in str(w.message) for w in caught)}
+            "warnings": kinds, "unreliable": any("unreliable" in str(w.message) for w in caught),
+            **{key: res.diagnostics[key] for key in SHARES}}
 
 
 def main():
@@ -176,9 +176,8 @@ def main():
         rows.append({"design": design, **row, "sd_z": float(z.std()),
                      "refused": (len(raw) - len(ok)) / len(raw),
                      "warned": float(np.mean([bool(r["warnings"]) for r in ok])),
-                     "unreliable": float(np.mean([r["unreliable"] for r in ok])),
-                     "share_regularized": float(np.mean([r["flagged"] for r in ok])),
-                     "share_flat_cells": float(np.mean([r["in_flat_cells"] for r in ok]))})
+                     **{key: float(np.mean([r[key] for r in ok]))
+                        for key in ("unreliable", *SHARES)}})
         notes += [f"{design}: {count} of {len(ok)} fits warned '{kind}...'"
                   for kind, count in warned.most_common()]
         notes += [f"{design}: refused: {r['error']}" for r in raw if "error" in r][:3]

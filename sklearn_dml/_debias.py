@@ -36,8 +36,8 @@ REGULARIZED_WARN_SHARE = 0.05
 # coverage_semisynthetic.py)
 REGULARIZED_UNRELIABLE_SHARE = 0.15
 # rows in cells without treatment variation are not identified at all, and their smoothed
-# Λ̂ leaves the extrapolation out of the standard error: unreliable from this share
-# (coverage_semisynthetic.py's randhie-disea design, 14%: SE/SD 0.44)
+# Λ̂ leaves the extrapolation out of the standard error: unreliable from a lower share
+# (benchmarks/coverage_semisynthetic.py)
 FLAT_UNRELIABLE_SHARE = 0.05
 UNIDENTIFIED_SHARE = 0.5
 IDENTIFIED_FLOOR = 1e-2
@@ -80,10 +80,10 @@ class RepetitionCache:
     raw_condition: np.ndarray  # (n,) condition number before the floor (inf if singular)
     pooled_condition: float  # of the Jacobi-scaled average Λ̂
     best_epoch: np.ndarray  # (K,)
+    in_flat_cell: np.ndarray  # (n,) bool: in a covariate cell whose own Λ is singular
     homogeneous: HomogeneousBlock | None = None  # components of θ constant in x
     targeting: TargetingResult | None = None  # the targeting step, where the family takes one
     fitted_theta: np.ndarray | None = None  # (n, d) the networks' θ̂ where targeting moved it
-    in_flat_cell: np.ndarray | None = None  # (n,) bool: in a covariate cell whose own Λ is singular
 
     @property
     def network_theta(self):
@@ -124,11 +124,11 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     reg = (regularize_jacobi(result.lam, floor) if jacobi
            else regularize_whitened(result.lam, floor, weights))
     lam = units.curvature(reg.matrices())
-    varying = np.setdiff1d(np.arange(result.theta.shape[1]), homogeneous)
+    # the user's components that vary with x, as directions of the internal θ
+    varying = np.delete(np.linalg.inv(units.theta_matrix), list(homogeneous), axis=1)
     flat = (np.zeros(T.shape[0], dtype=bool) if cells is None else
             flat_cells(family, T, Y, result.theta, cells, result.lam, weights, IDENTIFIED_FLOOR,
-                       directions=np.linalg.inv(units.theta_matrix)[:, varying]
-                       if len(homogeneous) else None))
+                       directions=varying))
     theta, block, targeting = result.theta, None, None
     if len(homogeneous):
         theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
@@ -268,8 +268,7 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         "lambda_min_eig": float(min(r.raw_min_eig[rows].min() for r in reps)),
         "share_regularized": float(np.mean([np.mean(r.raised[rows]) for r in reps])),
         "share_unidentified": float(np.mean([np.mean(r.unidentified[rows]) for r in reps])),
-        "share_flat_cells": float(np.mean([np.mean(r.in_flat_cell[rows]) for r in reps
-                                           if r.in_flat_cell is not None] or [0.0])),
+        "share_flat_cells": float(np.mean([np.mean(r.in_flat_cell[rows]) for r in reps])),
         "lambda_condition_median": float(np.median(
             np.concatenate([r.condition[rows] for r in reps]))),
         "pooled_condition": float(max(r.pooled_condition for r in reps)),
