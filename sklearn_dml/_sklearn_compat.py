@@ -50,12 +50,21 @@ def validate_X(estimator, X, *, reset):
     -------
     X : ndarray of shape (n_samples, n_features), dtype float64
     """
+    if X is None:
+        raise ValueError(_X_NONE_FIT if reset else
+                         "X is None; pass the covariates, shaped like those given to fit.")
     _check_numeric_columns(X)
     kwargs = dict(dtype="numeric", ensure_min_samples=1, reset=reset)
     if _validate_data is not None:
         return _validate_data(estimator, X, **kwargs).astype(float, copy=False)
     return estimator._validate_data(X, **kwargs).astype(float, copy=False)  # pragma: no cover
 
+
+_X_NONE_FIT = (
+    "X is None; θ(x) is a function of the covariates, so fit needs an X of shape "
+    "(n_samples, n_features). Without covariates θ is one constant and the fit is the "
+    "parametric MLE with its sandwich standard error: pass X=np.ones((n_samples, 1)). "
+    "(sklearn_dml.econml.LinearDML and NonParamDML take EconML's X=None.)")
 
 _TEXT_OR_DATE = (str, bytes, datetime.date, np.datetime64)
 

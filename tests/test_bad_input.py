@@ -169,6 +169,17 @@ def test_empty_input():
         StructuralDMLRegressor(**FAST).fit(np.zeros((0, 3)), np.zeros(0), np.zeros(0))
 
 
+def test_no_covariates_says_how_to_fit_the_constant_model(data):
+    est = LogitDML(**FAST)
+    with pytest.raises(ValueError, match=r"X=np.ones\(\(n_samples, 1\)\)"):
+        est.fit(None, data.T, data.Y)
+    Y = (data.Y > np.median(data.Y)).astype(float)
+    est.fit(np.ones((len(Y), 1)), data.T, Y)
+    assert est.homogeneous_ == ["alpha", "beta"]
+    with pytest.raises(ValueError, match="X is None; pass the covariates"):
+        est.predict(None)
+
+
 def test_huge_magnitudes_fail_loudly_or_estimate_finitely():
     """Y on the 1e12 scale: either a finite answer or an error naming the fold, never NaN."""
     d = make_linear_confounded(200, random_state=0)
