@@ -43,11 +43,14 @@ from ._training import TrainConfig, TrainingData, resolve_device, train_ensemble
 from ._units import binary_columns
 from ._validation import (
     check_effective_sample_size,
+    check_groups,
     check_sample_weight,
     check_treatment_outcome,
+    check_where,
     unpack_targets,
 )
 from .families import get_family
+from .targets._population import population_targets, untreated_overlap
 from .targets._resolve import resolve_targets
 
 
@@ -306,12 +309,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             raise ValueError(f"cv={self.cv} folds is too many for {X.shape[0]} rows; "
                              "use fewer folds.")
         self._groups_name = getattr(groups, "name", None)  # a pandas Series' name
-        codes = None
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape[0] != X.shape[0]:
-                raise ValueError(f"groups has {groups.shape[0]} entries for {X.shape[0]} rows.")
-            codes = np.unique(groups, return_inverse=True)[1].ravel()
+        groups, codes = check_groups(groups, X.shape[0])
         return T, Y, weights, groups, codes
 
     def _store_crossfit(self, plans, reps, units, config):
@@ -336,7 +334,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         messages = [*family.fit_warnings(rows.Y, rows.T, self.theta_),
                     *(strategy.fit_warnings(rows.X, rows.T) if varying else ()),
                     *regularization_warnings(self.inference_.diagnostics, self.lambda_floor,
-                                             varying),
+                                             varying, untreated_overlap(
+                                                 rows.T, self.lambda_regularized_,
+                                                 self.treatment_names_)),
                     influential_row_warning(self.inference_),
                     few_clusters_warning(self.n_clusters_ if self.cluster_se else None)]
         messages = tuple(filter(None, messages))
@@ -359,8 +359,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         # capped threads as in the fold tasks (OpenMP spinning cost 10x); the E[H_θ | X]
         # regressions set their own, by the Λ stage's rule (see _projector)
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
-        rows = slice(None) if where is None else self._check_where(where)
         weights = self._rows.weights
+        rows = slice(None) if where is None else check_where(where, len(weights), self.n_folds_)
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
                  "standard_errors": self._variance_label,
                  "weight_decay": self.weight_decay_,
@@ -371,15 +371,6 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                           [self._projector(rep) for rep in self._reps], rows=rows,
                           clusters=self._clusters, fit_facts=facts)
 
-    def _check_where(self, where):
-        mask = np.asarray(where)
-        if mask.dtype != bool or mask.shape != (self._rows.T.shape[0],):
-            raise ValueError(f"where must be a boolean mask over the {self._rows.T.shape[0]} "
-                             "training rows.")
-        if mask.sum() < 2 * self.n_folds_:
-            raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
-        return mask
-
     def _variance_label(self, n_clusters):
         if n_clusters is not None:
             name = self._groups_name if self._groups_name is not None else "groups"
@@ -388,7 +379,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             return "robust for independent rows (cluster_se=False; groups only shape the folds)"
         return "robust (sandwich), independent rows"
 
-    def inference(self, target=None, *, where=None):
+    def inference(self, target=None, *, where=None, population="all"):
         """Debias any target from the cached fit, without refitting.
 
         Parameters
@@ -396,7 +387,13 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         target : str, int, Target or list of these, default=None
             None re-reports the estimator's targets.
         where : bool array of shape (n_samples,), default=None
-            Restrict the average to these training rows (a subgroup average).
+            Restrict the average to these training rows (a subgroup of covariates).
+        population : {"all", "treated", "untreated"} or tuple, default="all"
+            Average over the rows with a binary treatment at 1 ("treated": the average
+            effect on the treated, ATT) or at 0, weighting each row's correction by
+            the estimated probability of that treatment given x, as the efficient
+            influence function does; a mask of T in ``where`` would not. With several
+            binary treatments, name one: ``("treated", "<treatment name>")``.
 
         Returns
         -------
@@ -406,6 +403,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         targets = self.targets_ if target is None else resolve_targets(
             target, self.family_, self.theta_names_, self._rows.T.shape[1],
             treatment_names=self.treatment_names_)
+        targets = population_targets(targets, population, self._rows.T, self.treatment_names_)
         return self._infer(targets, where=where)
 
     def summary(self, alpha=0.05, value=0.0, decimals=4):

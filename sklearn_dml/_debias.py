@@ -26,6 +26,7 @@ from ._inference import (
 from ._linalg import regularize_jacobi, regularize_whitened
 from ._targeting import TargetingResult, target_theta
 from .targets import AverageParameter
+from .targets._population import population_ratio
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -188,6 +189,7 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
                                 project=project, adjust=adjust)
         if rep.fitted_theta is not None:  # the plug-in the diagnostics report: the networks'
             plugin = np.column_stack([tg.value(family, rep.fitted_theta, T) for tg in targets])
+        plugin, psi = population_ratio(targets, plugin, psi, T, weights, rows)
         psis.append(psi[rows])
         folds.append(rep.fold_id[rows])
         plugins.append(np.average(plugin[rows], axis=0, weights=w))
@@ -294,10 +296,12 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     return diag
 
 
-def regularization_warnings(diagnostics, lambda_floor, varying=True):
+def regularization_warnings(diagnostics, lambda_floor, varying=True, untreated=None):
     """Messages for a Λ̂ floored on many rows (only where some component of θ varies: a
     parametric fit's correction does not use the rows' Λ̂), for a nearly singular average
-    Λ̂, and for a targeting step that fell back to the one-step correction."""
+    Λ̂, and for a targeting step that fell back to the one-step correction. ``untreated``
+    names the binary treatment whose untreated rows hold most of the floored ones (see
+    :func:`~sklearn_dml.targets._population.untreated_overlap`), or None."""
     messages = []
     share = diagnostics["share_regularized"]
     if varying and share > REGULARIZED_WARN_SHARE:
@@ -320,7 +324,10 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True):
             "the rest (est.inference(where=~est.lambda_regularized_))"
             + (", drop or coarsen the covariates that make the cells, or hold θ's "
                "treatment components constant (homogeneous=...)" if flat > share / 2 else
-               ", add weight_decay, or lower lambda_floor") + ".")
+               ", add weight_decay, or lower lambda_floor")
+            + (f". Most of these rows are untreated ({untreated} = 0) and unlike the "
+               "treated: the effect on the treated, est.inference(..., "
+               "population='treated'), does not need them" if untreated else "") + ".")
     condition = diagnostics.get("pooled_condition", 0.0)
     if condition > POOLED_CONDITION_WARN:
         messages.append(

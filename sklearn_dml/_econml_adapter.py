@@ -318,11 +318,12 @@ class _EconMLAdapter(BaseEstimator):
         return _repeat(lo, self._n_rows(X)), _repeat(hi, self._n_rows(X))
 
     # ------------------------------------------------------------- averages
-    def ate_inference(self, X=None, *, T0=0, T1=1, where=None):
+    def ate_inference(self, X=None, *, T0=0, T1=1, where=None, population="all"):
         """Debiased average effect over the training rows, with inference.
 
         ``where`` (a boolean mask over the training rows, not in EconML) restricts the
-        average to a subgroup.
+        average to a subgroup; ``population="treated"`` (not in EconML) gives the average
+        effect on the treated of a binary treatment.
 
         Returns
         -------
@@ -331,15 +332,18 @@ class _EconMLAdapter(BaseEstimator):
             ``pvalue()``, ``summary_frame()`` as EconML's.
         """
         self._new_x(X)
-        return self._fitted().ate_inference(T0=self._t(T0), T1=self._t(T1), where=where)
+        return self._fitted().ate_inference(T0=self._t(T0), T1=self._t(T1), where=where,
+                                            population=population)
 
-    def ate(self, X=None, *, T0=0, T1=1, where=None):
+    def ate(self, X=None, *, T0=0, T1=1, where=None, population="all"):
         """Debiased average effect over the training rows (the same with X = X_train)."""
-        return self.ate_inference(X, T0=T0, T1=T1, where=where).mean_point
+        return self.ate_inference(X, T0=T0, T1=T1, where=where,
+                                  population=population).mean_point
 
-    def ate_interval(self, X=None, *, T0=0, T1=1, alpha=0.05, where=None):
+    def ate_interval(self, X=None, *, T0=0, T1=1, alpha=0.05, where=None, population="all"):
         """``(lower, upper)`` of :meth:`ate`."""
-        return self.ate_inference(X, T0=T0, T1=T1, where=where).conf_int_mean(alpha=alpha)
+        return self.ate_inference(X, T0=T0, T1=T1, where=where,
+                                  population=population).conf_int_mean(alpha=alpha)
 
     def plugin_ate(self, X=None, *, T0=0, T1=1):
         """Plug-in mean of :meth:`effect` at rows X: not debiased, no interval.

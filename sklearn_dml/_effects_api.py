@@ -125,7 +125,7 @@ class _EffectsMixin:
             return None
         return T
 
-    def ate_inference(self, X=None, *, T0=0, T1=1, where=None):
+    def ate_inference(self, X=None, *, T0=0, T1=1, where=None, population="all"):
         """Debiased average effect of moving T from T0 to T1, with inference.
 
         Parameters
@@ -137,6 +137,9 @@ class _EffectsMixin:
         T0, T1 : float or array-like, default=0 and 1
         where : bool array of shape (n_samples,), default=None
             Restrict to a subgroup of training rows (a debiased group average).
+        population : {"all", "treated", "untreated"} or tuple, default="all"
+            "treated": the average effect on the treated (ATT) of a binary treatment;
+            see :meth:`inference`.
 
         Returns
         -------
@@ -145,9 +148,9 @@ class _EffectsMixin:
             ``summary_frame()``, ``conf_int()``, ``pvalue()``, ``zstat()``.
         """
         self._check_training_rows(X, where)
-        return self.inference(AverageEffect(T0, T1), where=where)
+        return self.inference(AverageEffect(T0, T1), where=where, population=population)
 
-    def ate(self, X=None, *, T0=0, T1=1, where=None):
+    def ate(self, X=None, *, T0=0, T1=1, where=None, population="all"):
         """Debiased average effect of moving T from T0 to T1 over the training rows.
 
         ``ate()`` and ``ate(X_train)`` are the same number. For the plug-in mean of
@@ -157,11 +160,13 @@ class _EffectsMixin:
         -------
         float
         """
-        return float(self.ate_inference(X, T0=T0, T1=T1, where=where).estimate[0])
+        return float(self.ate_inference(X, T0=T0, T1=T1, where=where,
+                                        population=population).estimate[0])
 
-    def ate_interval(self, X=None, *, T0=0, T1=1, alpha=0.05, where=None):
+    def ate_interval(self, X=None, *, T0=0, T1=1, alpha=0.05, where=None, population="all"):
         """Confidence interval of the debiased average effect: ``(lower, upper)``."""
-        return self.ate_inference(X, T0=T0, T1=T1, where=where).conf_int_mean(alpha=alpha)
+        return self.ate_inference(X, T0=T0, T1=T1, where=where,
+                                  population=population).conf_int_mean(alpha=alpha)
 
     def plugin_ate(self, X=None, *, T0=0, T1=1):
         """Plug-in average of :meth:`effect` at rows ``X``: no debiasing, no interval.

@@ -18,8 +18,9 @@ _SHARED_PARAMS = """
         the linear model). "all" is the parametric model: θ̂ is the MLE of each fold
         and the standard errors are the sandwich ones. X enters only through θ(x), so
         "all" is the model of Y given T alone (for the logit, statsmodels'
-        ``Logit(Y, add_constant(T))``), not a regression that controls for X. Holding a component fixed that
-        truly varies makes its estimate the best constant approximation, not E[θ(X)].
+        ``Logit(Y, add_constant(T))``), not a regression that controls for X. Holding a
+        component fixed that truly varies makes its estimate the best constant
+        approximation, not E[θ(X)].
         ``homogeneous_`` lists them after fit. Where no column of X varies, θ cannot
         vary either and every component is held constant, as with "all".
     hidden_dims : tuple of int, default=(64, 32)

@@ -463,3 +463,23 @@ def check_effective_sample_size(weights):
             "effective rows; "
             "check for extreme weights, or trim them.", UserWarning, stacklevel=3)
     return n_eff
+
+
+def check_where(where, n_rows, n_folds):
+    """``where`` as a boolean mask over the ``n_rows`` training rows, with enough rows."""
+    mask = np.asarray(where)
+    if mask.dtype != bool or mask.shape != (n_rows,):
+        raise ValueError(f"where must be a boolean mask over the {n_rows} training rows.")
+    if mask.sum() < 2 * n_folds:
+        raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
+    return mask
+
+
+def check_groups(groups, n_rows):
+    """``groups`` as an array of ``n_rows`` labels and their integer codes; (None, None)."""
+    if groups is None:
+        return None, None
+    groups = np.asarray(groups)
+    if groups.shape[0] != n_rows:
+        raise ValueError(f"groups has {groups.shape[0]} entries for {n_rows} rows.")
+    return groups, np.unique(groups, return_inverse=True)[1].ravel()
