@@ -158,6 +158,16 @@ STUDIES = [
      "warning called the interval unreliable, 'fits refused' the share refused; 'rows "
      "regularized' (mean over fits) counts the rows in cells of identical covariates "
      "without variation too. Core bands."),
+    ("coverage_population.json", "The effect on the treated",
+     "sklearn_dml.datasets.make_job_training, shaped like LaLonde's job-training data "
+     "(n = 2675, 8% treated, a third of the rows with a propensity below 1%, earnings in "
+     "dollars): a linear model for earnings (target E[beta]) "
+     "and a logit for employment (target the effect of moving T from 0 to 1), each "
+     "averaged over all rows, over the treated (population='treated'), and over the "
+     "treated rows by a mask (where=T == 1). 'fits warned unreliable' is the share whose "
+     "regularization warning called the interval over all rows unreliable. Core bands, "
+     "applied to the rows of population='treated'; the averages over all rows are what "
+     "the warning is for."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "
@@ -178,6 +188,8 @@ def _judged_rows(filename, rows):
     and so are the overlap study's cells that the library refuses or flags."""
     if filename == "coverage_clustered.json":
         return [r for r in rows if r.get("se") == "cluster-robust"]
+    if filename == "coverage_population.json":  # the average over all rows is warned
+        return [r for r in rows if r["target"] == "treated"]
     if filename.startswith("coverage_overlap"):  # cells refused or flagged are not judged
         return [r for r in rows if r["refused"] == 0 and r["unreliable"] == 0]
     return rows
