@@ -26,7 +26,7 @@ from ._inference import (
 from ._linalg import regularize_jacobi, regularize_whitened
 from ._targeting import TargetingResult, target_theta
 from .targets import AverageParameter
-from .targets._population import population_ratio
+from .targets._population import population_ratio, unwrap
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -189,7 +189,8 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
                                 project=project, adjust=adjust)
         if rep.fitted_theta is not None:  # the plug-in the diagnostics report: the networks'
             plugin = np.column_stack([tg.value(family, rep.fitted_theta, T) for tg in targets])
-        plugin, psi = population_ratio(targets, plugin, psi, T, weights, rows)
+        plugin, psi = population_ratio(targets, plugin, psi, T, weights, rows,
+                                       min_rows=2 * (fit_facts or {}).get("n_folds", 1))
         psis.append(psi[rows])
         folds.append(rep.fold_id[rows])
         plugins.append(np.average(plugin[rows], axis=0, weights=w))
@@ -228,8 +229,9 @@ def scale_average_warning(family, targets, names, fit_facts):
     if len(homogeneous) == fit_facts.get("theta_dim", -1):
         return None  # the parametric MLE: bias O(1/n)
     biased = SCALE_COMPONENTS + tuple(getattr(family, "second_order_components", ()))
-    hit = [name for name, tg in zip(names, targets)
-           if isinstance(tg, AverageParameter) and name[2:-1] in biased]
+    bases = [unwrap(tg, name) for tg, name in zip(targets, names)]
+    hit = [name for name, (tg, label) in zip(names, bases)
+           if isinstance(tg, AverageParameter) and label[2:-1] in biased]
     if not hit:
         return None
     return (f"{', '.join(hit)} average a component whose estimate absorbs the squared error "

@@ -108,11 +108,15 @@ def test_limited_overlap_among_the_untreated_points_to_the_effect_on_the_treated
     from sklearn_dml.targets._population import untreated_overlap
 
     T = np.array([[0.0], [0.0], [0.0], [0.0], [1.0]])
-    flagged = np.array([True, True, True, True, True])
+    flagged = np.array([True, True, True, True, False])
     assert untreated_overlap(T, flagged, ["training"]) == "training"
     assert untreated_overlap(T, np.zeros(5, dtype=bool), ["training"]) is None
     assert untreated_overlap(np.hstack([T, T]), flagged, ["a", "b"]) is None  # which one?
     assert untreated_overlap(1 - T, flagged, ["training"]) is None  # flagged rows treated
+    # most flagged rows untreated only because most rows are, and the treated flagged too
+    many = np.zeros((100, 1))
+    many[:8] = 1.0
+    assert untreated_overlap(many, np.ones(100, dtype=bool), ["training"]) is None
 
     # a design where the treated are rare and unlike most of the untreated
     rng = np.random.default_rng(0)
@@ -121,3 +125,38 @@ def test_limited_overlap_among_the_untreated_points_to_the_effect_on_the_treated
     Y = X[:, 1] + T + rng.normal(size=2000)
     with pytest.warns(UserWarning, match="population='treated'"):
         StructuralDMLRegressor(random_state=0).fit(X, T, Y)
+
+
+def test_population_requests_that_cannot_be_answered_are_errors(binary_fit):
+    est, data = binary_fit
+    for bad in [None, ("treated",), ("treated", True), ("all", "T"), "everyone"]:
+        with pytest.raises(ValueError, match="population must be one of"):
+            est.inference("beta", population=bad)
+    # a subgroup holding a single treated row: no population to average over
+    where = data.T == 0
+    where[np.flatnonzero(data.T == 1)[0]] = True
+    with pytest.raises(ValueError, match="The population has 1 of the averaged rows"):
+        est.inference("beta", where=where, population="treated")
+
+
+def test_choice_models_refuse_a_population():
+    from sklearn_dml import MultinomialLogitDML
+    from sklearn_dml.datasets import make_choice
+
+    data = make_choice(n_samples=400, random_state=0)
+    est = MultinomialLogitDML(4, hidden_dims=(8,), max_epochs=5, random_state=0)
+    est.fit(data.X, data.T, data.Y)
+    with pytest.raises(ValueError, match="one column of T per treatment"):
+        est.inference(population="treated")
+
+
+def test_a_scale_average_keeps_its_warning_over_a_population():
+    from sklearn_dml import HeteroskedasticDML
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 2))
+    T = (rng.random(600) < 0.5).astype(float)
+    Y = X[:, 0] + T + np.exp(0.3 * X[:, 1]) * rng.normal(size=600)
+    est = HeteroskedasticDML(**FAST).fit(X, T, Y)
+    with pytest.warns(UserWarning, match=r"E\[log_sigma\] \| T=1 average a component"):
+        est.inference("log_sigma", population="treated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._units import binary_columns
 from ._base import Target
 
 POPULATIONS = {"all": None, "treated": 1.0, "untreated": 0.0}
@@ -17,8 +18,9 @@ class PopulationAverage(Target):
     treated), not by each row's own d, which would break Neyman orthogonality. The
     estimator gets E[d·H_θ | X] from the same cross-fitted projection as a target at
     the observed T, so ``uses_observed_t`` is True; :func:`population_ratio` turns the
-    numerator's influence values into the ratio's. For the linear model's E[β] this
-    is the efficient influence function of the average effect on the treated (Hahn 1998).
+    numerator's influence values into the ratio's. For the linear model's E[β] with an
+    estimated propensity this is the efficient influence function of the average effect
+    on the treated (Hahn 1998); with a known treatment law it is valid, not efficient.
 
     Parameters
     ----------
@@ -68,35 +70,52 @@ class PopulationAverage(Target):
 
 
 def population_targets(targets, population, T, treatment_names):
-    """``targets`` averaged over ``population``: "all" (unchanged), "treated" or
-    "untreated", or a pair such as ``("treated", "training")`` naming the column of T.
+    """``targets`` averaged over ``population``.
 
     Parameters
     ----------
     targets : list of Target
-    population : str or tuple of (str, str or int)
+    population : str or tuple
+        "all" (the targets unchanged), "treated" or "untreated", or a pair such as
+        ``("treated", "training")`` naming the binary column of T (or its position).
     T : ndarray (n, p)
-        The training treatments, in the user's units.
+        The training treatments, in the user's units, one column per treatment.
     treatment_names : list of str
+        One name per column of ``T``.
 
     Returns
     -------
     list of Target
     """
-    kind, column = (population, None) if isinstance(population, str) else tuple(population)
-    if kind not in POPULATIONS:
-        raise ValueError(f"population must be one of {sorted(POPULATIONS)}, or a pair such as "
-                         f"('treated', <treatment name>); got {population!r}.")
+    kind, column = _parse_population(population)
     if POPULATIONS[kind] is None:
         return list(targets)
-    binary = [j for j in range(T.shape[1]) if np.isin(T[:, j], (0.0, 1.0)).all()]
+    if T.shape[1] != len(treatment_names):
+        raise ValueError("population= needs one column of T per treatment; this estimator's "
+                         "T holds attributes per alternative (a choice model), whose "
+                         "populations are not rows with a binary treatment.")
+    binary = [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
     j = _population_column(column, binary, treatment_names)
     if any(isinstance(tg, PopulationAverage) for tg in targets):
         raise ValueError("These targets already average over a population.")
     return [PopulationAverage(tg, j, POPULATIONS[kind]) for tg in targets]
 
 
+def _parse_population(population):
+    """(kind, column or None) from ``population``, or a ValueError saying what it takes."""
+    if isinstance(population, str) and population in POPULATIONS:
+        return population, None
+    if (isinstance(population, tuple) and len(population) == 2
+            and population[0] in ("treated", "untreated")
+            and isinstance(population[1], (str, int, np.integer))
+            and not isinstance(population[1], bool)):
+        return population
+    raise ValueError(f"population must be one of {sorted(POPULATIONS)}, or a pair such as "
+                     f"('treated', <treatment name>); got {population!r}.")
+
+
 def _population_column(column, binary, treatment_names):
+    """The position of the binary column that defines the population."""
     if column is None:
         if len(binary) != 1:
             raise ValueError(
@@ -111,34 +130,75 @@ def _population_column(column, binary, treatment_names):
     return int(j)
 
 
-def population_ratio(targets, plugin, psi, T, weights, rows):
-    """Turn the numerator E[d·H]'s plug-in values and influence values into those of the
-    ratio E[d·H] / E[d] for each :class:`PopulationAverage` (in place; others untouched).
+def population_ratio(targets, plugin, psi, T, weights, rows, min_rows=2):
+    """Turn the numerator E[d·H]'s plug-in and influence values into those of the ratio
+    E[d·H] / E[d], for each :class:`PopulationAverage` among ``targets``.
 
-    The mean of the returned ψ over ``rows`` is the ratio, and its deviations
-    (ψ_num − d·μ) / d̄ are the ratio's influence function.
+    Parameters
+    ----------
+    targets : list of Target
+    plugin, psi : ndarray (n, k)
+        Plug-in and influence values of the targets' numerators, modified in place.
+    T : ndarray (n, p)
+        Treatments in the user's units.
+    weights : ndarray (n,)
+    rows : slice or bool mask
+        The rows averaged over.
+    min_rows : int, default=2
+        Fewest rows of the population among ``rows``.
+
+    Returns
+    -------
+    plugin, psi : ndarray (n, k)
+        The weighted mean of ψ over ``rows`` is the ratio, and its deviations
+        (ψ_num − d·μ) / d̄ are the ratio's influence function.
     """
     w = weights[rows]
     for k, tg in enumerate(targets):
         if not isinstance(tg, PopulationAverage):
             continue
         d = tg.indicator(T)
+        if np.count_nonzero(d[rows] * w) < min_rows:
+            raise ValueError(f"The population has {np.count_nonzero(d[rows] * w)} of the "
+                             f"averaged rows; at least {min_rows} are needed for inference.")
         share = np.average(d[rows], weights=w)
-        if not share > 0:
-            raise ValueError(f"No averaged row has treatment column {tg.treatment} at "
-                             f"{tg.level:g}: the population is empty.")
         ratio = np.average(psi[rows, k], weights=w) / share
         psi[:, k] = ratio + (psi[:, k] - d * ratio) / share
         plugin[:, k] = plugin[:, k] / share
     return plugin, psi
 
 
-def untreated_overlap(T, flagged, treatment_names, share=0.8):
-    """The name of T's one binary column if at least ``share`` of the ``flagged`` rows (a
-    Λ̂ floored: propensities near 0) are untreated, else None: there the effect on the
-    treated is identified where the average over all rows is not."""
-    binary = [j for j in range(T.shape[1]) if np.isin(T[:, j], (0.0, 1.0)).all()]
-    if len(binary) != 1 or not flagged.any():
+def unwrap(target, name):
+    """The target a population averages and its label, or the target itself."""
+    if isinstance(target, PopulationAverage):
+        return target.base, name.rsplit(" | ", 1)[0]
+    return target, name
+
+
+def untreated_overlap(T, flagged, treatment_names, share=0.8, treated_share=0.05):
+    """The name of T's one binary column where the rows with a floored Λ̂ are untreated
+    rows unlike the treated, else None.
+
+    Parameters
+    ----------
+    T : ndarray (n, p)
+    flagged : ndarray (n,) of bool
+        The rows whose Λ̂ was floored (propensities near 0 or 1).
+    treatment_names : list of str
+    share : float, default=0.8
+        Least share of the flagged rows that are untreated.
+    treated_share : float, default=0.05
+        Largest share of the treated rows that are flagged: the effect on the treated
+        uses every treated row's correction, which a floor would shrink.
+
+    Returns
+    -------
+    str or None
+    """
+    binary = [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
+    if len(binary) != 1 or T.shape[1] != len(treatment_names) or not flagged.any():
         return None
-    j = binary[0]
-    return treatment_names[j] if np.mean(T[flagged, j] == 0) >= share else None
+    treated = T[:, binary[0]] == 1
+    if np.mean(~treated[flagged]) >= share and np.mean(flagged[treated]) <= treated_share:
+        return treatment_names[binary[0]]
+    return None
