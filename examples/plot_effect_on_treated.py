@@ -42,7 +42,7 @@ fig.tight_layout()
 # %%
 # Fit, and the average over everyone
 # ----------------------------------
-# The fit warns: Λ̂(x) is floored on a quarter of the rows, the rows with no trainee like
+# The fit warns: Λ̂(x) is floored on a fifth of the rows, the rows with no trainee like
 # them, and the warning calls the interval over all rows unreliable. Nearly all those
 # rows are untreated, so it points to the effect on the treated.
 est = StructuralDMLRegressor(random_state=0).fit(data.X, data.T, data.Y)

@@ -360,7 +360,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         # regressions set their own, by the Λ stage's rule (see _projector)
         names = [t.name(self.theta_names_, self.treatment_names_) for t in targets]
         weights = self._rows.weights
-        rows = slice(None) if where is None else check_where(where, len(weights), self.n_folds_)
+        rows = slice(None) if where is None else check_where(where, self._rows.T, self.n_folds_)
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
                  "standard_errors": self._variance_label,
                  "weight_decay": self.weight_decay_,

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from ._search_guard import check_search_scoring
+from ._units import binary_columns
 
 # check_array's switch for its finiteness check (renamed in scikit-learn 1.6): T and Y are
 # checked by _check_finite, whose message names the column and the count
@@ -465,13 +466,23 @@ def check_effective_sample_size(weights):
     return n_eff
 
 
-def check_where(where, n_rows, n_folds):
-    """``where`` as a boolean mask over the ``n_rows`` training rows, with enough rows."""
-    mask = np.asarray(where)
+def check_where(where, T, n_folds):
+    """``where`` as a boolean mask over the training rows (those of ``T``), with enough
+    rows; warns where it selects the rows of one value of a binary treatment."""
+    mask, n_rows = np.asarray(where), T.shape[0]
     if mask.dtype != bool or mask.shape != (n_rows,):
         raise ValueError(f"where must be a boolean mask over the {n_rows} training rows.")
     if mask.sum() < 2 * n_folds:
         raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
+    for j in binary_columns(T):
+        if np.ptp(T[:, j]) > 0 and np.all(mask == (T[:, j] == T[mask, j][0])):
+            warnings.warn(
+                "where= selects the rows of one value of a binary treatment: the average "
+                "is valid, but each row's correction is then divided by its probability of "
+                "that treatment given x. population='treated' (or 'untreated') estimates "
+                "the same average with the efficient weights and a narrower interval.",
+                UserWarning, stacklevel=4)
+            break
     return mask
 
 

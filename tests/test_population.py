@@ -45,7 +45,8 @@ def test_effect_on_the_treated_covers_its_truth_and_differs_from_the_ate(binary_
 def test_a_mask_of_the_treatment_is_not_the_efficient_average(binary_fit):
     est, data = binary_fit
     efficient = est.inference("beta", population="treated")
-    masked = est.inference("beta", where=data.T == 1)
+    with pytest.warns(UserWarning, match="population='treated'"):
+        masked = est.inference("beta", where=data.T == 1)
     # the mask weights each treated row's correction by 1/p(x), the population by one
     assert efficient.stderr[0] < 0.9 * masked.stderr[0]
 
