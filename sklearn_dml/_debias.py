@@ -26,7 +26,7 @@ from ._inference import (
 from ._linalg import regularize_jacobi, regularize_whitened
 from ._targeting import TargetingResult, target_theta
 from .targets import AverageParameter
-from .targets._population import population_ratio, unwrap
+from .targets._population import population_facts, population_ratio, unwrap
 
 # warn when Λ̂ is floored on more than this share of rows, or the average Λ̂ (scaled to unit
 # diagonal) has a condition number above this: a direction the data barely identify
@@ -200,6 +200,7 @@ def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(N
     estimate, cov = data.moments()
     diag = diagnostics(reps, rows, np.median(plugins, axis=0), estimate, fit_facts or {},
                        data.n_clusters)
+    diag.update(population_facts(targets, names, T, rows))
     psi = np.mean(psis, axis=0)
     diag["influence_max_share"] = [round(float(v), 4) for v in influence_max_share(psi, w)]
     shift, worst = leave_one_out_shift(psi, w, np.sqrt(np.diag(cov)))

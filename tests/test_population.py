@@ -31,6 +31,10 @@ def test_effect_on_the_treated_covers_its_truth_and_differs_from_the_ate(binary_
     treated = est.inference("beta", population="treated")
     untreated = est.inference("beta", population="untreated")
     assert treated.names == ["E[beta] | T=1"] and untreated.names == ["E[beta] | T=0"]
+    n_treated = int(data.T.sum())
+    assert treated.diagnostics["population"] == f"T=1: {n_treated} rows"
+    assert untreated.diagnostics["population"] == f"T=0: {len(data.T) - n_treated} rows"
+    assert "population" not in est.inference_.diagnostics
     for res, truth in [(treated, att), (untreated, atu)]:
         assert abs(res.estimate[0] - truth) < 3 * res.stderr[0]
     # ATT 1.44, ATU 1.06, ATE 1.25: the three targets are told apart

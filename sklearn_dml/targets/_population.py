@@ -168,6 +168,16 @@ def population_ratio(targets, plugin, psi, T, weights, rows, min_rows=2):
     return plugin, psi
 
 
+def population_facts(targets, names, T, rows):
+    """``{"population": "<treatment>=<level>: <count> rows"}`` for the diagnostics of an
+    inference over a population (the rows of ``rows`` in it), else ``{}``."""
+    for tg, name in zip(targets, names):
+        if isinstance(tg, PopulationAverage):
+            count = int(np.count_nonzero(tg.indicator(T)[rows]))
+            return {"population": f"{name.rsplit(' | ', 1)[1]}: {count} rows"}
+    return {}
+
+
 def unwrap(target, name):
     """The target a population averages and its label, or the target itself."""
     if isinstance(target, PopulationAverage):
