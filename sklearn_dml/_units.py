@@ -81,6 +81,13 @@ def binary_columns(T):
     return [j for j in range(T.shape[1]) if np.all((T[:, j] == 0) | (T[:, j] == 1))]
 
 
+def varying_binary_columns(T):
+    """Indices of the columns of T (n, p) that take both values 0 and 1 and no other: the
+    treatments that split the rows into treated and untreated."""
+    T = np.asarray(T, dtype=float)
+    return [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
+
+
 def standardized_columns(T):
     """(shift, scale) per column of T: mean and SD, except for 0/1 and constant columns.
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from ._search_guard import check_search_scoring
-from ._units import binary_columns
+from ._units import varying_binary_columns
 
 # check_array's switch for its finiteness check (renamed in scikit-learn 1.6): T and Y are
 # checked by _check_finite, whose message names the column and the count
@@ -474,8 +474,8 @@ def check_where(where, T, n_folds):
         raise ValueError(f"where must be a boolean mask over the {n_rows} training rows.")
     if mask.sum() < 2 * n_folds:
         raise ValueError(f"where selects {mask.sum()} rows; too few for inference.")
-    for j in binary_columns(T):
-        if np.ptp(T[:, j]) > 0 and np.all(mask == (T[:, j] == T[mask, j][0])):
+    for j in varying_binary_columns(T):
+        if np.all(mask == (T[:, j] == T[mask, j][0])):
             warnings.warn(
                 "where= selects the rows of one value of a binary treatment: the average "
                 "is valid, but each row's correction is then divided by its probability of "

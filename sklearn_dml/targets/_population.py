@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._units import binary_columns
+from .._units import varying_binary_columns
 from ._base import Target
 
 POPULATIONS = {"all": None, "treated": 1.0, "untreated": 0.0}
@@ -94,7 +94,7 @@ def population_targets(targets, population, T, treatment_names):
         raise ValueError("population= needs one column of T per treatment; this estimator's "
                          "T holds attributes per alternative (a choice model), whose "
                          "populations are not rows with a binary treatment.")
-    binary = [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
+    binary = varying_binary_columns(T)
     j = _population_column(column, binary, treatment_names)
     if any(isinstance(tg, PopulationAverage) for tg in targets):
         raise ValueError("These targets already average over a population.")
@@ -205,7 +205,7 @@ def untreated_overlap(T, flagged, treatment_names, share=0.8, treated_share=0.05
     -------
     str or None
     """
-    binary = [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
+    binary = varying_binary_columns(T)
     if len(binary) != 1 or T.shape[1] != len(treatment_names) or not flagged.any():
         return None
     treated = T[:, binary[0]] == 1
