@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +20,6 @@ from ._debias import (
     cache_repetition,
     check_identified,
     debias,
-    few_clusters_warning,
     influential_row_warning,
     lambda_report,
     regularization_warnings,
@@ -36,6 +36,7 @@ from ._nets import homogeneous_projector, member_to_module, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
+from ._sample_checks import row_dependence, sample_warnings, variance_label
 from ._seeds import SeedTree
 from ._sizing import resolve_weight_decay
 from ._sklearn_compat import HasMethods, Interval, StrOptions, check_params, validate_X
@@ -271,6 +272,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                        self.lambda_floor, self._jacobi_lambda_floor,
                                        homogeneous=constant, cells=cells) for rep in reps]
         check_identified(self._reps, varying=varying)
+        self.row_dependence_ = None if codes is not None else row_dependence(
+            self._reps[0].correction, weights, constant)
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
                                         binary_treatments=binary_columns(T),
@@ -338,7 +341,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                                  rows.T, self.lambda_regularized_,
                                                  self.treatment_names_)),
                     influential_row_warning(self.inference_),
-                    few_clusters_warning(self.n_clusters_ if self.cluster_se else None)]
+                    *sample_warnings(self.effective_n_, varying, self.row_dependence_,
+                                     self.cluster_se and self.n_clusters_)]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)
@@ -362,22 +366,16 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         weights = self._rows.weights
         rows = slice(None) if where is None else check_where(where, self._rows.T, self.n_folds_)
         facts = {"n_folds": self.n_folds_, "lambda_method": self.lambda_method_,
-                 "standard_errors": self._variance_label,
+                 "standard_errors": partial(variance_label, name=self._groups_name,
+                                            grouped=self.n_clusters_ is not None),
                  "weight_decay": self.weight_decay_,
                  "effective_n": None if np.all(weights == 1.0) else self.effective_n_,
-                 "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_)}
+                 "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_),
+                 "row_dependence": self.row_dependence_}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):
             return debias(self.family_, targets, names, self._reps, self._rows.T, weights,
                           [self._projector(rep) for rep in self._reps], rows=rows,
                           clusters=self._clusters, fit_facts=facts)
-
-    def _variance_label(self, n_clusters):
-        if n_clusters is not None:
-            name = self._groups_name if self._groups_name is not None else "groups"
-            return f"cluster-robust, clustered by {name}, {n_clusters} clusters"
-        if self.n_clusters_ is not None:
-            return "robust for independent rows (cluster_se=False; groups only shape the folds)"
-        return "robust (sandwich), independent rows"
 
     def inference(self, target=None, *, where=None, population="all"):
         """Debias any target from the cached fit, without refitting.

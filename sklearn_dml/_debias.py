@@ -260,7 +260,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     ``fit_facts`` holds ``n_folds``, ``lambda_method``, ``standard_errors`` (a callable of
     the number of clusters giving the variance's label), ``weight_decay`` (the resolved
     value), ``effective_n`` (None with equal weights) and, optionally, ``homogeneous``
-    (the θ names held constant in x) and ``theta_dim``.
+    (the θ names held constant in x), ``theta_dim`` and ``row_dependence``
+    (:func:`~sklearn_dml._sample_checks.row_dependence`, None with groups).
     """
     diag = {
         "plugin_estimate": [round(float(v), 6) for v in plugin],
@@ -282,6 +283,9 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     }
     if fit_facts.get("effective_n") is not None:
         diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
+    if fit_facts.get("row_dependence") is not None:  # the order passed to fit, no groups
+        dep = fit_facts["row_dependence"]
+        diag["adjacent_rows"] = f"score correlation {dep['correlation']:.3f} (z {dep['z']:.1f})"
     steps = [r.targeting for r in reps if r.targeting is not None]
     if steps:
         failed = sum(not step.converged for step in steps)
@@ -366,20 +370,6 @@ def check_identified(reps, varying=True):
             "X, or the fitted probabilities sit at 0 or 1. Drop the covariates that determine "
             "T, restrict the sample to rows where T varies given X, or hold θ constant in x "
             "(homogeneous='all').")
-
-
-FEW_CLUSTERS = 30  # below this many clusters a fit warns (benchmarks/coverage_clustered.py)
-
-
-def few_clusters_warning(n_clusters):
-    """A message where cluster-robust standard errors rest on fewer than ``FEW_CLUSTERS``
-    clusters; None otherwise (or without clusters)."""
-    if n_clusters is None or n_clusters >= FEW_CLUSTERS:
-        return None
-    return (f"Only {n_clusters} clusters: cluster-robust standard errors run short with few "
-            "clusters. The intervals and p-values use t(G − 1) critical values, which make up "
-            "for much of that; report G with the estimate (the coverage page measures "
-            "coverage by G).")
 
 
 def influential_row_warning(inference):
