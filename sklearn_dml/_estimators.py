@@ -182,6 +182,11 @@ _ATTRIBUTES = """
         the share of rows flagged in ``lambda_regularized_``.
     lambda_method_ : str
         The Λ regime used.
+    row_dependence_ : dict or None
+        Whether neighbouring rows, in the order passed to ``fit``, look dependent:
+        ``correlation`` (lag-1, of the whitened score contributions) and ``z`` (standard
+        normal for independent rows; above 3.5 the fit warns). None where ``groups`` were
+        given or θ is constant in x.
     theta_names_ : list of str
         Names of the components of θ.
     homogeneous_ : list of str
