@@ -40,7 +40,7 @@ import sklearn_dml as sd  # noqa: E402
 UNITS, PERIODS = 400, 5
 N = UNITS * PERIODS
 DESIGNS = ("iid", "sorted-x", "sorted-t", "panel", "time-series")
-COLUMNS = ["design", "se", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
+COLUMNS = ["design", "n", "se", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
            "coverage", "coverage_mc_se", "R", "warned", "mean_z", "cpu_s"]
 
 
@@ -114,7 +114,7 @@ def main():
             row = summarize(results)[0]
             warned = [r["warned"] for r in results if r["warned"] is not None]
             z = [r["z"] for r in results if r["z"] is not None]
-            rows.append({"design": design, "se": se, **row,
+            rows.append({"design": design, "n": N, "se": se, **row,
                          "warned": float(np.mean(warned)) if warned else None,
                          "mean_z": float(np.mean(z)) if z else None})
     meta = (f"{', '.join(designs)}: n = {N}, default settings, R = {args.reps} (seeds "

@@ -35,7 +35,8 @@ COLUMNS = [("design", "design"), ("version", "version"), ("n", "n"), ("family", 
            ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"),
            ("coverage_normal", "coverage (normal law)"), ("sd_z", "SD of z"), ("R", "R"),
-           ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"), ("plugin_bias", "plug-in bias"),
+           ("mean_z", "mean z"), ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
+           ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
 
 
@@ -170,6 +171,22 @@ STUDIES = [
      "ATE and ATTE, gradient-boosting learners, five folds, its default trimming at "
      "0.01) on the same samples. Core bands, applied to our rows of "
      "population='treated'; the averages over all rows are what the warning is for."),
+    ("coverage_dependence.json", "Rows that are not independent",
+     "Linear model, heterogeneous beta(x), target E[beta] = 1, n = 2000, default settings. "
+     "iid: independent rows in random order; sorted-x, sorted-t: the same kind of rows "
+     "sorted by a covariate or by T; panel: 400 units over 5 periods stored unit by unit, "
+     "a unit effect in both T and the error (intra-unit correlation 0.5 each); "
+     "time-series: one series of 2000 periods with AR(1) errors (rho = 0.6). Each sample is "
+     "fitted without groups ('fits warned' is the share whose adjacent-rows check fired, "
+     "'mean z' its statistic) and, for the panel, with groups= the unit. Core bands, for "
+     "the independent rows and the panel's cluster-robust row; the dependent rows' iid "
+     "standard errors are what the warning is for."),
+    ("coverage_small_n.json", "Small samples",
+     "The core designs (make_linear_confounded, make_logit: 5 covariates, heterogeneous "
+     "theta(x)) at 50 to 500 rows, default settings, target E[beta]; 'fits warned' is the "
+     "share of fits that raised any warning (below 200 rows every fit warns that its "
+     "intervals run short). logit-binary-nrep5 refits the binary logit with n_rep=5. Core "
+     "bands from 200 rows; the smaller samples are what the warning quotes."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "
@@ -190,6 +207,11 @@ def _judged_rows(filename, rows):
     and so are the overlap study's cells that the library refuses or flags."""
     if filename == "coverage_clustered.json":
         return [r for r in rows if r.get("se") == "cluster-robust"]
+    if filename == "coverage_dependence.json":  # the dependent rows' iid SEs are not judged
+        return [r for r in rows if r["design"] not in ("panel", "time-series")
+                or r["se"] == "cluster-robust"]
+    if filename == "coverage_small_n.json":  # below 200 rows the fit warns
+        return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_population.json":  # the average over all rows is warned
         return [r for r in rows if r["target"] == "treated" and "doubleml" not in r["design"]]
     if filename.startswith("coverage_overlap"):  # cells refused or flagged are not judged

@@ -341,8 +341,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                                  rows.T, self.lambda_regularized_,
                                                  self.treatment_names_)),
                     influential_row_warning(self.inference_),
-                    *sample_warnings(self.effective_n_, varying, self.row_dependence_,
-                                     self.cluster_se and self.n_clusters_)]
+                    *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
+                                     self.row_dependence_, self.cluster_se and self.n_clusters_)]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)

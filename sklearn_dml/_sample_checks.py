@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 # below this many (effective) rows the heterogeneous fits' intervals covered 81-93% in the
-# small-sample study (linear and logit designs, 5 covariates, n = 50 and 100) and 92-96%
-# from 200 rows
+# small-sample study (benchmarks/coverage_small_n.py: linear and logit designs, 5
+# covariates, n = 50 and 100) and 92-97% at 200 and 500 rows
 SMALL_SAMPLE_ROWS = 200
 FEW_CLUSTERS = 30  # below this many clusters a fit warns (benchmarks/coverage_clustered.py)
 # adjacent rows' scores correlated beyond chance (z under independence, self-normalized) and
@@ -61,13 +61,15 @@ def row_dependence(correction, weights, constant):
     return {"correlation": float(products.sum() / keep.sum()), "z": z}
 
 
-def sample_warnings(n_rows, varying, dependence, n_clusters):
+def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters):
     """The messages of the three checks for a fit (see the module's docstring).
 
     Parameters
     ----------
-    n_rows : float
-        Effective number of rows (Kish's, with sample weights).
+    n_rows : int
+        Number of rows.
+    n_effective : float
+        Kish's effective number of rows (``n_rows`` with equal weights).
     varying : bool
         Whether some component of θ varies with x.
     dependence : dict or None
@@ -80,7 +82,7 @@ def sample_warnings(n_rows, varying, dependence, n_clusters):
     -------
     list of str
     """
-    messages = [small_sample_warning(n_rows, varying),
+    messages = [small_sample_warning(n_effective, varying, weighted=n_effective < n_rows),
                 few_clusters_warning(n_clusters or None),
                 row_dependence_warning(dependence)]
     return [m for m in messages if m]
@@ -101,18 +103,19 @@ def row_dependence_warning(dependence):
         "blocks. Rows sorted by T can show this from a misfit of the model in T instead.")
 
 
-def small_sample_warning(n_rows, varying):
+def small_sample_warning(n_rows, varying, weighted=False):
     """A message where a fit with θ varying in x rests on fewer than ``SMALL_SAMPLE_ROWS``
-    rows (Kish's effective number, where sample weights vary); None otherwise."""
+    rows (Kish's effective number where sample weights vary: ``weighted``); None
+    otherwise."""
     if not varying or n_rows >= SMALL_SAMPLE_ROWS:
         return None
+    effective = " effective rows (Kish's, with the sample weights)" if weighted else " rows"
     return (
-        f"Only {n_rows:.0f} rows (effective, with the sample weights) for θ(x) to vary "
-        "with x: cross-fitting trains each network on a few dozen rows, and the debiased "
-        "intervals run short. In the coverage page's small-sample study (5 covariates) "
-        "they covered 81-93% at 50-100 rows and 92-96% from "
-        f"{SMALL_SAMPLE_ROWS}; more covariates need more rows. Read them as rough; "
-        "n_rep=5 narrows the gap (a logit at 100 rows: 0.885 to 0.92), and "
+        f"Only {n_rows:.0f}{effective} for θ(x) to vary with x: cross-fitting trains each "
+        "network on a fraction of them, and the debiased intervals run short. In the "
+        "coverage page's small-sample study (5 covariates) they covered 81-93% at 50-100 "
+        f"rows and 92-97% at {SMALL_SAMPLE_ROWS}-500; more covariates need more rows. Read "
+        "them as rough; n_rep=5 narrows the gap (a logit at 100 rows: 0.885 to 0.92), and "
         "homogeneous='all' gives the parametric MLE.")
 
 

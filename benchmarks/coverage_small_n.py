@@ -1,0 +1,96 @@
+"""Monte Carlo study of small samples: where do the heterogeneous fits' intervals hold?
+
+The core designs (:func:`sklearn_dml.datasets.make_linear_confounded` and
+:func:`~sklearn_dml.datasets.make_logit`, 5 covariates, heterogeneous θ(x)) at n = 50, 100,
+200 and 500 rows, default settings, target E[beta]. 'fits warned' is the share of fits that
+raised any warning. The design ``logit-binary-nrep5`` refits the binary logit with
+``n_rep=5``. Below 200 rows the fit warns that its intervals run short; this study is what
+that warning quotes.
+
+Usage: python benchmarks/coverage_small_n.py [--reps 200] [--n 50,100,200,500] [--jobs 2]
+       [--designs logit-binary-nrep5 --n 100 --append]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _mc import summarize, write_study  # noqa: E402
+
+import sklearn_dml as sd  # noqa: E402
+from sklearn_dml.datasets import make_linear_confounded, make_logit  # noqa: E402
+
+DESIGNS = ("linear-binary", "linear-continuous", "logit-binary", "logit-continuous")
+COLUMNS = ["design", "n", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se", "coverage",
+           "coverage_mc_se", "R", "warned", "cpu_s"]
+
+
+def replication(design, n, seed):
+    kind, treatment = design.split("-")[:2]
+    maker = make_linear_confounded if kind == "linear" else make_logit
+    data = maker(n_samples=n, treatment=treatment, random_state=seed)
+    estimator = sd.StructuralDMLRegressor if kind == "linear" else sd.LogitDML
+    n_rep = 5 if design.endswith("nrep5") else 1
+    t0 = time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = estimator(target="beta", n_rep=n_rep, random_state=seed).fit(
+            data.X, data.T, data.Y)
+    return {"names": ["E[beta]"], "truth": np.array([data.truth["E[beta]"]]),
+            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
+            "warned": bool(caught), "cpu": time.process_time() - t0}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--designs", default=",".join(DESIGNS))
+    ap.add_argument("--n", default="50,100,200,500")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--append", action="store_true",
+                    help="keep the stored rows of the cells not run now")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                 "coverage_small_n"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    import coverage_small_n as this  # the workers import it by name, not as __main__
+    rows, t_start = [], time.time()
+    for design in args.designs.split(","):
+        for n in [int(v) for v in args.n.split(",")]:
+            results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, n, seed)
+                                                 for seed in range(args.reps))
+            rows.append({"design": design, "n": n, **summarize(results)[0],
+                         "warned": float(np.mean([r["warned"] for r in results]))})
+            print(rows[-1], flush=True)
+    meta = (f"{args.designs} at n = {args.n}: default settings, R = {args.reps} (seeds "
+            f"0-{args.reps - 1}); {platform.machine()}, {args.jobs} process(es) of one "
+            f"thread; wall {time.time() - t_start:.0f} s")
+    stored = os.path.join(args.out, "coverage_small_n.json")
+    if args.append and os.path.exists(stored):
+        with open(stored) as f:
+            old = json.load(f)
+        run = {(r["design"], r["n"]) for r in rows}
+        rows = [r for r in old["rows"] if (r["design"], r["n"]) not in run] + rows
+        meta = f"{old['meta']}; {meta}"
+    write_study(args.out, "coverage_small_n", "small samples", meta, rows, COLUMNS)
+    print(open(os.path.join(args.out, "coverage_small_n.md")).read())
+
+
+if __name__ == "__main__":
+    main()
