@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
@@ -111,3 +112,29 @@ def split_failed(results):
 def is_finite(result):
     """Whether a replication's estimates and standard errors are all finite."""
     return bool(np.all(np.isfinite(result["estimate"])) and np.all(np.isfinite(result["stderr"])))
+
+
+def study_parser(stem, designs):
+    """The command line every study shares: ``--reps``, ``--designs`` (default: all of
+    ``designs``), ``--jobs``, ``--append`` (keep the stored rows not run now, see
+    :func:`keep_stored`) and ``--out`` (default ``results/<stem>``); add a study's own."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--designs", default=",".join(designs))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--append", action="store_true",
+                    help="keep the stored rows of the cells not run now")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", stem))
+    return ap
+
+
+def keep_stored(out_dir, stem, rows, meta, key):
+    """``rows`` and ``meta`` preceded by the stored ``<stem>.json``'s rows whose ``key(row)``
+    no new row has, and by its meta; as given where nothing is stored."""
+    stored = os.path.join(out_dir, f"{stem}.json")
+    if not os.path.exists(stored):
+        return rows, meta
+    with open(stored) as f:
+        old = json.load(f)
+    run = {key(r) for r in rows}
+    return [r for r in old["rows"] if key(r) not in run] + rows, f"{old['meta']}; {meta}"

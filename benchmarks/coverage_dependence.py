@@ -13,6 +13,7 @@ Each replication fits without groups (the iid standard error, and whether the ad
 warning fires) and, for the panel, with ``groups=`` the unit (cluster-robust).
 
 Usage: python benchmarks/coverage_dependence.py [--reps 200] [--designs iid,panel] [--jobs 2]
+       [--append]
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import summarize, write_study  # noqa: E402
+from _mc import keep_stored, study_parser, summarize, write_study  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 
@@ -93,12 +93,7 @@ def replication(design, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--designs", default=",".join(DESIGNS))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
-                                                 "coverage_dependence"))
+    ap = study_parser("coverage_dependence", DESIGNS)
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -120,6 +115,9 @@ def main():
     meta = (f"{', '.join(designs)}: n = {N}, default settings, R = {args.reps} (seeds "
             f"0-{args.reps - 1}); {platform.machine()}, {args.jobs} process(es) of one "
             f"thread; wall {time.time() - t_start:.0f} s")
+    if args.append:
+        rows, meta = keep_stored(args.out, "coverage_dependence", rows, meta,
+                                 key=lambda r: r["design"])
     write_study(args.out, "coverage_dependence", "rows that are not independent", meta,
                 rows, COLUMNS)
     print(open(os.path.join(args.out, "coverage_dependence.md")).read())

@@ -24,8 +24,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -36,7 +34,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import summarize, write_study  # noqa: E402
+from _mc import keep_stored, study_parser, summarize, write_study  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_job_training  # noqa: E402
@@ -90,14 +88,7 @@ def replication(design, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--designs", default="earnings,employment")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--append", action="store_true",
-                    help="keep the stored rows of the designs not run now")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
-                                                 "coverage_population"))
+    ap = study_parser("coverage_population", ("earnings", "employment"))
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -120,12 +111,9 @@ def main():
     meta = (f"{', '.join(designs)}: n = {N}, default settings, R = {args.reps} (seeds "
             f"0-{args.reps - 1}); {platform.machine()}, {args.jobs} process(es) of one "
             f"thread; wall {time.time() - t_start:.0f} s")
-    stored = os.path.join(args.out, "coverage_population.json")
-    if args.append and os.path.exists(stored):
-        with open(stored) as f:
-            old = json.load(f)
-        rows = [r for r in old["rows"] if r["design"] not in designs] + rows
-        meta = f"{old['meta']}; {meta}"
+    if args.append:
+        rows, meta = keep_stored(args.out, "coverage_population", rows, meta,
+                                 key=lambda r: r["design"])
     write_study(args.out, "coverage_population", "average effect on the treated", meta, rows,
                 COLUMNS)
     print(open(os.path.join(args.out, "coverage_population.md")).read())
