@@ -342,7 +342,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                                  self.treatment_names_)),
                     influential_row_warning(self.inference_),
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
-                                     self.row_dependence_, self.cluster_se and self.n_clusters_)]
+                                     self.row_dependence_,
+                                     self.n_clusters_ if self.cluster_se else None)]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)

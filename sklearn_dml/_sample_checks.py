@@ -75,15 +75,15 @@ def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters):
     dependence : dict or None
         :func:`row_dependence` of the fit; None where the fit was given groups (the user
         has said how rows depend) or θ is constant in x.
-    n_clusters : int, None or False
-        Number of clusters of cluster-robust standard errors; None or False without.
+    n_clusters : int or None
+        Number of clusters of cluster-robust standard errors; None without.
 
     Returns
     -------
     list of str
     """
     messages = [small_sample_warning(n_effective, varying, weighted=n_effective < n_rows),
-                few_clusters_warning(n_clusters or None),
+                few_clusters_warning(n_clusters),
                 row_dependence_warning(dependence)]
     return [m for m in messages if m]
 
