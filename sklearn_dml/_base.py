@@ -286,7 +286,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
 
     def _lambda_stage(self, family, T, codes):
         """The Λ strategy of the fit (sets ``lambda_method_``), checked against the data."""
-        self.lambda_method_ = choose_lambda_method(self.lambda_method, family, self.treatment_law)
+        self.lambda_method_ = choose_lambda_method(self.lambda_method, family,
+                                                  self.treatment_law, T)
         check_lambda_model(self.lambda_model, family, self.lambda_method_)
         strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
                                         self.treatment_law, self._seeds)

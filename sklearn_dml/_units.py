@@ -88,19 +88,28 @@ def varying_binary_columns(T):
     return [j for j in binary_columns(T) if np.ptp(T[:, j]) > 0]
 
 
-def standardized_columns(T):
-    """(shift, scale) per column of T: mean and SD, except for 0/1 and constant columns.
+def two_valued_columns(T):
+    """Indices of the columns of T (n, p) that take exactly two distinct values."""
+    T = np.asarray(T, dtype=float)
+    return [j for j in range(T.shape[1]) if np.unique(T[:, j]).size == 2]
 
-    A 0/1 treatment is left as it is (it is unit-free, and the Λ stage recognizes it by its
-    values).
+
+def standardized_columns(T):
+    """(shift, scale) per column of T: mean and SD, except for two-valued and constant
+    columns.
+
+    A two-valued treatment is mapped to 0/1 (low to 0, high to 1; a 0/1 one is left as it
+    is), whatever its coding: the Λ stage recognizes a binary T by its values 0 and 1.
     """
     T = np.asarray(T, dtype=float)
     p = T.shape[1]
     shift, scale = np.zeros(p), np.ones(p)
-    binary = binary_columns(T)
+    two_valued = two_valued_columns(T)
     for j in range(p):
         sd = T[:, j].std()
-        if sd > 0 and j not in binary:
+        if j in two_valued:
+            shift[j], scale[j] = T[:, j].min(), np.ptp(T[:, j])
+        elif sd > 0:
             shift[j], scale[j] = T[:, j].mean(), sd
     return shift, scale
 

@@ -114,6 +114,14 @@ def test_regime_choice_and_errors():
     assert choose_lambda_method("auto", LinearFamily(), None) == "analytic"
     assert choose_lambda_method("auto", LogitFamily(), None) == "regression"
     assert choose_lambda_method("auto", LogitFamily(), "empirical") == "randomized"
+    binary, coded, three = (np.array([[0.0], [1.0], [1.0]]), np.array([[2.0], [5.0], [2.0]]),
+                            np.array([[0.0], [1.0], [2.0]]))
+    for T in (binary, coded):  # a single two-valued T: its law given X is Bernoulli
+        assert choose_lambda_method("auto", LogitFamily(), None, T) == "conditional"
+    assert choose_lambda_method("auto", LogitFamily(), None, three) == "regression"
+    assert choose_lambda_method("auto", LogitFamily(), None, np.hstack([binary, binary])) \
+        == "regression"
+    assert choose_lambda_method("auto", LinearFamily(), None, binary) == "analytic"
     with pytest.raises(ValueError, match="free of θ and y"):
         choose_lambda_method("analytic", LogitFamily(), None)
 

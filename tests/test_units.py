@@ -48,6 +48,19 @@ def test_treatment_units_do_not_change_estimates(family):
                 == first.inference_.diagnostics["share_regularized"])
 
 
+@pytest.mark.parametrize("low, high", [(1.0, 2.0), (-1.0, 1.0), (0.0, 100.0)])
+def test_a_two_valued_treatment_is_the_same_fit_in_any_coding(low, high):
+    """T in {low, high} is T01 = (T − low)/(high − low): the same Λ method, E[β] scaled by
+    1/(high − low), and the same average effect of moving T from low to high."""
+    d = make_logit(600, treatment="binary", random_state=3)
+    base = LogitDML(**FAST).fit(d.X, d.T, d.Y)
+    est = LogitDML(**FAST).fit(d.X, low + (high - low) * d.T, d.Y)
+    assert est.lambda_method_ == base.lambda_method_ == "conditional"
+    res, ref = est.inference("beta"), base.inference("beta")
+    np.testing.assert_allclose((high - low) * res.estimate, ref.estimate, rtol=1e-5)
+    np.testing.assert_allclose((high - low) * res.stderr, ref.stderr, rtol=1e-4)
+
+
 @pytest.mark.parametrize("family", ["gumbel", "negbin", "gamma", "weibull", "tobit",
                                     "heteroskedastic", "beta", "fractional_logit", "zip"])
 def test_treatment_units_for_every_index_family(family):

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from .._units import two_valued_columns
+
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
 LAMBDA_NETWORK = "network"
 
 
-def choose_lambda_method(method, family, treatment_law):
-    """Resolve ``lambda_method='auto'`` from the family's facts and the treatment law."""
+def choose_lambda_method(method, family, treatment_law, T=None):
+    """Resolve ``lambda_method='auto'`` from the family's facts, the treatment law and, for
+    an observational T (n, p), whether it is a single two-valued column: its law given X is
+    then Bernoulli (in the internal 0/1 units), and "conditional" integrates over it, exact
+    in form."""
     if method == "auto":
         if treatment_law is not None:
             method = "randomized"
         elif not family.hessian_depends_on_theta and not family.hessian_depends_on_y:
             method = "analytic"
+        elif (T is not None and T.ndim == 2 and T.shape[1] == 1 and two_valued_columns(T) == [0]
+              and (family.has_expected_hessian or not family.hessian_depends_on_y)):
+            method = "conditional"
         else:
             method = family.observational_lambda
     if (method in ("randomized", "conditional") and family.hessian_depends_on_y
