@@ -81,7 +81,8 @@ _SHARED_PARAMS = """
 default="auto"
         How Λ(x) = E[ℓ_θθ | X = x] is estimated. "auto" picks "randomized" when
         ``treatment_law`` is given, "analytic" when ℓ_θθ is free of θ and y,
-        "conditional" for a single two-valued T (its law given X is Bernoulli), and
+        "conditional" for a single two-valued T from 1000 rows on (its law given X is
+        Bernoulli), and
         otherwise the family's ``observational_lambda``: "regression" (three-way
         splitting, Hessians at cross-fitted auxiliary fits regressed on X) or "conditional" (the
         expected Hessian at θ̂(x) integrated over an estimated law of T given X; for a

@@ -242,11 +242,11 @@ def test_treatment_constant_on_half_of_a_regime_c_training_part(data):
     Y = (data.Y > np.median(data.Y)).astype(float)
     splits = [(np.arange(100, 200), np.arange(100)), (np.arange(100), np.arange(100, 200))]
     with pytest.raises(ValueError, match="constant .* on which an auxiliary θ-network trains"):
-        LogitDML(cv=splits, lambda_method="regression", **FAST).fit(data.X, T, Y)
-    # the default for a 0/1 T integrates over the propensity and needs no auxiliary fits:
-    # with two treated rows in 200 it fits, and calls its interval unreliable
-    with pytest.warns(UserWarning, match="treat the interval as unreliable"):
         LogitDML(cv=splits, **FAST).fit(data.X, T, Y)
+    # integrating over the propensity needs no auxiliary fits: with two treated rows in
+    # 200 it fits, and calls its interval unreliable
+    with pytest.warns(UserWarning, match="treat the interval as unreliable"):
+        LogitDML(cv=splits, lambda_method="conditional", **FAST).fit(data.X, T, Y)
 
 
 # -- treatment_law (regime A) against the observed T ------------------------------------------

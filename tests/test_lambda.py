@@ -16,6 +16,7 @@ from sklearn_dml._lambda import (
     make_lambda_strategy,
     treatment_support,
 )
+from sklearn_dml._lambda._method import BINARY_CONDITIONAL_ROWS
 from sklearn_dml._linalg import regularize
 from sklearn_dml.families import LinearFamily, LogitFamily, TobitFamily
 from sklearn_dml.families._index import IndexFamily, sigmoid
@@ -114,10 +115,12 @@ def test_regime_choice_and_errors():
     assert choose_lambda_method("auto", LinearFamily(), None) == "analytic"
     assert choose_lambda_method("auto", LogitFamily(), None) == "regression"
     assert choose_lambda_method("auto", LogitFamily(), "empirical") == "randomized"
-    binary, coded, three = (np.array([[0.0], [1.0], [1.0]]), np.array([[2.0], [5.0], [2.0]]),
-                            np.array([[0.0], [1.0], [2.0]]))
-    for T in (binary, coded):  # a single two-valued T: its law given X is Bernoulli
+    rows = BINARY_CONDITIONAL_ROWS
+    binary = (np.arange(rows) % 2.0)[:, None]
+    for T in (binary, 2.0 + 3.0 * binary):  # a single two-valued T: its law given X is Bernoulli
         assert choose_lambda_method("auto", LogitFamily(), None, T) == "conditional"
+        assert choose_lambda_method("auto", LogitFamily(), None, T[1:]) == "regression"
+    three = (np.arange(rows) % 3.0)[:, None]
     assert choose_lambda_method("auto", LogitFamily(), None, three) == "regression"
     assert choose_lambda_method("auto", LogitFamily(), None, np.hstack([binary, binary])) \
         == "regression"

@@ -5,20 +5,24 @@ from __future__ import annotations
 from .._units import two_valued_columns
 
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
+# below this many rows θ̂(x) is too noisy for Λ̂ at θ̂, and "auto" keeps the Hessian
+# regression for a two-valued T too (user guide: "A binary treatment in regime C")
+BINARY_CONDITIONAL_ROWS = 1000
 LAMBDA_NETWORK = "network"
 
 
 def choose_lambda_method(method, family, treatment_law, T=None):
     """Resolve ``lambda_method='auto'`` from the family's facts, the treatment law and, for
-    an observational T (n, p), whether it is a single two-valued column: its law given X is
-    then Bernoulli (in the internal 0/1 units), and "conditional" integrates over it, exact
-    in form."""
+    an observational T (n, p), whether it is a single two-valued column of at least
+    ``BINARY_CONDITIONAL_ROWS`` rows: its law given X is then Bernoulli (in the internal
+    0/1 units), and "conditional" integrates over it, exact in form."""
     if method == "auto":
         if treatment_law is not None:
             method = "randomized"
         elif not family.hessian_depends_on_theta and not family.hessian_depends_on_y:
             method = "analytic"
-        elif (T is not None and T.ndim == 2 and T.shape[1] == 1 and two_valued_columns(T) == [0]
+        elif (T is not None and T.ndim == 2 and T.shape[1] == 1
+              and T.shape[0] >= BINARY_CONDITIONAL_ROWS and two_valued_columns(T) == [0]
               and (family.has_expected_hessian or not family.hessian_depends_on_y)):
             method = "conditional"
         else:
