@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import time
 import traceback
 
@@ -138,3 +139,16 @@ def keep_stored(out_dir, stem, rows, meta, key):
         old = json.load(f)
     run = {key(r) for r in rows}
     return [r for r in old["rows"] if key(r) not in run] + rows, f"{old['meta']}; {meta}"
+
+
+def finish_study(args, stem, title, cells, rows, columns, key, t_start):
+    """The end of a :func:`study_parser` study: the meta line (``cells``, then the
+    replications, machine and wall time since ``t_start``), the stored rows kept with
+    ``--append`` (:func:`keep_stored`, rows matched by ``key``), both files written and the
+    markdown printed."""
+    meta = (f"{cells}, R = {args.reps} (seeds 0-{args.reps - 1}); {platform.machine()}, "
+            f"{args.jobs} process(es) of one thread; wall {time.time() - t_start:.0f} s")
+    if args.append:
+        rows, meta = keep_stored(args.out, stem, rows, meta, key=key)
+    write_study(args.out, stem, title, meta, rows, columns)
+    print(open(os.path.join(args.out, f"{stem}.md")).read())

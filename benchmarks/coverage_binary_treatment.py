@@ -22,7 +22,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -32,7 +31,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import keep_stored, study_parser, summarize, write_study  # noqa: E402
+from _mc import finish_study, study_parser, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import _families  # noqa: E402
@@ -103,15 +102,10 @@ def main():
                          **summarize(results)[0],
                          "warned": float(np.mean([r["warned"] for r in results]))})
             print(rows[-1], flush=True)
-    meta = (f"{args.designs} at n = {args.n}, methods {args.methods}: R = {args.reps} (seeds "
-            f"0-{args.reps - 1}); {platform.machine()}, {args.jobs} process(es) of one "
-            f"thread; wall {time.time() - t_start:.0f} s")
-    if args.append:
-        rows, meta = keep_stored(args.out, "coverage_binary_treatment", rows, meta,
-                                 key=lambda r: (r["design"], r["method"], r["n"]))
-    write_study(args.out, "coverage_binary_treatment", "a confounded 0/1 treatment", meta,
-                rows, COLUMNS)
-    print(open(os.path.join(args.out, "coverage_binary_treatment.md")).read())
+    finish_study(args, "coverage_binary_treatment", "a confounded 0/1 treatment",
+                 f"{args.designs} at n = {args.n}, methods {args.methods}", rows,
+                 COLUMNS, key=lambda r: (r["design"], r["method"], r["n"]),
+                 t_start=t_start)
 
 
 if __name__ == "__main__":

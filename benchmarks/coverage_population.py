@@ -24,7 +24,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -34,7 +33,7 @@ import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import keep_stored, study_parser, summarize, write_study  # noqa: E402
+from _mc import finish_study, study_parser, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_job_training  # noqa: E402
@@ -108,15 +107,9 @@ def main():
             rows.append({"design": design, **row, "target": kind,
                          "unreliable": (None if design.endswith("doubleml") else
                                         float(np.mean([r["warned"] for r in results])))})
-    meta = (f"{', '.join(designs)}: n = {N}, default settings, R = {args.reps} (seeds "
-            f"0-{args.reps - 1}); {platform.machine()}, {args.jobs} process(es) of one "
-            f"thread; wall {time.time() - t_start:.0f} s")
-    if args.append:
-        rows, meta = keep_stored(args.out, "coverage_population", rows, meta,
-                                 key=lambda r: r["design"])
-    write_study(args.out, "coverage_population", "average effect on the treated", meta, rows,
-                COLUMNS)
-    print(open(os.path.join(args.out, "coverage_population.md")).read())
+    finish_study(args, "coverage_population", "average effect on the treated",
+                 f"{', '.join(designs)}: n = {N}, default settings", rows,
+                 COLUMNS, key=lambda r: r["design"], t_start=t_start)
 
 
 if __name__ == "__main__":
