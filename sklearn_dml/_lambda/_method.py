@@ -11,6 +11,12 @@ BINARY_CONDITIONAL_ROWS = 1000
 LAMBDA_NETWORK = "network"
 
 
+def _integrates_over_a_law(family):
+    """Whether ℓ_θθ can be integrated over a law of T: free of y, or with an expected
+    Hessian."""
+    return family.has_expected_hessian or not family.hessian_depends_on_y
+
+
 def choose_lambda_method(method, family, treatment_law, T=None):
     """Resolve ``lambda_method='auto'`` from the family's facts, the treatment law and, for
     an observational T (n, p), whether it is a single two-valued column of at least
@@ -23,12 +29,11 @@ def choose_lambda_method(method, family, treatment_law, T=None):
             method = "analytic"
         elif (T is not None and T.ndim == 2 and T.shape[1] == 1
               and T.shape[0] >= BINARY_CONDITIONAL_ROWS and two_valued_columns(T) == [0]
-              and (family.has_expected_hessian or not family.hessian_depends_on_y)):
+              and _integrates_over_a_law(family)):
             method = "conditional"
         else:
             method = family.observational_lambda
-    if (method in ("randomized", "conditional") and family.hessian_depends_on_y
-            and not family.has_expected_hessian):
+    if method in ("randomized", "conditional") and not _integrates_over_a_law(family):
         raise ValueError(
             f"lambda_method={method!r} integrates ℓ_θθ over a law of the treatment, but the "
             f"{family.name!r} family's Hessian depends on y and the family gives no "
