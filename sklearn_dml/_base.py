@@ -31,6 +31,7 @@ from ._lambda import (
     check_lambda_model,
     choose_lambda_method,
     make_lambda_strategy,
+    varying_weights,
 )
 from ._nets import homogeneous_projector, member_to_module, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
@@ -243,7 +244,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         Xs = self._standardize(X)
         self._seeds = SeedTree.from_random_state(self.random_state)
-        strategy = self._lambda_stage(family, T, codes)
+        strategy = self._lambda_stage(family, T, codes, weights)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
         units = family.internal_units(T, Y)
@@ -284,11 +285,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self._warn_fit(family)
         return self
 
-    def _lambda_stage(self, family, T, codes):
+    def _lambda_stage(self, family, T, codes, weights):
         """The Λ strategy of the fit (sets ``lambda_method_``), checked against the data."""
         self.lambda_method_ = choose_lambda_method(self.lambda_method, family,
                                                   self.treatment_law, T)
-        check_lambda_model(self.lambda_model, family, self.lambda_method_)
+        check_lambda_model(self.lambda_model, family, self.lambda_method_,
+                           weighted=varying_weights(weights) is not None)
         strategy = make_lambda_strategy(self.lambda_method_, family, self.lambda_model,
                                         self.treatment_law, self._seeds)
         strategy.check_design(T, self.treatment_names_,
@@ -359,7 +361,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         n_threads = n_lambda_threads(self.torch_num_threads, 1, self._rows.X.shape[0])
         return self._lambda_strategy.projector(
             rep.theta, rep.fold_id, self._rows.X, self._rows.T, n_threads=n_threads,
-            config=self._train_config(), train=train_ensemble)
+            config=self._train_config(), train=train_ensemble,
+            weights=varying_weights(self._rows.weights))
 
     def _infer(self, targets, where=None):
         # capped threads as in the fold tasks (OpenMP spinning cost 10x); the E[H_θ | X]

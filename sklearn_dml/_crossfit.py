@@ -20,7 +20,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.model_selection import GroupKFold, KFold
 
 from ._divergence import train_with_retry
-from ._lambda import LambdaData
+from ._lambda import LambdaData, varying_weights
 from ._nets import predict_theta
 from ._parallel import (
     lambda_in_processes,
@@ -205,7 +205,7 @@ def _fold_group_body(plans, data, X_lambda, family, config, strategy, lambda_thr
         folds = [FoldNetworks(plan, m, B, main.layers,
                               None if aux is None else aux.layers, X32_shared)
                  for m, plan in enumerate(plans)]
-        lambda_data = LambdaData(X_shared, data.T, data.Y)
+        lambda_data = LambdaData(X_shared, data.T, data.Y, varying_weights(data.weights))
         if strategy.batched:
             thetas = [fold.theta(fold.plan.test) for fold in folds]
             lambdas = strategy.evaluate_group(folds, thetas, lambda_data, data.X, config,

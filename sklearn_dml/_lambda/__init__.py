@@ -60,11 +60,11 @@ from ._regressors import (
     default_matrix_model,
     lambda_features,
 )
-from ._strategies import LambdaData, LambdaStrategy, make_lambda_strategy
+from ._strategies import LambdaData, LambdaStrategy, make_lambda_strategy, varying_weights
 
 __all__ = [
     "LAMBDA_METHODS", "LAMBDA_NETWORK", "MAX_LAW_POINTS", "OVERLAP_FLOOR", "PROPENSITY_CLIP",
-    "LambdaData", "LambdaStrategy", "binned_features", "check_lambda_model",
+    "LambdaData", "LambdaStrategy", "varying_weights", "binned_features", "check_lambda_model",
     "choose_lambda_method", "conditional_law", "default_lambda_model", "default_matrix_model",
     "cap_leverage", "finish_moments", "index_moment_lambda", "integrate_hessian", "is_network",
     "lambda_features", "lambda_hessians", "lambda_index_weights", "law_from_moments",

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .._validation import check_law_support, parse_treatment_law
-from ._regressors import _constant, _fit_predict, default_matrix_model
+from ._regressors import _constant, _fit_predict, _weight_params, default_matrix_model
 
 MAX_LAW_POINTS = 256
 # Rows each tree of the default matrix forest grows on: all of them up to this many,
@@ -122,7 +122,7 @@ def lambda_index_weights(family, y, eta, secant=False, observed=False, eta_main=
     return w
 
 
-def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
+def regress_hessian(H, X_fit, X_pred, model=None, jointly=True, sample_weight=None):
     """Regress per-row Hessians on X and predict Λ at new rows (families without an index).
 
     ``jointly``: all distinct entries fitted by one multi-output forest (``model``, by
@@ -140,6 +140,8 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
     model : sklearn regressor or None
         With ``jointly``, a random forest (``max_samples`` is set here).
     jointly : bool, default=True
+    sample_weight : ndarray (n_fit,) or None
+        Weights of the fitting rows (the fit's sample weights).
 
     Returns
     -------
@@ -149,11 +151,12 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
     rows, cols = np.triu_indices(d)
     entries = H[:, rows, cols]
     if _constant(X_fit):
-        preds = np.broadcast_to(entries.mean(axis=0), (X_pred.shape[0], entries.shape[1]))
+        preds = np.broadcast_to(np.average(entries, axis=0, weights=sample_weight),
+                                (X_pred.shape[0], entries.shape[1]))
     elif jointly:
         forest = clone(default_matrix_model() if model is None else model)
         forest.set_params(max_samples=matrix_tree_rows(X_fit.shape[0]))
-        preds = forest.fit(X_fit, entries).predict(X_pred)
+        preds = forest.fit(X_fit, entries, **_weight_params(sample_weight)).predict(X_pred)
         preds = preds.reshape(X_pred.shape[0], -1)
     else:
         preds = np.empty((X_pred.shape[0], entries.shape[1]))
@@ -165,7 +168,7 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True):
                 continue
             key = y.tobytes()
             if key not in fitted:
-                fitted[key] = _fit_predict(model, X_fit, y, X_pred)
+                fitted[key] = _fit_predict(model, X_fit, y, X_pred, sample_weight)
             preds[:, j] = fitted[key]
     return unpack_symmetric(preds, d)
 
@@ -192,7 +195,7 @@ def unpack_symmetric(entries, p):
     return out
 
 
-def treatment_support(treatment_law, T_train, rng):
+def treatment_support(treatment_law, T_train, rng, sample_weight=None):
     """Support points and probabilities of the treatment law for regime A.
 
     Parameters
@@ -203,6 +206,8 @@ def treatment_support(treatment_law, T_train, rng):
         A given law must give positive probability to every value in ``T_train``.
     T_train : ndarray (n, p)
     rng : numpy RandomState
+    sample_weight : ndarray (n,) or None
+        Weights of the training rows: the empirical law is the weighted one.
 
     Returns
     -------
@@ -216,10 +221,13 @@ def treatment_support(treatment_law, T_train, rng):
     """
     p = T_train.shape[1]
     if treatment_law is None or (isinstance(treatment_law, str) and treatment_law == "empirical"):
-        values, counts = np.unique(T_train, axis=0, return_counts=True)
+        values, inverse = np.unique(T_train, axis=0, return_inverse=True)
+        weights = np.ones(T_train.shape[0]) if sample_weight is None else sample_weight
         if len(values) <= MAX_LAW_POINTS:
-            return values, counts / counts.sum()
-        pick = rng.choice(T_train.shape[0], size=MAX_LAW_POINTS, replace=False)
+            mass = np.bincount(inverse.ravel(), weights=weights, minlength=len(values))
+            return values, mass / mass.sum()
+        pick = rng.choice(T_train.shape[0], size=MAX_LAW_POINTS, replace=False,
+                          p=None if sample_weight is None else weights / weights.sum())
         return T_train[pick], np.full(MAX_LAW_POINTS, 1.0 / MAX_LAW_POINTS)
     values, probs = parse_treatment_law(treatment_law, p)
     check_law_support(values, probs, T_train)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sklearn.utils.validation import has_fit_parameter
+
 from .._units import two_valued_columns
 
 LAMBDA_METHODS = ("auto", "analytic", "randomized", "conditional", "regression")
@@ -55,12 +57,13 @@ def is_network(lambda_model):
     return isinstance(lambda_model, str) and lambda_model == LAMBDA_NETWORK
 
 
-def check_lambda_model(lambda_model, family=None, method=None):
+def check_lambda_model(lambda_model, family=None, method=None, weighted=False):
     """None, "network" or a scikit-learn regressor; anything else gets a clear error.
 
     With ``family`` and the resolved ``method``: "network" fits the moments of T given X
     (single-index families, or the conditional law), not whole Hessian matrices, whose
     entry-wise fits need not stay positive semi-definite (the default random forest's do).
+    With ``weighted`` (unequal sample weights) a regressor must take ``sample_weight``.
     """
     if lambda_model is None:
         return
@@ -86,3 +89,10 @@ def check_lambda_model(lambda_model, family=None, method=None):
             f"lambda_model must be None (gradient boosting), {LAMBDA_NETWORK!r} (batched "
             f"networks on the estimator's device) or a scikit-learn regressor with fit and "
             f"predict; got {lambda_model!r}.")
+    if weighted and not has_fit_parameter(lambda_model, "sample_weight"):
+        raise ValueError(
+            f"lambda_model {type(lambda_model).__name__} does not accept sample_weight in "
+            "fit, and this fit has unequal sample weights: Λ(x) is the weighted curvature "
+            "given x, which an unweighted regression misses wherever the weights depend on "
+            "T or Y. Pass a regressor whose fit takes sample_weight (gradient boosting, a "
+            "random forest, a linear model) or lambda_model=None.")

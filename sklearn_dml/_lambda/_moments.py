@@ -6,6 +6,8 @@ w-weighted mean m(x) and covariance S(x) of T given x, each an unweighted regres
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
@@ -80,7 +82,7 @@ def linear_prediction(T_fit, X_fit):
     return A @ np.linalg.lstsq(A, T_fit, rcond=None)[0]
 
 
-def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None):
+def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_weight=None):
     """Λ(x) for a single-index family, positive semi-definite by construction.
 
     With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] = a(x)·[[1, m'], [m, m m' + S]]
@@ -105,12 +107,16 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None):
     model : sklearn regressor or None
     mean_model : sklearn regressor or None
         The regressor of E[w T | x] for a continuous T, where it differs from ``model``.
+    sample_weight : ndarray (n_fit,) or None
+        The fit's sample weights at the fitting rows: every regression is weighted by
+        them, so that Λ̂ is the curvature given x of the weighted population.
 
     Returns
     -------
     lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
     """
-    a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model)
+    a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model,
+                                           sample_weight)
     return moment_lambda(a, m, S), floored
 
 
@@ -137,7 +143,7 @@ def moment_kind(d2, T_fit):
     return constant_w, binary
 
 
-def finish_moments(m, S, T_fit, d2, binary):
+def finish_moments(m, S, T_fit, d2, binary, sample_weight=None):
     """Clip a binary propensity (S = m(1 − m)) or floor S's eigenvalues at 1% of T's pooled
     variance; return m, S and the rows where a floor binds.
 
@@ -147,7 +153,8 @@ def finish_moments(m, S, T_fit, d2, binary):
     outside (a tiny E[w | x] in the denominator) is brought back; below the floor, or with
     m clipped, the row is reported.
     """
-    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=np.maximum(d2, 0.0)))
+    aweights = np.maximum(d2, 0.0) * (1.0 if sample_weight is None else sample_weight)
+    pooled = np.atleast_2d(np.cov(T_fit, rowvar=False, aweights=aweights))
     lo, hi = T_fit.min(axis=0), T_fit.max(axis=0)
     if binary:
         clipped = (m[:, 0] < PROPENSITY_CLIP) | (m[:, 0] > 1 - PROPENSITY_CLIP)
@@ -166,10 +173,13 @@ def finish_moments(m, S, T_fit, d2, binary):
     return m, S, floored
 
 
-def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None):
+def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_weight=None):
     """a = E[w | x], the w-weighted mean m and covariance S of T given x (floored), the
     rows where a floor binds, and the out-of-fold residuals (None for a binary T).
-    ``mean_model`` (None: ``model``) regresses w·T for a continuous T."""
+    ``mean_model`` (None: ``model``) regresses w·T for a continuous T; every regression
+    is weighted by ``sample_weight`` (None: unweighted)."""
+    fit_predict = functools.partial(_fit_predict, sample_weight=sample_weight)
+    oof_predict = functools.partial(_oof_predict, sample_weight=sample_weight)
     n_pred, p = X_pred.shape[0], T_fit.shape[1]
     constant_w, binary = moment_kind(d2, T_fit)
     mean_model = model if mean_model is None or binary else mean_model
@@ -177,24 +187,24 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None):
     if constant_w:
         a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
     else:
-        a = np.maximum(_fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
-        a_oof = np.maximum(_oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
+        a = np.maximum(fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
+        a_oof = np.maximum(oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
     m = np.empty((n_pred, p))
     resid = np.empty_like(T_fit)
     for j in range(p):
-        m[:, j] = _fit_predict(mean_model, X_fit, wT[:, j], X_pred) / a
+        m[:, j] = fit_predict(mean_model, X_fit, wT[:, j], X_pred) / a
         if not binary:
             # a weighted mean of T lies within T's range, whatever the ratio's noise
-            resid[:, j] = T_fit[:, j] - np.clip(_oof_predict(mean_model, X_fit, wT[:, j]) / a_oof,
+            resid[:, j] = T_fit[:, j] - np.clip(oof_predict(mean_model, X_fit, wT[:, j]) / a_oof,
                                                 T_fit[:, j].min(), T_fit[:, j].max())
     S = None
     if not binary:
         S = np.empty((n_pred, p, p))
         for j in range(p):
             for k in range(j, p):
-                S[:, j, k] = S[:, k, j] = _fit_predict(
+                S[:, j, k] = S[:, k, j] = fit_predict(
                     model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
-    m, S, floored = finish_moments(m, S, T_fit, d2, binary)
+    m, S, floored = finish_moments(m, S, T_fit, d2, binary, sample_weight)
     return a, m, S, floored, None if binary else resid
 
 
@@ -210,15 +220,15 @@ def explained_share(T, X, mean_model, max_rows=5000):
     return max(0.0, max(shares))
 
 
-def overlap_floored(T_fit, X_fit, X_pred, model, mean_model=None):
+def overlap_floored(T_fit, X_fit, X_pred, model, mean_model=None, sample_weight=None):
     """Rows of ``X_pred`` where T's conditional covariance given x sits at the overlap floor
     of :func:`finish_moments` (a binary T's propensity outside [0.01, 0.99]): T is (nearly)
     determined by x there, so θ(x) is not identified."""
     return weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred, model,
-                            mean_model)[3]
+                            mean_model, sample_weight)[3]
 
 
-def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
+def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32, sample_weight=None):
     """An estimated law of T given X at new rows, as weighted support points per row.
 
     A binary T is Bernoulli(e(x)), e clipped to [0.01, 0.99]. Otherwise T = m(x) +
@@ -236,17 +246,19 @@ def conditional_law(T_fit, X_fit, X_pred, model, rng, n_points=32):
     rng : numpy RandomState
         Picks the points for several treatments.
     n_points : int, default=32
+    sample_weight : ndarray (n_fit,) or None
+        Weights of the fitting rows: the law is that of the weighted population.
 
     Returns
     -------
     values : ndarray (n_pred, S, p), probs : ndarray (n_pred, S), floored : ndarray (n_pred,)
     """
     _, m, S, floored, resid = weighted_moments(np.ones(T_fit.shape[0]), T_fit, X_fit, X_pred,
-                                                model)
+                                                model, sample_weight=sample_weight)
     return law_from_moments(m, S, floored, resid, rng, n_points)
 
 
-def neighbour_law(T_fit, X_fit, X_pred, n_points=None):
+def neighbour_law(T_fit, X_fit, X_pred, n_points=None, sample_weight=None):
     """The law of a whole T row given X at new rows: the T of the ``n_points`` nearest
     training rows in X, equally weighted (for a choice family's table of attributes,
     which no location-scale model describes).
@@ -258,6 +270,8 @@ def neighbour_law(T_fit, X_fit, X_pred, n_points=None):
     n_points : int or None, default=None
         None: max(16, √n_fit), so that the law, and Λ̂ integrated over it, is
         consistent as n grows.
+    sample_weight : ndarray (n_fit,) or None
+        Weights of the fitting rows: each neighbour's probability is proportional to it.
 
     Returns
     -------
@@ -266,8 +280,13 @@ def neighbour_law(T_fit, X_fit, X_pred, n_points=None):
     n_fit = T_fit.shape[0]
     S = min(n_fit, max(16, int(np.ceil(np.sqrt(n_fit)))) if n_points is None else n_points)
     idx = NearestNeighbors(n_neighbors=S).fit(X_fit).kneighbors(X_pred, return_distance=False)
-    return (T_fit[idx], np.full(idx.shape, 1.0 / S),
-            np.zeros(X_pred.shape[0], dtype=bool))
+    if sample_weight is None:
+        probs = np.full(idx.shape, 1.0 / S)
+    else:
+        near = sample_weight[idx]
+        total = near.sum(axis=1, keepdims=True)  # zero where every neighbour has weight 0
+        probs = np.where(total > 0, near / np.where(total > 0, total, 1.0), 1.0 / S)
+    return T_fit[idx], probs, np.zeros(X_pred.shape[0], dtype=bool)
 
 
 def law_from_moments(m, S, floored, resid, rng, n_points=32):

@@ -67,7 +67,7 @@ def network_config(config):
                                solver="adam", label="Λ-network", output_projector=None)
 
 
-def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
+def fit_predict_networks(X32, tasks, seeds, config, train, positive=None, weights=None):
     """Fit one regression network per task, all at once; predict each at its own rows.
 
     Parameters
@@ -86,6 +86,8 @@ def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
         The ensemble trainer, :func:`~sklearn_dml._training.train_ensemble`.
     positive : bool array (k,), optional
         Columns whose targets are nonnegative; their predictions stay positive.
+    weights : ndarray (n,), optional
+        The rows' weights in every task's squared error (the fit's sample weights).
 
     Returns
     -------
@@ -111,7 +113,8 @@ def fit_predict_networks(X32, tasks, seeds, config, train, positive=None):
         # a GPU the number of steps is the cost
         config = dataclasses.replace(config, batch_size=fewest // 25)
     fit = train(X32, np.zeros((n, 0), dtype=np.float32), targets,
-                         np.ones(n, dtype=np.float32), [task[0] for task in tasks], seeds,
+                         np.ones(n, dtype=np.float32) if weights is None
+                         else weights.astype(np.float32), [task[0] for task in tasks], seeds,
                          family, config)
     if not np.all(np.isfinite(fit.best_loss)):
         raise FloatingPointError(
@@ -139,7 +142,7 @@ def _halves(rows, seed):
     return np.sort(order[: rows.size // 2]), np.sort(order[rows.size // 2:])
 
 
-def network_weighted_moments(folds, X32, seeds, config, train):
+def network_weighted_moments(folds, X32, seeds, config, train, weights=None):
     """The moments of :func:`~sklearn_dml._lambda._moments.weighted_moments` for several
     folds at once, by networks.
 
@@ -153,6 +156,8 @@ def network_weighted_moments(folds, X32, seeds, config, train):
     config : TrainConfig
     train : callable
         The ensemble trainer (:func:`fit_predict_networks`).
+    weights : ndarray (n,), optional
+        The fit's sample weights of all rows.
 
     Returns
     -------
@@ -173,7 +178,7 @@ def network_weighted_moments(folds, X32, seeds, config, train):
         layout.append((first, halves))
     p = folds[0].T.shape[1]
     preds = fit_predict_networks(X32, tasks, task_seeds, config, train,
-                                 positive=np.arange(1 + p) == 0)
+                                 positive=np.arange(1 + p) == 0, weights=weights)
 
     partial, s_tasks, s_seeds = [], [], []
     for f, (constant_w, _), (first, halves), seed in zip(folds, kinds, layout, seeds):
@@ -189,11 +194,13 @@ def network_weighted_moments(folds, X32, seeds, config, train):
         partial.append((a, m_raw / a[:, None], resid))
     upper = np.triu_indices(p)
     s_preds = iter(fit_predict_networks(X32, s_tasks, s_seeds, config, train,
-                                        positive=upper[0] == upper[1]) if s_tasks else [])
+                                        positive=upper[0] == upper[1], weights=weights)
+                   if s_tasks else [])
     out = []
     for f, (_, binary), (a, m, resid) in zip(folds, kinds, partial):
         S = None if binary else unpack_symmetric(next(s_preds), m.shape[1]) / a[:, None, None]
-        m, S, floored = finish_moments(m, S, f.T, f.d2, binary)
+        m, S, floored = finish_moments(m, S, f.T, f.d2, binary,
+                                       None if weights is None else weights[f.fit_rows])
         out.append((a, m, S, floored, resid))
     return out
 
@@ -216,7 +223,7 @@ def _product_targets(d2, resid):
     return d2[:, None] * resid[:, rows] * resid[:, cols]
 
 
-def network_projection(J, X32, fold_id, config, train, seed=0):
+def network_projection(J, X32, fold_id, config, train, seed=0, weights=None):
     """:func:`~sklearn_dml._lambda._projection.project_crossfitted` by networks: E[J | X]
     for every row, all columns jointly, from a network fitted on the other folds (one per
     fold, batched)."""
@@ -229,7 +236,8 @@ def network_projection(J, X32, fold_id, config, train, seed=0):
         rows = rows if rows.size else test
         tasks.append((rows, J[rows] / scale, test))
     out = np.empty_like(J, dtype=float)
-    preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config, train)
+    preds = fit_predict_networks(X32, tasks, member_seeds(seed, len(tasks)), config, train,
+                                 weights=weights)
     for (_, _, test), pred in zip(tasks, preds):
         out[test] = pred * scale
     return out

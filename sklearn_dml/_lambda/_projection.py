@@ -21,8 +21,9 @@ def project_on_law(jacobian_fn, theta, values, probs, chunk_rows=4096):
     return out
 
 
-def project_crossfitted(J, X, fold_id, model, map_fits=None):
-    """E[H_θ | X] by regressing each column of J on X, fitted on the other folds.
+def project_crossfitted(J, X, fold_id, model, map_fits=None, sample_weight=None):
+    """E[H_θ | X] by regressing each column of J on X, fitted on the other folds (weighted
+    by ``sample_weight`` where given).
 
     ``map_fits(function, items)`` runs the (column, fold) fits, e.g. side by side in
     threads (:func:`~sklearn_dml._crossfit.map_folds`); one after another by default.
@@ -39,7 +40,9 @@ def project_crossfitted(J, X, fold_id, model, map_fits=None):
         j, k = task
         test = fold_id == k
         train = ~test if (~test).any() else test
-        return scale[j] * _fit_predict(model, X[train], J[train, j] / scale[j], X[test])
+        weights = None if sample_weight is None else sample_weight[train]
+        return scale[j] * _fit_predict(model, X[train], J[train, j] / scale[j], X[test],
+                                       weights)
 
     predictions = (map_fits or (lambda f, items: [f(item) for item in items]))(fit, tasks)
     for (j, k), prediction in zip(tasks, predictions):

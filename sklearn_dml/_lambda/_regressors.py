@@ -39,10 +39,10 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
     def __init__(self, random_state=0):
         self.random_state = random_state
 
-    def fit(self, X, y):
-        self.linear_ = LinearRegression().fit(X, y)
+    def fit(self, X, y, sample_weight=None):
+        self.linear_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
         self.boosting_ = default_lambda_model().set_params(random_state=self.random_state)
-        self.boosting_.fit(X, y - self.linear_.predict(X))
+        self.boosting_.fit(X, y - self.linear_.predict(X), sample_weight=sample_weight)
         return self
 
     def predict(self, X):
@@ -122,21 +122,31 @@ def _constant(X):
     return X.shape[0] == 0 or not np.any(np.ptp(X, axis=0))
 
 
-def _fit_predict(model, X_fit, y, X_pred):
+def _fit_predict(model, X_fit, y, X_pred, sample_weight=None):
+    """E[y | x] at ``X_pred``, fitted on the rows ``X_fit`` (weighted by ``sample_weight``)."""
     if _constant(X_fit):
-        return np.full(X_pred.shape[0], np.mean(y))
+        return np.full(X_pred.shape[0], np.average(y, weights=sample_weight))
     reg = clone(model if model is not None else default_lambda_model())
-    return reg.fit(X_fit, y).predict(X_pred)
+    return reg.fit(X_fit, y, **_weight_params(sample_weight)).predict(X_pred)
 
 
-def _oof_predict(model, X, y, n_splits=2):
+def _oof_predict(model, X, y, n_splits=2, sample_weight=None):
+    """E[y | x] at each row of X from a fit on the other of ``n_splits`` folds."""
     if _constant(X):
-        return np.full(X.shape[0], np.mean(y))
+        return np.full(X.shape[0], np.average(y, weights=sample_weight))
     reg = clone(model if model is not None else default_lambda_model())
     # the folds follow the regressor's seed (set from the fit's seed tree), 0 without one
     seed = getattr(reg, "random_state", None)
     seed = seed if isinstance(seed, (int, np.integer)) else 0
-    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=seed))
+    return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=seed),
+                             params=_weight_params(sample_weight))
+
+
+def _weight_params(sample_weight):
+    """The fit parameters that pass ``sample_weight`` on (none without weights, so that an
+    unweighted fit calls the regressor exactly as before)."""
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
+
 
 
 def default_matrix_model():

@@ -59,14 +59,28 @@ from ._regressors import (
 EXPLAINED_SHARE_WARN = 0.5
 
 
+def varying_weights(weights):
+    """``weights`` where they differ between rows, None where they are all equal (every Λ
+    regression is then unweighted)."""
+    if weights is None or np.ptp(weights) <= 1e-12 * np.abs(weights).max(initial=0.0):
+        return None
+    return np.asarray(weights, dtype=float)
+
+
 @dataclasses.dataclass
 class LambdaData:
     """The rows the Λ stage reads: ``X`` its covariates (:meth:`LambdaStrategy.covariates`),
-    ``T`` and ``Y`` in the units the networks were trained in."""
+    ``T`` and ``Y`` in the units the networks were trained in, and ``weights`` the fit's
+    sample weights (None where all are equal; :func:`varying_weights`)."""
 
     X: np.ndarray
     T: np.ndarray
     Y: np.ndarray
+    weights: np.ndarray | None = None
+
+    def weights_at(self, rows):
+        """The sample weights of ``rows``, or None."""
+        return None if self.weights is None else self.weights[rows]
 
 
 class LambdaStrategy:
@@ -128,12 +142,13 @@ class LambdaStrategy:
     def check_design(self, T, treatment_names, n_independent=None):
         """Raise where the data contradict what the strategy assumes of the treatment."""
 
-    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train, weights=None):
         """``project(target, J)``: E[H_θ | X] at the training rows, regressed on X with
         the fits of the other folds (folds side by side, sharing ``n_threads``).
 
         ``theta`` and ``T`` (user units) serve the randomized law, ``config`` and
-        ``train`` (the θ-networks' settings and trainer) the network regressions.
+        ``train`` (the θ-networks' settings and trainer) the network regressions;
+        ``weights`` (:func:`varying_weights`) weight every regression.
         """
 
         @functools.cache
@@ -146,7 +161,8 @@ class LambdaStrategy:
         def project(target, J):
             return project_crossfitted(
                 J, features(), fold_id, model,
-                map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads))
+                map_fits=lambda fit, tasks: map_folds(fit, tasks, n_threads),
+                sample_weight=weights)
         return project
 
 
@@ -190,7 +206,8 @@ class _HessianRegression(LambdaStrategy):
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
-                                       self.seeded_model(seed), self.mean_model(seed))
+                                       self.seeded_model(seed), self.mean_model(seed),
+                                       data.weights_at(rows))
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
                             secant=elsewhere,
@@ -199,7 +216,8 @@ class _HessianRegression(LambdaStrategy):
         # the default fits all entries jointly (PSD-preserving), a user's model entry by entry
         lam = regress_hessian(H, data.X[rows], data.X[test],
                               self.seeded_model(seed, default_matrix_model),
-                              jointly=self.lambda_model is None)
+                              jointly=self.lambda_model is None,
+                              sample_weight=data.weights_at(rows))
         if not self.family.requires_varying_treatments:
             return lam, np.zeros(test.size, dtype=bool)
         # a leaf's average Hessian is full rank where T varies across the leaf even when X
@@ -208,7 +226,8 @@ class _HessianRegression(LambdaStrategy):
         if mean_model is None and self.lambda_model is None:
             mean_model = seeded_clone(LinearTrendBoosting(), seed)
         return lam, overlap_floored(data.T[train], data.X[train], data.X[test],
-                                    self.seeded_model(seed), mean_model)
+                                    self.seeded_model(seed), mean_model,
+                                    data.weights_at(train))
 
 
 class AnalyticLambda(_HessianRegression):
@@ -269,18 +288,21 @@ class ConditionalLambda(LambdaStrategy):
         plan = fold.plan
         if self.family.conditional_law == "neighbours":
             T_train, X_train = data.T[plan.train], data.X[plan.train]
+            weights = data.weights_at(plan.train)
             if np.ptp(X_train, axis=0).max(initial=0.0) == 0:
                 # θ̂ is one point: integrate over every training row's T (the MLE's bread)
-                probs = np.full(T_train.shape[0], 1.0 / T_train.shape[0])
+                probs = (np.full(T_train.shape[0], 1.0 / T_train.shape[0]) if weights is None
+                         else weights / weights.sum())
                 lam = integrate_hessian(self.family, theta_test[:1], T_train, probs)
                 return (np.repeat(lam, plan.test.size, axis=0),
                         np.zeros(plan.test.size, dtype=bool))
-            values, probs, floored = neighbour_law(T_train, X_train, data.X[plan.test])
+            values, probs, floored = neighbour_law(T_train, X_train, data.X[plan.test],
+                                                   sample_weight=weights)
         else:
             values, probs, floored = conditional_law(
                 data.T[plan.train], data.X[plan.train], data.X[plan.test],
                 self.seeded_model(plan.seeds.int("lambda_model")),
-                plan.seeds.random_state("law"))
+                plan.seeds.random_state("law"), sample_weight=data.weights_at(plan.train))
         return integrate_hessian(self.family, theta_test, values, probs), floored
 
 
@@ -317,16 +339,18 @@ class RandomizedLambda(LambdaStrategy):
     def evaluate(self, fold, theta_test, data):
         plan = fold.plan
         values, probs = treatment_support(self.treatment_law, data.T[plan.train],
-                                          plan.seeds.random_state("law"))
+                                          plan.seeds.random_state("law"),
+                                          data.weights_at(plan.train))
         lam = integrate_hessian(self.family, theta_test, values, probs)
         return lam, np.zeros(plan.test.size, dtype=bool)
 
-    def support(self, T):
+    def support(self, T, weights=None):
         """The law's support points and probabilities on all rows (for projections)."""
-        return treatment_support(self.treatment_law, T, self.seeds.random_state("support"))
+        return treatment_support(self.treatment_law, T, self.seeds.random_state("support"),
+                                 weights)
 
-    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
-        values, probs = self.support(T)
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train, weights=None):
+        values, probs = self.support(T, weights)
         family = self.family
 
         def project(target, J):
@@ -372,7 +396,7 @@ class NetworkLambda(LambdaStrategy):
             inputs.append(MomentTask(d2, data.T[rows], rows, fold.plan.test))
         moments = network_weighted_moments(inputs, X32,
                                            [f.plan.seeds.int("lambda_networks") for f in folds],
-                                           network_config(config), train)
+                                           network_config(config), train, data.weights)
         results = []
         for fold, theta, (a, mean, S, floored, resid) in zip(folds, thetas, moments):
             if conditional:
@@ -384,15 +408,15 @@ class NetworkLambda(LambdaStrategy):
             results.append((lam, floored))
         return results
 
-    def projector(self, theta, fold_id, X, T, *, n_threads, config, train):
+    def projector(self, theta, fold_id, X, T, *, n_threads, config, train, weights=None):
         X32 = X.astype(np.float32)
         return functools.partial(_network_project, X32=X32, fold_id=fold_id,
                                  config=network_config(config), train=train,
-                                 seed=self.seeds.int("projection"))
+                                 seed=self.seeds.int("projection"), weights=weights)
 
 
-def _network_project(target, J, *, X32, fold_id, config, train, seed):
-    return network_projection(J, X32, fold_id, config, train, seed)
+def _network_project(target, J, *, X32, fold_id, config, train, seed, weights):
+    return network_projection(J, X32, fold_id, config, train, seed, weights)
 
 
 def strong_confounding_warnings(family, X, T, forest):
