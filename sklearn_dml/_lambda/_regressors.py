@@ -42,11 +42,17 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         self.linear_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
         self.boosting_ = default_lambda_model().set_params(random_state=self.random_state)
-        self.boosting_.fit(X, y - self.linear_.predict(X), sample_weight=sample_weight)
+        # with weights the boosting's own binning takes weighted quantiles, slowly: bin here
+        self.edges_ = None if sample_weight is None else bin_edges(X, self.boosting_.max_bins)
+        self.boosting_.fit(self._boosting_features(X), y - self.linear_.predict(X),
+                           sample_weight=sample_weight)
         return self
 
     def predict(self, X):
-        return self.linear_.predict(X) + self.boosting_.predict(X)
+        return self.linear_.predict(X) + self.boosting_.predict(self._boosting_features(X))
+
+    def _boosting_features(self, X):
+        return X if self.edges_ is None else bin_codes(X, self.edges_)
 
 
 BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting
@@ -74,10 +80,7 @@ def lambda_features(X, model, n_threads=1, seed=0):
         ``BINNING_SUBSAMPLE``.
     """
     model = default_lambda_model() if model is None else model
-    if not isinstance(model, HistGradientBoostingRegressor):
-        return X
-    categorical = model.categorical_features  # None, a string, or a mask or indices
-    if categorical is None or (isinstance(categorical, str) and categorical == "from_dtype"):
+    if _bins_x(model, X):
         return binned_features(X, model.max_bins, n_threads, seed)
     return X
 
@@ -91,29 +94,45 @@ def binned_features(X, max_bins=255, n_threads=1, seed=0):
     the bin below it. Monotone in each column, so a tree fitted on the codes splits the
     rows as one fitted on X with those edges would.
     """
+    return bin_codes(X, bin_edges(X, max_bins, n_threads, seed), n_threads)
+
+
+def bin_edges(X, max_bins=255, n_threads=1, seed=0):
+    """The bin edges of each column of X, as :func:`binned_features` takes them."""
     n, d = X.shape
     sample = X
     if n > BINNING_SUBSAMPLE:
         sample = X[np.random.RandomState(seed).choice(n, BINNING_SUBSAMPLE, replace=False)]
     quantiles = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
-    codes = np.empty((n, d), dtype=np.uint8)
 
-    def bin_column(j):
+    def column_edges(j):
         column = np.sort(sample[:, j])
         distinct = column[np.concatenate([[True], column[1:] != column[:-1]])]
         if distinct.size <= max_bins:
-            edges = 0.5 * (distinct[:-1] + distinct[1:])
-        else:
-            edges = np.quantile(column, quantiles)
-        codes[:, j] = np.searchsorted(edges, X[:, j], side="left")
+            return 0.5 * (distinct[:-1] + distinct[1:])
+        return np.quantile(column, quantiles)
 
-    if n_threads > 1 and d > 1:  # np.quantile and np.searchsorted release the GIL
-        with ThreadPoolExecutor(min(n_threads, d)) as pool:
-            list(pool.map(bin_column, range(d)))
-    else:
-        for j in range(d):
-            bin_column(j)
+    return _map_columns(column_edges, d, n_threads)
+
+
+def bin_codes(X, edges, n_threads=1):
+    """X as uint8 codes of the bins given by ``edges`` (:func:`bin_edges`)."""
+    codes = np.empty(X.shape, dtype=np.uint8)
+
+    def code_column(j):
+        codes[:, j] = np.searchsorted(edges[j], X[:, j], side="left")
+
+    _map_columns(code_column, X.shape[1], n_threads)
     return codes
+
+
+def _map_columns(function, d, n_threads):
+    """[function(j) for j in range(d)], in threads where asked (np.quantile and
+    np.searchsorted release the GIL)."""
+    if n_threads > 1 and d > 1:
+        with ThreadPoolExecutor(min(n_threads, d)) as pool:
+            return list(pool.map(function, range(d)))
+    return [function(j) for j in range(d)]
 
 
 def _constant(X):
@@ -127,6 +146,9 @@ def _fit_predict(model, X_fit, y, X_pred, sample_weight=None):
     if _constant(X_fit):
         return np.full(X_pred.shape[0], np.average(y, weights=sample_weight))
     reg = clone(model if model is not None else default_lambda_model())
+    if sample_weight is not None and _bins_x(reg, X_fit):
+        edges = bin_edges(X_fit, reg.max_bins)
+        X_fit, X_pred = bin_codes(X_fit, edges), bin_codes(X_pred, edges)
     return reg.fit(X_fit, y, **_weight_params(sample_weight)).predict(X_pred)
 
 
@@ -135,11 +157,23 @@ def _oof_predict(model, X, y, n_splits=2, sample_weight=None):
     if _constant(X):
         return np.full(X.shape[0], np.average(y, weights=sample_weight))
     reg = clone(model if model is not None else default_lambda_model())
+    if sample_weight is not None and _bins_x(reg, X):
+        X = binned_features(X, reg.max_bins)
     # the folds follow the regressor's seed (set from the fit's seed tree), 0 without one
     seed = getattr(reg, "random_state", None)
     seed = seed if isinstance(seed, (int, np.integer)) else 0
     return cross_val_predict(reg, X, y, cv=KFold(n_splits, shuffle=True, random_state=seed),
                              params=_weight_params(sample_weight))
+
+
+def _bins_x(model, X):
+    """Whether ``model`` is gradient boosting that would bin X's continuous columns itself.
+    Given weights it takes weighted quantiles, at 70 ms a column on 4000 rows; the
+    unweighted edges of :func:`bin_edges` serve as well (uint8 codes are left as they are)."""
+    if not isinstance(model, HistGradientBoostingRegressor) or X.dtype == np.uint8:
+        return False
+    categorical = model.categorical_features  # None, a string, or a mask or indices
+    return categorical is None or (isinstance(categorical, str) and categorical == "from_dtype")
 
 
 def _weight_params(sample_weight):
