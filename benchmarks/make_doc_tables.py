@@ -25,7 +25,9 @@ def result_path(filename):
     return found[0]
 DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
 
-COLUMNS = [("design", "design"), ("version", "version"), ("n", "n"), ("family", "family"),
+COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), ("code", "code"),
+           ("n", "n"), ("family", "family"), ("share_positive", "share of Y > 0"),
+           ("effective_n", "effective n"),
            ("G", "clusters"), ("overlap", "overlap"), ("r2", "R²(T | X)"),
            ("lambda_method", "lambda_method"),
            ("share_regularized", "rows regularized"),
@@ -196,6 +198,13 @@ STUDIES = [
      "integrated over the Bernoulli law with the estimated propensity) and with "
      "'regression' (the Hessian regression, the default before). Family bands, for the "
      "default's rows."),
+    ("coverage_weighted.json", "Sample weights that depend on T or Y",
+     "Weights that oversample the treated (survey-like, w = exp(0.3 x1 + 0.4 T + 0.3 e), and "
+     "w = 10 for treated rows) or undo a case-control sample (every Y = 1 row, a quarter of "
+     "the Y = 0 rows, weighted 4); binary confounded T, or a continuous one in regime C; "
+     "n = 5000, target the weighted mean of beta(x). Each sample fitted on the code that "
+     "weights every Lambda regression (4cbaca9) and on the code before it (9c3d9c9, Lambda "
+     "fitted without the weights), the same seeds. Core bands, for the current rows."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "
@@ -224,6 +233,8 @@ def _judged_rows(filename, rows):
         return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_binary_treatment.json":  # the former default, for comparison
         return [r for r in rows if r["method"].startswith("auto")]
+    if filename == "coverage_weighted.json":  # the code before the change, for comparison
+        return [r for r in rows if r["code"] != "9c3d9c9"]
     if filename == "coverage_population.json":  # the average over all rows is warned
         return [r for r in rows if r["target"] == "treated" and "doubleml" not in r["design"]]
     if filename.startswith("coverage_overlap"):  # cells refused or flagged are not judged
