@@ -14,6 +14,8 @@ correction divides by. Designs (X ~ N(0, I₅), θ(x) as in
   The target is the population's E[β] = 0.6.
 * ``linear-treated-x10``: the linear survey design with w = 10 for treated rows, 1 for
   the others: in the weighted population the untreated are a small minority at every x.
+* ``linear-x-weights``: the linear survey design with w = exp(0.5 x₁ + 0.3 ε), weights
+  that do not depend on T given x (Λ needs no weighting there, and should not suffer).
 
 ``--code`` labels the rows with the code they ran on (a stored row for another label is
 kept with ``--append``); run it under ``PYTHONPATH=<an older checkout>`` to compare.
@@ -44,7 +46,7 @@ from _mc import finish_study, study_parser, summarize  # noqa: E402
 import sklearn_dml as sd  # noqa: E402
 
 DESIGNS = ("linear-survey", "logit-survey", "logit-continuous-survey", "logit-case-control",
-           "linear-treated-x10")
+           "linear-treated-x10", "linear-x-weights")
 COLUMNS = ["design", "code", "n", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
            "coverage", "coverage_mc_se", "R", "warned", "effective_n", "cpu_s"]
 KEEP_ZEROS = 0.25  # the case-control design's sampling rate of Y = 0 rows
@@ -80,6 +82,8 @@ def draw(design, n, rng):
         w = np.where(T == 1, 10.0, 1.0)
     elif design == "logit-case-control":
         w = np.where(Y == 1, 1.0, 1 / KEEP_ZEROS)
+    elif design == "linear-x-weights":
+        w = np.exp(0.5 * X[:, 0] + 0.3 * rng.standard_normal(n))
     else:
         w = np.exp(0.3 * X[:, 0] + 0.4 * T + 0.3 * rng.standard_normal(n))
     return X, T, Y, w, theta

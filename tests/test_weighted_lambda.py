@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
+from sklearn.tree import DecisionTreeRegressor
 
 import sklearn_dml as sd
 from sklearn_dml._lambda import (
@@ -33,9 +34,15 @@ def rows():
     return X, T, k, np.repeat(np.arange(300), k)
 
 
-def test_integer_weights_are_repeated_rows_in_the_propensity(rows):
-    X, T, k, copies = rows
-    model, rng = LinearRegression(), np.random.RandomState(0)
+def test_integer_weights_are_repeated_rows_in_the_propensity():
+    """With a discrete x and a regressor that fits cell means (a full tree), the weighted
+    propensity, e·w̄₁ / (e·w̄₁ + (1 − e)·w̄₀), is the propensity of the repeated rows."""
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(300, 1)).astype(float)
+    T = rng.binomial(1, 0.2 + 0.15 * X[:, 0]).astype(float)[:, None]
+    k = rng.randint(1, 4, size=300) + 2 * T[:, 0].astype(int)  # the treated weigh more
+    copies = np.repeat(np.arange(300), k)
+    model, rng = DecisionTreeRegressor(), np.random.RandomState(0)
     _, weighted, _ = conditional_law(T, X, X[:50], model, rng, sample_weight=k.astype(float))
     _, repeated, _ = conditional_law(T[copies], X[copies], X[:50], model, rng)
     np.testing.assert_allclose(weighted, repeated, rtol=1e-10)

@@ -192,6 +192,9 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_we
     m = np.empty((n_pred, p))
     resid = np.empty_like(T_fit)
     for j in range(p):
+        if binary and sample_weight is not None:
+            m[:, j] = weighted_propensity(model, X_fit, T_fit[:, j], sample_weight, X_pred)
+            continue
         m[:, j] = fit_predict(mean_model, X_fit, wT[:, j], X_pred) / a
         if not binary:
             # a weighted mean of T lies within T's range, whatever the ratio's noise
@@ -206,6 +209,24 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_we
                     model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
     m, S, floored = finish_moments(m, S, T_fit, d2, binary, sample_weight)
     return a, m, S, floored, None if binary else resid
+
+
+def weighted_propensity(model, X_fit, t, sample_weight, X_pred):
+    """P_w(T = 1 | x) of the weighted population, e·w̄₁ / (e·w̄₁ + (1 − e)·w̄₀).
+
+    e(x) is the unweighted propensity and w̄_t(x) = E[w | x, T = t], one regression of the
+    weights on (x, t). Its target is that of the weighted regression of T on x, but where
+    the weights differ between the arms, that regression sees the weighted population's
+    minority arm through few effective rows, and the unweighted propensity sees both arms
+    as they were sampled.
+    """
+    e = np.clip(_fit_predict(model, X_fit, t, X_pred), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+    with_t = np.column_stack([X_fit, t])
+    floor = 1e-3 * float(np.mean(sample_weight))
+    w1, w0 = (np.maximum(_fit_predict(model, with_t, sample_weight,
+                                      np.column_stack([X_pred, np.full(len(X_pred), arm)])),
+                         floor) for arm in (1.0, 0.0))
+    return e * w1 / (e * w1 + (1 - e) * w0)
 
 
 def explained_share(T, X, mean_model, max_rows=5000):
