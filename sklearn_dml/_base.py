@@ -274,7 +274,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                        homogeneous=constant, cells=cells) for rep in reps]
         check_identified(self._reps, varying=varying)
         self.row_dependence_ = None if codes is not None else row_dependence(
-            self._reps[0].correction, weights, constant)
+            self._reps[0].correction, weights, constant, Y)
         self._store_crossfit(plans, reps, units, config)
         self.targets_ = resolve_targets(self.target, family, self.theta_names_, T.shape[1],
                                         binary_treatments=binary_columns(T),

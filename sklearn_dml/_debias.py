@@ -285,7 +285,13 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
     if fit_facts.get("row_dependence") is not None:  # the order passed to fit, no groups
         dep = fit_facts["row_dependence"]
-        diag["adjacent_rows"] = f"score correlation {dep['correlation']:.3f} (z {dep['z']:.1f})"
+        if np.isnan(dep["z"]):
+            diag["adjacent_rows"] = f"not checked (rows ordered by {dep['ordered_by']})"
+        else:
+            diag["adjacent_rows"] = (f"score correlation {dep['correlation']:.3f} "
+                                     f"(z {dep['z']:.1f})" + (
+                                         f", within runs of {dep['ordered_by']}"
+                                         if dep.get("ordered_by") else ""))
     steps = [r.targeting for r in reps if r.targeting is not None]
     if steps:
         failed = sum(not step.converged for step in steps)

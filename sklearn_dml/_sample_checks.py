@@ -26,9 +26,43 @@ FEW_CLUSTERS = 30  # below this many clusters a fit warns (benchmarks/coverage_c
 # by enough to matter: neighbour correlations this large take 5-20% off a standard error
 DEPENDENCE_Z = 3.5
 DEPENDENCE_CORRELATION = 0.02
+# rows read as sorted by a discrete key when it has at most this many distinct values and
+# comes in at most twice as many runs; a continuous one when this share of adjacent pairs
+# is in order
+SORT_KEY_LEVELS = 50
+SORTED_SHARE = 0.95
 
 
-def row_dependence(correction, weights, constant):
+def outcome_order(Y):
+    """How the order passed to ``fit`` follows the outcome: None (it does not), an array of
+    block labels (rows sorted by a discrete outcome, or by whether Y is above its minimum,
+    as a censored sample stored with its positive rows first), or "sorted" (rows sorted by
+    a continuous outcome)."""
+    Y = np.asarray(Y, dtype=float).reshape(len(Y), -1)
+    if Y.shape[1] != 1 or Y.shape[0] < 3:
+        return None
+    y = Y[:, 0]
+    blocks = _sorted_blocks(y)
+    if blocks is not None or np.unique(y).size <= SORT_KEY_LEVELS:
+        return blocks
+    steps = np.sign(np.diff(y))
+    if max(np.mean(steps >= 0), np.mean(steps <= 0)) >= SORTED_SHARE:
+        return "sorted"
+    at_min = y == y.min()  # a mass point at the minimum (censoring), stored in blocks
+    return _sorted_blocks(at_min) if at_min.sum() >= max(5, 0.01 * y.size) else None
+
+
+def _sorted_blocks(key):
+    """Block labels where ``key`` is discrete and comes in at most twice as many runs as it
+    has values (rows stored sorted, or grouped, by it); None otherwise."""
+    changes = key[1:] != key[:-1]
+    levels = np.unique(key).size
+    if 1 < levels <= SORT_KEY_LEVELS and 1 + changes.sum() <= 2 * levels:
+        return np.concatenate([[0], np.cumsum(changes)])
+    return None
+
+
+def row_dependence(correction, weights, constant, Y=None):
     """Lag-1 correlation of the rows' score contributions in the order passed to ``fit``.
 
     ``correction`` (n, d) is each row's Λ̂⁻¹ℓ_θ. On the components that vary with x its
@@ -40,25 +74,48 @@ def row_dependence(correction, weights, constant):
     the lag-1 correlation averaged over directions of θ, and ``z`` is Σ w_i·w_{i+1} /
     (Σ (w_i·w_{i+1})²)^½, standard normal under independence whatever the tails of w.
 
+    Rows stored in order of the outcome ``Y`` (:func:`outcome_order`) have neighbours with
+    alike scores whether or not they are independent: sorted by a discrete key, only pairs
+    within a block count, each block centred on its own mean; sorted by a continuous Y, the
+    order says nothing and the check is skipped (``ordered_by`` says so).
+
     Returns
     -------
     dict or None
-        ``correlation`` and ``z``; None where no component varies with x.
+        ``correlation`` and ``z`` (NaN where skipped) and ``ordered_by`` (None, or "the
+        outcome"); None where no component varies with x.
     """
     components = np.delete(np.arange(correction.shape[1]), list(constant))
     if components.size == 0:
         return None
+    blocks = None if Y is None else outcome_order(Y)
+    if isinstance(blocks, str):
+        return {"correlation": float("nan"), "z": float("nan"), "ordered_by": "the outcome"}
     c = correction[:, components]
-    a = weights[:, None] * (c - np.average(c, axis=0, weights=weights))
+    if blocks is None:
+        a = weights[:, None] * (c - np.average(c, axis=0, weights=weights))
+    else:
+        a = weights[:, None] * _centred_in_blocks(c, weights, blocks)
     scale, basis = np.linalg.eigh(a.T @ a)
     keep = scale > 1e-12 * max(scale[-1], np.finfo(float).tiny)
     if not keep.any():
         return {"correlation": 0.0, "z": 0.0}
     white = a @ basis[:, keep] / np.sqrt(scale[keep])
     products = np.einsum("ij,ij->i", white[:-1], white[1:])
+    if blocks is not None:
+        products = products[blocks[1:] == blocks[:-1]]  # pairs within a block
     spread = np.sqrt(np.sum(products ** 2))
     z = float(products.sum() / spread) if spread > 0 else 0.0
-    return {"correlation": float(products.sum() / keep.sum()), "z": z}
+    return {"correlation": float(products.sum() / keep.sum()), "z": z,
+            "ordered_by": None if blocks is None else "the outcome"}
+
+
+def _centred_in_blocks(c, weights, blocks):
+    """``c`` less its weighted mean within each block."""
+    totals = np.zeros((blocks[-1] + 1, c.shape[1]))
+    np.add.at(totals, blocks, weights[:, None] * c)
+    mass = np.bincount(blocks, weights=weights)
+    return c - totals[blocks] / np.where(mass > 0, mass, 1.0)[blocks, None]
 
 
 def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn_dml import LogitDML, StructuralDMLRegressor
-from sklearn_dml._sample_checks import DEPENDENCE_Z, row_dependence
+from sklearn_dml._sample_checks import DEPENDENCE_Z, outcome_order, row_dependence
 from sklearn_dml.datasets import make_logit
 
 FAST = dict(hidden_dims=(16,), max_epochs=40, random_state=0)
@@ -56,6 +56,55 @@ def test_independent_rows_sorted_by_x_or_t_are_not_flagged(sort_by):
     est = LogitDML(**FAST).fit(data.X[order], data.T[order], data.Y[order])
     assert abs(est.row_dependence_["z"]) < DEPENDENCE_Z
     assert "rows adjacent" not in str(est.summary())
+
+
+def test_independent_rows_sorted_by_the_outcome_are_not_flagged():
+    """Stored cases first (a binary Y) or positive outcomes first (a censored sample, as
+    Mroz's hours): neighbours' scores alike from the order alone, so only pairs within a
+    run of the outcome count. Sorted by Y, the same rows gave z = 32 before."""
+    data = make_logit(n_samples=1500, random_state=2)
+    order = np.argsort(-data.Y, kind="stable")
+    est = LogitDML(**FAST).fit(data.X[order], data.T[order], data.Y[order])
+    assert abs(est.row_dependence_["z"]) < DEPENDENCE_Z
+    assert est.inference_.diagnostics["adjacent_rows"].endswith("within runs of the outcome")
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1500, 3))
+    T = 0.5 * X[:, 0] + rng.standard_normal(1500)
+    Y = np.maximum(X[:, 1] + T + rng.standard_normal(1500), 0.0)
+    positive_first = np.argsort(Y == 0, kind="stable")
+    est, messages = _fit(X[positive_first], T[positive_first], Y[positive_first])
+    assert abs(est.row_dependence_["z"]) < DEPENDENCE_Z
+    assert not any("rows adjacent" in m for m in messages)
+    ascending = np.argsort(Y, kind="stable")
+    est, messages = _fit(X[ascending], T[ascending], Y[ascending])
+    assert est.inference_.diagnostics["adjacent_rows"] == (
+        "not checked (rows ordered by the outcome)")
+    assert not any("rows adjacent" in m for m in messages)
+
+
+def test_a_panel_with_a_binary_outcome_stored_unit_by_unit_still_warns():
+    X, T, _, unit = _panel(seed=4)
+    rng = np.random.default_rng(5)
+    effect = np.repeat(2.0 * rng.standard_normal(unit.max() + 1), 5)
+    Y = (X[:, 0] + T + effect + rng.logistic(size=T.size) > 0).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = LogitDML(**FAST).fit(X, T, Y)
+    assert est.row_dependence_["ordered_by"] is None
+    assert est.row_dependence_["z"] > DEPENDENCE_Z
+
+
+def test_outcome_order_reads_sorted_keys_and_nothing_else():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600).astype(float)
+    assert outcome_order(y) is None
+    blocks = outcome_order(np.sort(y))
+    assert blocks.max() == 2 and np.all(np.diff(blocks) >= 0)
+    censored = np.maximum(rng.standard_normal(600), 0.0)
+    assert outcome_order(censored) is None
+    assert outcome_order(censored[np.argsort(censored == 0, kind="stable")]).max() == 1
+    assert outcome_order(np.sort(rng.standard_normal(600))) == "sorted"
+    assert outcome_order(rng.standard_normal(600)) is None
 
 
 def test_row_dependence_is_unit_free_and_standard_normal_under_independence():
