@@ -200,11 +200,12 @@ STUDIES = [
      "default's rows."),
     ("coverage_weighted.json", "Sample weights that depend on T or Y",
      "Weights that oversample the treated (survey-like, w = exp(0.3 x1 + 0.4 T + 0.3 e), and "
-     "w = 10 for treated rows) or undo a case-control sample (every Y = 1 row, a quarter of "
-     "the Y = 0 rows, weighted 4); binary confounded T, or a continuous one in regime C; "
-     "n = 5000, target the weighted mean of beta(x). Each sample fitted on the code that "
-     "weights every Lambda regression (4cbaca9) and on the code before it (9c3d9c9, Lambda "
-     "fitted without the weights), the same seeds. Core bands, for the current rows."),
+     "w = 10 for treated rows), that follow x alone (w = exp(0.5 x1 + 0.3 e)), or that undo a "
+     "case-control sample (every Y = 1 row, a quarter of the Y = 0 rows, weighted 4); binary "
+     "confounded T, or a continuous one in regime C; n = 5000, target the weighted mean of "
+     "beta(x). The same samples on three commits: the current code (d0a62fc), the one before "
+     "(4cbaca9, a binary T's weighted propensity regressed directly) and the one before "
+     "weights reached Lambda (9c3d9c9). Core bands, for the current rows."),
     ("coverage_by_n.json", "Across sample sizes",
      "E[beta] with default settings at growing n, each design in two versions: ours (the "
      "package's simulators) and alt (other θ(x), covariate and treatment laws, T in real "
@@ -233,8 +234,8 @@ def _judged_rows(filename, rows):
         return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_binary_treatment.json":  # the former default, for comparison
         return [r for r in rows if r["method"].startswith("auto")]
-    if filename == "coverage_weighted.json":  # the code before the change, for comparison
-        return [r for r in rows if r["code"] != "9c3d9c9"]
+    if filename == "coverage_weighted.json":  # the earlier code, for comparison
+        return [r for r in rows if r["code"] == "d0a62fc"]
     if filename == "coverage_population.json":  # the average over all rows is warned
         return [r for r in rows if r["target"] == "treated" and "doubleml" not in r["design"]]
     if filename.startswith("coverage_overlap"):  # cells refused or flagged are not judged
