@@ -220,12 +220,20 @@ def weighted_propensity(model, X_fit, t, sample_weight, X_pred):
     minority arm through few effective rows, and the unweighted propensity sees both arms
     as they were sampled.
     """
-    e = np.clip(_fit_predict(model, X_fit, t, X_pred), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+    e = _fit_predict(model, X_fit, t, X_pred)
     with_t = np.column_stack([X_fit, t])
+    w1, w0 = (_fit_predict(model, with_t, sample_weight,
+                           np.column_stack([X_pred, np.full(len(X_pred), arm)]))
+              for arm in (1.0, 0.0))
+    return propensity_from_arms(e, w1, w0, sample_weight)
+
+
+def propensity_from_arms(e, w1, w0, sample_weight):
+    """e·w̄₁ / (e·w̄₁ + (1 − e)·w̄₀), with e clipped to the propensity clip and the arms' mean
+    weights floored at a thousandth of the mean weight."""
+    e = np.clip(e, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
     floor = 1e-3 * float(np.mean(sample_weight))
-    w1, w0 = (np.maximum(_fit_predict(model, with_t, sample_weight,
-                                      np.column_stack([X_pred, np.full(len(X_pred), arm)])),
-                         floor) for arm in (1.0, 0.0))
+    w1, w0 = np.maximum(w1, floor), np.maximum(w0, floor)
     return e * w1 / (e * w1 + (1 - e) * w0)
 
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .._nets import predict_theta
 from .._seeds import SeedTree
 from ._hessians import unpack_symmetric
-from ._moments import OVERLAP_FLOOR, finish_moments, moment_kind
+from ._moments import OVERLAP_FLOOR, finish_moments, moment_kind, propensity_from_arms
 
 LARGE_BATCH_ROWS = 100_000  # from this many fitting rows per task, a 25th of them per step
 
@@ -192,6 +192,8 @@ def network_weighted_moments(folds, X32, seeds, config, train, weights=None):
             s_tasks.append((f.fit_rows, _product_targets(f.d2, resid), f.pred_rows))
             s_seeds.append(member_seeds(seed, 4)[3])
         partial.append((a, m_raw / a[:, None], resid))
+    if weights is not None:
+        _arm_propensities(folds, kinds, partial, X32, seeds, (config, train), weights)
     upper = np.triu_indices(p)
     s_preds = iter(fit_predict_networks(X32, s_tasks, s_seeds, config, train,
                                         positive=upper[0] == upper[1], weights=weights)
@@ -203,6 +205,29 @@ def network_weighted_moments(folds, X32, seeds, config, train, weights=None):
                                        None if weights is None else weights[f.fit_rows])
         out.append((a, m, S, floored, resid))
     return out
+
+
+def _arm_propensities(folds, kinds, partial, X32, seeds, training, weights):
+    """Give the binary folds of ``partial`` the weighted propensity of
+    :func:`~sklearn_dml._lambda._moments.weighted_propensity`: the unweighted propensity and
+    the arms' mean weights, each a network, in place of the weighted regression of T."""
+    binary = [i for i, (_, is_binary) in enumerate(kinds) if is_binary]
+    if not binary:
+        return
+    e_tasks, w_tasks, e_seeds, w_seeds = [], [], [], []
+    for i in binary:
+        f, own = folds[i], SeedTree(seeds[i], (1,)).ints(3)
+        e_tasks.append((f.fit_rows, f.T, f.pred_rows))
+        e_seeds.append(own[0])
+        for arm, seed in zip((1.0, 0.0), own[1:]):
+            rows = f.fit_rows[f.T[:, 0] == arm]
+            w_tasks.append((rows, weights[rows, None], f.pred_rows))
+            w_seeds.append(seed)
+    e = fit_predict_networks(X32, e_tasks, e_seeds, *training)
+    w = fit_predict_networks(X32, w_tasks, w_seeds, *training, positive=np.array([True]))
+    for k, i in enumerate(binary):
+        m = propensity_from_arms(e[k][:, 0], w[2 * k][:, 0], w[2 * k + 1][:, 0], weights)
+        partial[i] = (partial[i][0], m[:, None], None)
 
 
 def member_seeds(seed, count):
