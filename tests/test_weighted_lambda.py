@@ -141,3 +141,19 @@ def test_equal_weights_leave_the_fit_unchanged():
     equal = sd.LogitDML(**FAST).fit(X, T, Y, sample_weight=np.full(400, 3.0)).inference_
     np.testing.assert_array_equal(plain.estimate, equal.estimate)
     np.testing.assert_array_equal(plain.stderr, equal.stderr)
+
+
+@pytest.mark.parametrize("family", ["linear", "logit"])
+def test_rescaled_weights_give_the_same_fit(family):
+    """Weights are relative: multiplying them all by a constant changes nothing, Λ̂ included."""
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(600, 2))
+    T = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    eta = 0.3 * X[:, 1] + T
+    Y = eta + rng.normal(size=600) if family == "linear" else rng.binomial(
+        1, 1 / (1 + np.exp(-eta))).astype(float)
+    w = np.exp(0.3 * X[:, 0] + 0.5 * T)
+    fits = [sd.StructuralDML(family=family, **FAST).fit(X, T, Y, sample_weight=c * w).inference_
+            for c in (1.0, 7.3)]
+    np.testing.assert_allclose(fits[0].estimate, fits[1].estimate, rtol=1e-9)
+    np.testing.assert_allclose(fits[0].stderr, fits[1].stderr, rtol=1e-9)
