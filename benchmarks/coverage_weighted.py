@@ -17,6 +17,9 @@ correction divides by. Designs (X ~ N(0, I₅), θ(x) as in
 * ``linear-x-weights``: the linear survey design with w = exp(0.5 x₁ + 0.3 ε), weights
   that do not depend on T given x (Λ needs no weighting there, and should not suffer).
 
+For a binary T each fit also reports the average over the treated,
+``est.inference("beta", population="treated")``, whose truth is E[w T β(X)] / E[w T].
+
 ``--code`` labels the rows with the code they ran on (a stored row for another label is
 kept with ``--append``); run it under ``PYTHONPATH=<an older checkout>`` to compare.
 
@@ -47,7 +50,7 @@ import sklearn_dml as sd  # noqa: E402
 
 DESIGNS = ("linear-survey", "logit-survey", "logit-continuous-survey", "logit-case-control",
            "linear-treated-x10", "linear-x-weights")
-COLUMNS = ["design", "code", "n", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
+COLUMNS = ["design", "code", "n", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
            "coverage", "coverage_mc_se", "R", "warned", "effective_n", "cpu_s"]
 KEEP_ZEROS = 0.25  # the case-control design's sampling rate of Y = 0 rows
 
@@ -91,11 +94,16 @@ def draw(design, n, rng):
 
 @functools.cache
 def truth(design):
-    """The weighted population mean of β(x), E[w β(X)] / E[w], on 2,000,000 draws."""
-    if design == "logit-case-control":
-        return 0.6  # the weights undo the sampling: the population's E[β]
+    """The weighted population mean of β(x), E[w β(X)] / E[w], and for a binary T its mean
+    over the treated, E[w T β(X)] / E[w T], on 2,000,000 draws (of the population before
+    sampling, for the case-control design, whose weights undo the sampling)."""
     X, T, Y, w, theta = draw(design, 2_000_000, np.random.default_rng(12345))
-    return float(np.sum(w * theta[:, 1]) / np.sum(w))
+    if design == "logit-case-control":
+        w = np.ones_like(w)
+    values = [float(np.sum(w * theta[:, 1]) / np.sum(w))]
+    if design != "logit-continuous-survey":
+        values.append(float(np.sum(w * T * theta[:, 1]) / np.sum(w * T)))
+    return tuple(values)
 
 
 def simulate(design, n, seed):
@@ -120,8 +128,13 @@ def replication(design, n, seed):
         warnings.simplefilter("always")
         est = sd.StructuralDML(family=family, target="beta", random_state=seed).fit(
             X, T, Y, sample_weight=w)
-    return {"names": ["E[beta]"], "truth": np.array([truth(design)]),
-            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
+        results = [est.inference_]
+        if len(truth(design)) > 1:  # the average effect on the treated
+            results.append(est.inference("beta", population="treated"))
+    return {"names": ["E[beta]", "E[beta] | T=1"][:len(results)],
+            "truth": np.array(truth(design)),
+            "estimate": np.concatenate([r.estimate for r in results]),
+            "stderr": np.concatenate([r.stderr for r in results]),
             "warned": bool(caught), "cpu": time.process_time() - t0,
             "effective_n": float(est.effective_n_)}
 
@@ -141,14 +154,14 @@ def main():
         this.truth(design)
         results = Parallel(n_jobs=args.jobs)(
             delayed(this.replication)(design, args.n, seed) for seed in range(args.reps))
-        rows.append({"design": design, "code": args.code, "n": args.n,
-                     **summarize(results)[0],
-                     "warned": float(np.mean([r["warned"] for r in results])),
-                     "effective_n": float(np.mean([r["effective_n"] for r in results]))})
-        print(rows[-1], flush=True)
+        for row in summarize(results):
+            rows.append({"design": design, "code": args.code, "n": args.n, **row,
+                         "warned": float(np.mean([r["warned"] for r in results])),
+                         "effective_n": float(np.mean([r["effective_n"] for r in results]))})
+            print(rows[-1], flush=True)
     finish_study(args, "coverage_weighted", "sample weights that depend on T or Y",
                  f"{args.designs} at n = {args.n} on code {args.code}", rows, COLUMNS,
-                 key=lambda r: (r["design"], r["code"], r["n"]), t_start=t_start)
+                 key=lambda r: (r["design"], r["code"], r["n"], r["target"]), t_start=t_start)
 
 
 if __name__ == "__main__":
