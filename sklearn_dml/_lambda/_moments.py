@@ -221,11 +221,11 @@ def weighted_propensity(model, X_fit, t, sample_weight, X_pred):
     as they were sampled.
     """
     e = _fit_predict(model, X_fit, t, X_pred)
-    with_t = np.column_stack([X_fit, t])
-    w1, w0 = (_fit_predict(model, with_t, sample_weight,
-                           np.column_stack([X_pred, np.full(len(X_pred), arm)]))
-              for arm in (1.0, 0.0))
-    return propensity_from_arms(e, w1, w0, sample_weight)
+    n_pred = len(X_pred)
+    at_arms = np.column_stack([np.vstack([X_pred, X_pred]),
+                               np.repeat([1.0, 0.0], n_pred)])  # each row at t = 1, then 0
+    w = _fit_predict(model, np.column_stack([X_fit, t]), sample_weight, at_arms)
+    return propensity_from_arms(e, w[:n_pred], w[n_pred:], sample_weight)
 
 
 def propensity_from_arms(e, w1, w0, sample_weight):
