@@ -241,6 +241,26 @@ def check_groups_whole(codes, plans):
                 "StratifiedGroupKFold, or drop groups=.")
 
 
+def check_fold_weights(plans, weights):
+    """Raise where a part of a fold (training rows, test rows, or a half of the training
+    rows in regime C) has no row of positive weight: nothing would be fitted or averaged."""
+    if np.all(weights > 0):
+        return
+    for rep_plans in plans:
+        for plan in rep_plans:
+            parts = {"test": plan.test, "training": plan.train,
+                     "first training half": plan.aux_rows,
+                     "second training half": plan.lambda_rows}
+            for part, rows in parts.items():
+                if rows is not None and not np.any(weights[rows] > 0):
+                    positive = int(np.sum(weights > 0))
+                    raise ValueError(
+                        f"The {part} rows of fold {plan.fold} (repetition {plan.rep}) all have "
+                        f"sample_weight 0: only {positive} of {weights.size} rows have a "
+                        "positive weight. Drop the rows of zero weight before fitting (they "
+                        "carry no information), or use fewer folds.")
+
+
 @dataclass
 class FoldNetworks:
     """The trained networks of one fold of a group, as the Λ strategy queries them."""

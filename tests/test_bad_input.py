@@ -417,6 +417,16 @@ def test_one_huge_weight_is_an_error_not_a_confident_number(data):
         StructuralDMLRegressor(**FAST).fit(data.X, data.T, data.Y, sample_weight=w)
 
 
+def test_a_fold_without_positive_weights_is_an_error_that_says_what_to_do(data):
+    """Weights 0 on all but a few rows (a subsample indicator): a fold's test part can hold
+    none of them. That fold failed inside the workers with a division by zero."""
+    w = np.zeros(200)
+    w[:6] = 1.0
+    with pytest.raises(ValueError, match=r"rows of fold \d \(repetition 0\) all have "
+                                         r"sample_weight 0: only 6 of 200 rows .*Drop the rows"):
+        StructuralDMLRegressor(**FAST).fit(data.X, data.T, data.Y, sample_weight=w)
+
+
 def test_extreme_weights_warn_with_the_effective_sample_size(data):
     w = np.ones(200)
     w[:3] = 100.0
