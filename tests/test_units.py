@@ -125,6 +125,28 @@ def test_outcome_units_scale_the_location_scale_estimates(family):
                                    base.predict(d.X[:20])[:, -1], atol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["poisson", "gamma", "weibull"])
+def test_outcome_units_move_only_alpha_of_a_log_mean_model(family):
+    """Y → c·Y for a mean exp(η) (Poisson pseudo-likelihood on amounts, durations in days
+    or years): E[β] and its SE unchanged, θ̂'s α shifted by log c, E[Y]'s AME scaled by c,
+    to rounding. The Poisson's loss scales with Y: trained on Y as given, its fit would
+    weigh the loss against the weight decay differently in each unit."""
+    from sklearn_dml import GammaDML, WeibullDML
+
+    d = make_family_data(family, n_samples=800, random_state=1)
+    cls = {"poisson": PoissonDML, "gamma": GammaDML, "weibull": WeibullDML}[family]
+    base = cls(**FAST).fit(d.X, d.T, d.Y)
+    a = base.inference(["beta", "ame"])
+    for c in (1e-3, 365.0, 1e3):
+        est = cls(**FAST).fit(d.X, d.T, c * d.Y)
+        b = est.inference(["beta", "ame"])
+        np.testing.assert_allclose(b.estimate * [1, 1 / c], a.estimate, rtol=1e-5)
+        np.testing.assert_allclose(b.stderr * [1, 1 / c], a.stderr, rtol=1e-5)
+        np.testing.assert_allclose(est.predict(d.X[:20])[:, 0] - np.log(c),
+                                   base.predict(d.X[:20])[:, 0], atol=1e-5)
+
+
+
 def test_tobit_censoring_point_moves_with_the_outcome():
     """Y → Y + 50 with the censoring point at 50: only α moves, by 50."""
     from sklearn_dml import StructuralDML

@@ -33,6 +33,9 @@ class ExtendedIndexFamily(Family):
     #: η in Y's units and a last component log σ: Y is standardized for training, the
     #: index part of θ scales with it and log σ shifts by log s_Y.
     location_scale = False
+    #: As :attr:`IndexFamily.log_mean_degree`: the gamma's and Weibull's 0 (their loss only
+    #: shifts when Y is rescaled).
+    log_mean_degree: int | None = None
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:
@@ -46,11 +49,12 @@ class ExtendedIndexFamily(Family):
 
     def internal_units(self, t, y):
         """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift;
-        for a ``location_scale`` family Y too."""
+        for a ``location_scale`` family Y too, and with ``log_mean_degree`` Y over its mean."""
         d = self.theta_dim(t.shape[1])
         if self.location_scale:
             return index_units(t, d, outcome=y, log_scale=d - 1)
-        return index_units(t, d)
+        outcome = None if self.log_mean_degree is None else y
+        return index_units(t, d, outcome=outcome, log_mean_degree=self.log_mean_degree)
 
     def split(self, t, theta):
         """(η, s) from t (n, p) and θ (n, d), for numpy arrays or torch tensors."""

@@ -40,6 +40,7 @@ class GammaFamily(ExtendedIndexFamily):
     extra_names = ("log_shape",)
     hessian_depends_on_theta = True
     hessian_depends_on_y = True
+    log_mean_degree = 0
 
     def loss_local(self, y, eta, s):
         s = s[..., 0]

@@ -40,6 +40,7 @@ class PoissonFamily(IndexFamily):
     name = "poisson"
     hessian_depends_on_theta = True
     hessian_depends_on_y = False
+    log_mean_degree = 1
     # secant weights (μ̃ + y)/2 in the regime-C Hessian regression: the exponential
     # curvature at an auxiliary fit that underpredicts μ leaves Λ̂ too small, and the
     # one-step correction then overshoots (measurements: user guide, regime C)
