@@ -1,5 +1,7 @@
 """Conditional logit with heterogeneous preferences: derivatives, reductions, parity, API."""
 
+import re
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -343,6 +345,25 @@ def test_bad_inputs_say_what_to_do():
         flat = data.attributes.copy()
         flat[:, :, 1] = 1.0
         est.fit(data.X, flat, data.Y)
+    with pytest.raises(ValueError, match=r"e\.g\. 1\.5 in row 0"):
+        est.fit(data.X, data.attributes, np.r_[1.5, data.Y[1:]])
+
+
+@pytest.mark.parametrize("tie, tied", [
+    ("collinear", ["beta[price]", "beta[quality]"]),
+    ("per alternative", ["alpha[1]", "alpha[2]", "alpha[3]", "beta[quality]"])])
+def test_attributes_that_do_not_separate_are_refused_before_training(tie, tied):
+    """quality = 2·price + 1, or quality fixed for each alternative beside the constants:
+    no choice data tell the coefficients apart. The error names them before any network
+    trains (they reached training, and a Λ̂-singular error that blamed X)."""
+    data = make_choice(300, p_unavailable=0.3, random_state=0)
+    attributes = data.attributes.copy()
+    attributes[:, :, 1] = (2 * attributes[:, :, 0] + 1 if tie == "collinear"
+                           else np.array([0.0, 1.0, 3.0, 2.0]))
+    with pytest.raises(ValueError, match=re.escape(f"The coefficients {tied} are not "
+                                                   "separately identified")):
+        MultinomialLogitDML(4, attribute_names=data.attribute_names, **FAST).fit(
+            data.X, attributes, data.Y, availability=data.availability)
 
 
 def test_registry_builds_the_family_and_names_theta():

@@ -27,6 +27,9 @@ NEWTON_MAX_ITER = 50
 # Rows the network's start value (the constant-θ MLE) is computed on: a start needs no
 # more precision than this many rows give, and every θ-network of a fit computes one.
 START_ROWS = 20_000
+# Smallest eigenvalue of the pooled information (scaled to unit diagonal) relative to the
+# largest below which the coefficients are collinear: exact ties give about 1e-16.
+COLLINEAR_TOL = 1e-9
 
 
 def secant_choice_weights(P, y):
@@ -345,11 +348,13 @@ class MultinomialLogitFamily(Family):
 
     def check_y(self, y):
         y = np.asarray(y, dtype=float)
-        if np.any(y != np.round(y)) or np.any(y < 0) or np.any(y >= self.n_slots):
+        bad = (y != np.round(y)) | (y < 0) | (y >= self.n_slots)
+        if np.any(bad):
             top = self.n_slots - 1
             extra = f" ({top} is the outside option)" if self.outside_option else ""
             raise ValueError(f"The choice Y must hold alternative indices in 0..{top}{extra}; "
-                             f"got values in [{y.min():g}, {y.max():g}].")
+                             f"got {int(bad.sum())} other values (e.g. {y[bad][0]:g} in row "
+                             f"{int(np.flatnonzero(bad)[0])}).")
         return y
 
     def check_data(self, t, y, treatment_names):
@@ -371,6 +376,28 @@ class MultinomialLogitFamily(Family):
             if not self.outside_option and np.nanmax(np.nanmax(xk, 1) - np.nanmin(xk, 1)) == 0:
                 raise ValueError(f"Attribute {name!r} never varies across the alternatives of a "
                                  "choice set, so its coefficient is not identified.")
+        self._check_collinear(t)
+
+    def _check_collinear(self, t):
+        """Raise where a combination of θ's components leaves every utility difference
+        within every choice set unchanged: the pooled information at equal probabilities
+        is then singular, whatever θ(w) is."""
+        n = np.asarray(t).shape[0]
+        H = self._summed_hessian(t, np.zeros((n, self.theta_dim())), np.ones(n))
+        scale = np.sqrt(np.diag(H))
+        if not np.all(scale > 0):
+            return  # a component without variation is refused by the checks above
+        values, vectors = np.linalg.eigh(H / np.outer(scale, scale))
+        if values[0] > COLLINEAR_TOL * values[-1]:
+            return
+        names = self.theta_names(None)
+        tied = [names[i] for i in np.flatnonzero(np.abs(vectors[:, 0]) > 0.1)]
+        raise ValueError(
+            f"The coefficients {tied} are not separately identified: a combination of them "
+            "leaves every utility difference within every choice set unchanged (an attribute "
+            "that is a linear combination of others, or one that is fixed for each "
+            "alternative beside the alternative constants). Drop one of the attributes "
+            "involved, or the constants (a formula without (1|item)).")
 
     def initial_bias(self, y, t):
         """The constant-θ MLE as the network's start, on at most ``START_ROWS`` evenly
