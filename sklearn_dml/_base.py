@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._cells import covariate_cells
-from ._crossfit import check_fold_weights, check_groups_whole, plan_crossfit, run_crossfit
+from ._crossfit import check_plans, plan_crossfit, run_crossfit
 from ._debias import (
     FitRows,
     cache_repetition,
@@ -260,8 +260,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                               needs_aux=strategy.needs_aux, seeds=self._seeds,
                               check_treatment=getattr(family, "requires_varying_treatments", True))
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
-        check_groups_whole(codes, plans)
-        check_fold_weights(plans, weights)
+        check_plans(plans, codes, weights)
         self._clusters = codes if self.cluster_se else None
         reps = run_crossfit(plans, TrainingData(Xs, T_fit, Y_fit, weights), fit_family, config,
                             strategy.in_units(units, T.shape[1], fit_family), self.n_jobs,

@@ -220,6 +220,12 @@ def _fold_group_body(plans, data, X_lambda, family, config, strategy, lambda_thr
     return main.layers, results
 
 
+def check_plans(plans, codes, weights):
+    """Raise unless the folds keep each group whole and every part of a fold has weight."""
+    check_groups_whole(codes, plans)
+    check_fold_weights(plans, weights)
+
+
 def check_groups_whole(codes, plans):
     """Raise unless every fold of every repetition keeps each group (``codes``) whole."""
     if codes is None:
