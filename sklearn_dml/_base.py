@@ -247,7 +247,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         strategy = self._lambda_stage(family, T, codes, weights)
         self.effective_n_ = check_effective_sample_size(weights)
         # training and Λ̂ see T and Y in internal units; θ̂ and Λ̂⁻¹ℓ_θ are mapped back
-        units = family.internal_units(T, Y)
+        units = family.internal_units(T, Y, Xs)
         T_fit, Y_fit, fit_family = units.treatment(T), units.outcome(Y), family.in_units(units)
         constant = [self.theta_names_.index(name) for name in self.homogeneous_]
         config = dataclasses.replace(config, output_projector=homogeneous_projector(

@@ -138,7 +138,8 @@ def internal_law(treatment_law, units, n_treatments):
     return units.treatment(values), probs
 
 
-def index_units(T, theta_dim, outcome=None, log_scale=None, log_mean_degree=None):
+def index_units(T, theta_dim, outcome=None, log_scale=None, log_mean_degree=None,
+                outcome_scale=None):
     """Units of a single-index family, η = α + Σ β_j t_j, θ = (α, β, extras).
 
     T is standardized by :func:`standardized_columns`. With ``outcome`` (the Y of a model
@@ -149,14 +150,15 @@ def index_units(T, theta_dim, outcome=None, log_scale=None, log_mean_degree=None
     log-likelihood changes by a constant only, so the loss keeps its scale.
 
     With ``log_mean_degree`` (a family whose mean is exp(η) times a factor free of Y's
-    units: Poisson, gamma, Weibull) Y is divided by its mean c instead, α gains log c, and
-    the loss scales by c to that power (the Poisson's e^η − yη by c, the others' not at
-    all): rescaling Y then changes α only, by the log of the factor.
+    units: Poisson, gamma, Weibull) Y is divided by a scale c instead (``outcome_scale``,
+    or Y's mean), α gains log c, and the loss scales by c to that power (the Poisson's
+    e^η − yη by c, the others' not at all). With a c that scales with Y, rescaling Y
+    changes α only, by the log of the factor.
     """
     shift, scale = standardized_columns(T)
     M = index_theta_map(shift, scale, theta_dim)
     if outcome is not None and log_mean_degree is not None:
-        return _log_mean_units(shift, scale, M, outcome, log_mean_degree)
+        return _log_mean_units(shift, scale, M, outcome, log_mean_degree, outcome_scale)
     if outcome is None:
         return Units(shift, scale, 0.0, 1.0, M, np.zeros(theta_dim))
     y = np.asarray(outcome, dtype=float)
@@ -173,9 +175,9 @@ def index_units(T, theta_dim, outcome=None, log_scale=None, log_mean_degree=None
     return Units(shift, scale, y_shift, y_scale, rows[:, None] * M, offset, loss_scale)
 
 
-def _log_mean_units(shift, scale, M, outcome, degree):
-    """:func:`index_units` for a log-mean family: Y / c with c = mean(Y), α + log c."""
-    c = float(np.mean(np.asarray(outcome, dtype=float)))
+def _log_mean_units(shift, scale, M, outcome, degree, c=None):
+    """:func:`index_units` for a log-mean family: Y / c (c = mean(Y) by default), α + log c."""
+    c = float(np.mean(np.asarray(outcome, dtype=float))) if c is None else float(c)
     offset = np.zeros(M.shape[0])
     if not (np.isfinite(c) and c > 0):
         return Units(shift, scale, 0.0, 1.0, M, offset)

@@ -130,7 +130,8 @@ def test_outcome_units_move_only_alpha_of_a_log_mean_model(family):
     """Y → c·Y for a mean exp(η) (Poisson pseudo-likelihood on amounts, durations in days
     or years): E[β] and its SE unchanged, θ̂'s α shifted by log c, E[Y]'s AME scaled by c,
     to rounding. The Poisson's loss scales with Y: trained on Y as given, its fit would
-    weigh the loss against the weight decay differently in each unit."""
+    weigh the loss against the weight decay differently in each unit; it trains on Y over
+    its Pearson dispersion, which scales with Y."""
     from sklearn_dml import GammaDML, WeibullDML
 
     d = make_family_data(family, n_samples=800, random_state=1)
@@ -254,3 +255,20 @@ def test_tobit_in_internal_units_is_a_copy_of_the_same_class():
     assert type(internal) is TopCoded and (family.left, family.right) == (0.0, 10.0)
     assert internal.left == pytest.approx((0.0 - y.mean()) / y.std())
     assert internal.right == pytest.approx((10.0 - y.mean()) / y.std())
+
+
+def test_poisson_dispersion_is_pearsons_and_scales_with_the_outcome():
+    """The Poisson's internal scale: Pearson's χ²/df of a Poisson GLM on (1, X, T), as
+    statsmodels computes it; times c for Y times c; near 1 for Poisson counts, near the
+    overdispersion factor for a negative binomial."""
+    sm = pytest.importorskip("statsmodels.api")
+    from sklearn_dml.families._poisson import pearson_dispersion
+
+    for family, expected in (("poisson", (0.9, 1.3)), ("negbin", (1.5, 6.0))):
+        d = make_family_data(family, n_samples=3000, random_state=2)
+        z = np.column_stack([np.ones(3000), d.X, d.T])
+        glm = sm.GLM(d.Y, z, family=sm.families.Poisson()).fit()
+        phi = pearson_dispersion(d.X, d.T, d.Y)
+        assert phi == pytest.approx(glm.pearson_chi2 / glm.df_resid, rel=1e-6)
+        assert expected[0] < phi < expected[1]
+        assert pearson_dispersion(d.X, d.T, 250.0 * d.Y) == pytest.approx(250.0 * phi, rel=1e-9)

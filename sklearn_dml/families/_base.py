@@ -130,11 +130,13 @@ class Family:
         """A starting value for θ (the output bias of the network), or None."""
         return None
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """How training and Λ̂ see T and Y, and how θ maps back (:class:`Units`).
 
         The default leaves both as given. Families whose loss allows it standardize T
-        (and Y), so that estimates do not depend on the units the data come in.
+        (and Y), so that estimates do not depend on the units the data come in. ``x`` is
+        the standardized covariates, for a family whose outcome scale is read from a
+        pilot fit (the Poisson's dispersion).
         """
         from .._units import Units
 

@@ -282,7 +282,7 @@ class CombinatorialFamily(Family):
         G = self.mean_jacobian(t, theta)
         return 2.0 * G[:, :, None] * G[:, None, :]
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """Y divided by its SD where the link has a component in Y's units (its scale or
         baseline), which scales with it; the sigmoid link's known a and b fix Y's units."""
         from .._units import Units

@@ -47,7 +47,7 @@ class ExtendedIndexFamily(Family):
     def theta_dim(self, n_treatments):
         return 1 + n_treatments + len(self.extra_names)
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift;
         for a ``location_scale`` family Y too, and with ``log_mean_degree`` Y over its mean."""
         d = self.theta_dim(t.shape[1])

@@ -66,7 +66,7 @@ class IndexFamily(Family):
     def theta_dim(self, n_treatments):
         return 1 + n_treatments
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift;
         with ``log_mean_degree`` Y is divided by its mean, and α absorbs its log."""
         outcome = None if self.log_mean_degree is None else y

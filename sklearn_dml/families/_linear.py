@@ -53,7 +53,7 @@ class LinearFamily(IndexFamily):
     def check_y(self, y):
         return np.asarray(y, dtype=float)
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """T standardized (0/1 columns kept) and Y standardized; θ scales with Y's SD."""
         return index_units(t, self.theta_dim(t.shape[1]), outcome=y)
 

@@ -199,7 +199,7 @@ class MultinomialLogitFamily(Family):
             raise ValueError("attributes contain NaN or inf for available alternatives.")
         return np.concatenate([x.reshape(x.shape[0], J * K), avail.astype(float)], axis=1)
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """Each attribute divided by its SD over the available alternatives (no shift: with
         an outside option a common shift of utilities is not free); β scales with it."""
         from .._units import Units

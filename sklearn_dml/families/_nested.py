@@ -221,11 +221,11 @@ class NestedLogitFamily(Family):
         lam[:, free] = theta[:, self._d0 + self._lambda_col[free]]
         return lam
 
-    def internal_units(self, t, y):
+    def internal_units(self, t, y, x=None):
         """The conditional logit's attribute scaling; λ is unit-free (V/λ is invariant)."""
         from .._units import Units
 
-        u = self.items.internal_units(t, y)
+        u = self.items.internal_units(t, y, x)
         d = self.theta_dim()
         M = np.eye(d)
         M[:self._d0, :self._d0] = u.theta_matrix

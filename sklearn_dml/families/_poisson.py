@@ -89,8 +89,49 @@ class PoissonFamily(IndexFamily):
         return [AverageParameter(1 + j) for j in range(n_treatments)] + [
             AverageMarginalEffect(j) for j in range(n_treatments)]
 
+    def internal_units(self, t, y, x=None):
+        """T standardized; Y divided by its dispersion φ̂ (Pearson's, from a Poisson
+        regression on (1, x, t)), α absorbing log φ̂: the training loss is then the
+        quasi-likelihood (e^η − yη)/φ, the count likelihood itself where Var(Y) ≈ E[Y],
+        in any units of Y."""
+        from .._units import index_units
+
+        return index_units(t, self.theta_dim(t.shape[1]), outcome=y, log_mean_degree=1,
+                           outcome_scale=pearson_dispersion(x, t, y))
+
     def initial_bias(self, y, t):
         return [float(np.log(max(np.mean(y), 1e-3)))] + [0.0] * t.shape[1]
 
     def __repr__(self):
         return f"PoissonFamily(pseudo={self.pseudo!r})"
+
+
+def pearson_dispersion(x, t, y, max_rows=20_000, n_iter=30):
+    """Pearson's dispersion Σ (y − μ̂)²/μ̂ / (n − k) of a Poisson regression of y on
+    z = (1, x, t) (x None: (1, t)), on at most ``max_rows`` evenly spaced rows; it scales
+    with y. Falls back to the mean of y where the fit does not give a positive number."""
+    y = np.asarray(y, dtype=float)
+    mean = float(np.mean(y))
+    parts = [np.ones((y.size, 1)), np.asarray(t, dtype=float).reshape(y.size, -1)]
+    if x is not None:
+        parts.insert(1, np.asarray(x, dtype=float).reshape(y.size, -1))
+    z = np.concatenate(parts, axis=1)
+    rows = np.unique(np.linspace(0, y.size - 1, min(y.size, max_rows)).astype(int))
+    z, y_fit = z[rows], y[rows] / mean  # the fit on y / mean: the same coefficients but α
+    sd = z[:, 1:].std(axis=0)
+    z = np.concatenate([z[:, :1], (z[:, 1:] - z[:, 1:].mean(axis=0)) / np.where(sd > 0, sd, 1)],
+                       axis=1)[:, np.r_[True, sd > 0]]
+    k = z.shape[1]
+    if y_fit.size - k < max(10, y_fit.size // 2):
+        return mean
+    coef = np.zeros(k)
+    for _ in range(n_iter):  # Newton on the Poisson log-likelihood, ridge-stabilized
+        mu = np.exp(np.clip(z @ coef, -30, 30))
+        hess = (z * mu[:, None]).T @ z + 1e-8 * np.eye(k)
+        step = np.linalg.solve(hess, z.T @ (y_fit - mu))
+        coef += step / max(1.0, float(np.abs(step).max()))
+        if np.abs(step).max() < 1e-8:
+            break
+    mu = np.exp(np.clip(z @ coef, -30, 30))
+    phi = float(np.sum((y_fit - mu) ** 2 / mu) / (y_fit.size - k)) * mean
+    return phi if np.isfinite(phi) and phi > 0 else mean
