@@ -98,7 +98,7 @@ STUDIES = [
     ("coverage_families_logmean.json", "Poisson, gamma and Weibull with Y over its mean",
      "The three models with a mean exp(η) once they train on Y divided by its mean, α "
      "absorbing its log (commit f05d9ca), so that rescaling Y moves α̂ only; seeds 0-99; "
-     "family bands."),
+     "family bands. The Poisson has divided by its dispersion since (notes)."),
     ("coverage_families_n8000.json",
      "Binary families and the negative binomial at n = 8000",
      "Same design as the family catalogue with four times the rows: does the bias shrink?"),
