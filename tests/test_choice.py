@@ -345,6 +345,11 @@ def test_bad_inputs_say_what_to_do():
         flat = data.attributes.copy()
         flat[:, :, 1] = 1.0
         est.fit(data.X, flat, data.Y)
+    absent = data.availability.copy()
+    absent[:, 2] = False
+    with pytest.raises(ValueError, match=re.escape("['2'] are never chosen (['2'] in no "
+                                                   "choice set at all)")):
+        est.fit(data.X, data.attributes, np.where(data.Y == 2, 0, data.Y), availability=absent)
     with pytest.raises(ValueError, match=r"e\.g\. 1\.5 in row 0"):
         est.fit(data.X, data.attributes, np.r_[1.5, data.Y[1:]])
 

@@ -367,9 +367,12 @@ class MultinomialLogitFamily(Family):
         counts = np.bincount(slot, minlength=self.n_slots)
         never = [self.alternative_names[j] for j in self.alpha_alternatives if counts[j] == 0]
         if never:
-            raise ValueError(f"Alternative(s) {never} are never chosen, so their constants α are "
-                             "not identified (the likelihood pushes them to −∞). Drop them, "
-                             "merge them, or collect more data.")
+            absent = [self.alternative_names[j] for j in self.alpha_alternatives
+                      if not avail[:, j].any()]
+            detail = f" ({absent} in no choice set at all)" if absent else ""
+            raise ValueError(f"Alternative(s) {never} are never chosen{detail}, so their "
+                             "constants α are not identified (the likelihood pushes them to "
+                             "−∞). Drop them, merge them, or collect more data.")
         x, avail = self._slots(t)
         for k, name in enumerate(self.attribute_names):
             xk = np.where(avail, x[:, :, k], np.nan)
