@@ -1,0 +1,104 @@
+"""Monte Carlo study on covariates like a survey's: many, mixed, a few of them relevant.
+
+X has 20 columns: ten standard normal, five binary (shares 0.5, 0.3, 0.1, 0.6, 0.2) and
+five log-normal (log-SD 0.8). β(x) = 0.5 + 0.3·tanh(x₀) − 0.2·x₁₁ + 0.1·log x₁₅ (truth
+E[β] = 0.44), α(x) = 0.2·x₁ − 0.3·x₁₂ + 0.2·sin x₃, and the treatment is confounded:
+T = 0.5·x₀ + 0.4·x₁₀ − 0.3·log x₁₆ + 0.2·x₂ + N(0, 1). The outcome is linear (N(0, 1)
+noise) or a logit. Designs ``*-mixed20`` give the estimator all 20 columns; ``*-relevant9``
+only the nine that enter α, β or T, as they are (log-normal ones included). Default
+settings, target E[beta]; 'fits warned' is the share of fits that raised any warning.
+
+Usage: python benchmarks/coverage_wide.py [--reps 100] [--n 3000,10000] [--jobs 2]
+       [--designs logit-relevant9 --n 10000 --append]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _mc import finish_study, study_parser, summarize  # noqa: E402
+
+import sklearn_dml as sd  # noqa: E402
+
+DESIGNS = ("linear-mixed20", "logit-mixed20", "logit-relevant9")
+COLUMNS = ["design", "n", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se", "coverage",
+           "coverage_mc_se", "sd_z", "R", "warned", "cpu_s"]
+RELEVANT = [0, 1, 2, 3, 10, 11, 12, 15, 16]
+TRUTH_ROWS = 400_000
+
+
+def covariates(rng, n):
+    """Ten normal, five binary and five log-normal columns."""
+    normal = rng.normal(size=(n, 10))
+    binary = (rng.random((n, 5)) < [0.5, 0.3, 0.1, 0.6, 0.2]).astype(float)
+    return np.column_stack([normal, binary, np.exp(0.8 * rng.normal(size=(n, 5)))])
+
+
+def beta(X):
+    return 0.5 + 0.3 * np.tanh(X[:, 0]) - 0.2 * X[:, 11] + 0.1 * np.log(X[:, 15])
+
+
+def simulate(design, n, seed):
+    """(X the estimator sees, T, Y, truth E[β])."""
+    rng = np.random.default_rng(seed)
+    X = covariates(rng, n)
+    T = 0.5 * X[:, 0] + 0.4 * X[:, 10] - 0.3 * np.log(X[:, 16]) + 0.2 * X[:, 2]
+    T = T + rng.normal(size=n)
+    eta = 0.2 * X[:, 1] - 0.3 * X[:, 12] + 0.2 * np.sin(X[:, 3]) + beta(X) * T
+    if design.startswith("linear"):
+        Y = eta + rng.normal(size=n)
+    else:
+        Y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    truth = float(np.mean(beta(covariates(np.random.default_rng(10 ** 6), TRUTH_ROWS))))
+    return (X[:, RELEVANT] if design.endswith("relevant9") else X), T, Y, truth
+
+
+def replication(design, n, seed):
+    X, T, Y, truth = simulate(design, n, seed)
+    estimator = sd.StructuralDMLRegressor if design.startswith("linear") else sd.LogitDML
+    t0 = time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = estimator(target="beta", random_state=seed).fit(X, T, Y)
+    return {"names": ["E[beta]"], "truth": np.array([truth]),
+            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
+            "warned": bool(caught), "cpu": time.process_time() - t0}
+
+
+def main():
+    ap = study_parser("coverage_wide", DESIGNS)
+    ap.add_argument("--n", default="3000,10000")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    import coverage_wide as this  # the workers import it by name, not as __main__
+    rows, t_start = [], time.time()
+    for design in args.designs.split(","):
+        for n in [int(v) for v in args.n.split(",")]:
+            results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, n, seed)
+                                                 for seed in range(args.reps))
+            z = np.array([(r["estimate"][0] - r["truth"][0]) / r["stderr"][0]
+                          for r in results])
+            rows.append({"design": design, "n": n, **summarize(results)[0],
+                         "sd_z": float(z.std(ddof=1)),
+                         "warned": float(np.mean([r["warned"] for r in results]))})
+            print(rows[-1], flush=True)
+    finish_study(args, "coverage_wide", "many mixed covariates",
+                 f"{args.designs} at n = {args.n}: default settings", rows,
+                 COLUMNS, key=lambda r: (r["design"], r["n"]), t_start=t_start)
+
+
+if __name__ == "__main__":
+    main()
