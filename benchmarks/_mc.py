@@ -152,3 +152,21 @@ def finish_study(args, stem, title, cells, rows, columns, key, t_start):
         rows, meta = keep_stored(args.out, stem, rows, meta, key=key)
     write_study(args.out, stem, title, meta, rows, columns)
     print(open(os.path.join(args.out, f"{stem}.md")).read())
+
+
+def run_by_n(args, replication):
+    """The rows of a study over ``args.designs`` × ``args.n`` (comma-separated):
+    ``replication(design, n, seed)`` for seeds 0..reps-1 in ``args.jobs`` processes, each
+    row the summary of E[beta], the share of fits that warned and the SD of z."""
+    rows = []
+    for design in args.designs.split(","):
+        for n in [int(v) for v in args.n.split(",")]:
+            results = Parallel(n_jobs=args.jobs)(delayed(replication)(design, n, seed)
+                                                 for seed in range(args.reps))
+            z = np.array([(r["estimate"][0] - r["truth"][0]) / r["stderr"][0]
+                          for r in results])
+            rows.append({"design": design, "n": n, **summarize(results)[0],
+                         "sd_z": float(z.std(ddof=1)),
+                         "warned": float(np.mean([r["warned"] for r in results]))})
+            print(rows[-1], flush=True)
+    return rows

@@ -24,10 +24,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import finish_study, study_parser, summarize  # noqa: E402
+from _mc import finish_study, run_by_n, study_parser  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_linear_confounded, make_logit  # noqa: E402
@@ -60,14 +59,8 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     import coverage_small_n as this  # the workers import it by name, not as __main__
-    rows, t_start = [], time.time()
-    for design in args.designs.split(","):
-        for n in [int(v) for v in args.n.split(",")]:
-            results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, n, seed)
-                                                 for seed in range(args.reps))
-            rows.append({"design": design, "n": n, **summarize(results)[0],
-                         "warned": float(np.mean([r["warned"] for r in results]))})
-            print(rows[-1], flush=True)
+    t_start = time.time()
+    rows = run_by_n(args, this.replication)
     finish_study(args, "coverage_small_n", "small samples",
                  f"{args.designs} at n = {args.n}: default settings", rows,
                  COLUMNS, key=lambda r: (r["design"], r["n"]), t_start=t_start)

@@ -25,10 +25,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import finish_study, study_parser, summarize  # noqa: E402
+from _mc import finish_study, run_by_n, study_parser  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 
@@ -84,17 +83,8 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     import coverage_wide as this  # the workers import it by name, not as __main__
-    rows, t_start = [], time.time()
-    for design in args.designs.split(","):
-        for n in [int(v) for v in args.n.split(",")]:
-            results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, n, seed)
-                                                 for seed in range(args.reps))
-            z = np.array([(r["estimate"][0] - r["truth"][0]) / r["stderr"][0]
-                          for r in results])
-            rows.append({"design": design, "n": n, **summarize(results)[0],
-                         "sd_z": float(z.std(ddof=1)),
-                         "warned": float(np.mean([r["warned"] for r in results]))})
-            print(rows[-1], flush=True)
+    t_start = time.time()
+    rows = run_by_n(args, this.replication)
     finish_study(args, "coverage_wide", "many mixed covariates",
                  f"{args.designs} at n = {args.n}: default settings", rows,
                  COLUMNS, key=lambda r: (r["design"], r["n"]), t_start=t_start)
