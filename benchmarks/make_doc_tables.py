@@ -198,7 +198,7 @@ STUDIES = [
      "nine enter α(x), β(x) or the confounded continuous T; linear and logit outcomes, "
      "target E[beta] (truth 0.44), default settings. mixed20 gives the estimator all "
      "twenty columns, relevant9 only the nine that matter. 'fits warned' is the share of "
-     "fits that raised any warning, sd_z the SD of (estimate − truth)/SE. Core bands."),
+     "fits that raised any warning, 'SD of z' that of (estimate − truth)/SE. Core bands."),
     ("coverage_binary_treatment.json", "A confounded 0/1 treatment",
      "Binary-T versions of the logit (make_logit's theta(x)) and of the catalogue's probit, "
      "Poisson, gumbel and tobit designs: T ~ Bernoulli(logistic(0.8 x1 - 0.5 x3)), n = "
