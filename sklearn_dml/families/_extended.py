@@ -33,8 +33,10 @@ class ExtendedIndexFamily(Family):
     #: η in Y's units and a last component log σ: Y is standardized for training, the
     #: index part of θ scales with it and log σ shifts by log s_Y.
     location_scale = False
-    #: As :attr:`IndexFamily.log_mean_degree`: the gamma's and Weibull's 0 (their loss only
-    #: shifts when Y is rescaled).
+    #: For a mean exp(η) times a factor free of Y's units: the power of Y's scale by which
+    #: the loss scales when Y is rescaled (the gamma's and Weibull's 0: it only shifts).
+    #: Training then sees Y over its mean, and α absorbs the log of that mean
+    #: (:func:`sklearn_dml._units.index_units`). None: Y as given.
     log_mean_degree: int | None = None
 
     def theta_names(self, treatment_names):

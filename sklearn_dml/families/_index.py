@@ -53,10 +53,6 @@ class IndexFamily(Family):
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
     observed_lambda = False
-    #: For a mean exp(η): the power of Y's scale by which the loss scales when Y is rescaled
-    #: (the Poisson's 1). Training then sees Y divided by its mean, and α absorbs the log
-    #: of that mean (:func:`sklearn_dml._units.index_units`). None: Y as given.
-    log_mean_degree: int | None = None
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:
@@ -67,11 +63,8 @@ class IndexFamily(Family):
         return 1 + n_treatments
 
     def internal_units(self, t, y, x=None):
-        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift;
-        with ``log_mean_degree`` Y is divided by its mean, and α absorbs its log."""
-        outcome = None if self.log_mean_degree is None else y
-        return index_units(t, self.theta_dim(t.shape[1]), outcome=outcome,
-                           log_mean_degree=self.log_mean_degree)
+        """T standardized column by column (0/1 columns kept): β scales, α absorbs the shift."""
+        return index_units(t, self.theta_dim(t.shape[1]))
 
     # subclasses define these
     def loss_eta(self, y, eta):  # torch

@@ -358,7 +358,7 @@ class MultinomialLogitFamily(Family):
         return y
 
     def check_data(self, t, y, treatment_names):
-        _, avail = self._slots(t)
+        x, avail = self._slots(t)
         slot = self._choice_slot(y)
         bad = ~avail[np.arange(slot.size), slot]
         if bad.any():
@@ -373,7 +373,6 @@ class MultinomialLogitFamily(Family):
             raise ValueError(f"Alternative(s) {never} are never chosen{detail}, so their "
                              "constants α are not identified (the likelihood pushes them to "
                              "−∞). Drop them, merge them, or collect more data.")
-        x, avail = self._slots(t)
         for k, name in enumerate(self.attribute_names):
             xk = np.where(avail, x[:, :, k], np.nan)
             if not self.outside_option and np.nanmax(np.nanmax(xk, 1) - np.nanmin(xk, 1)) == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._units import index_units
 from ._index import IndexFamily, index
 from ._support import check_counts, count_sf, is_torch
 
@@ -40,7 +41,6 @@ class PoissonFamily(IndexFamily):
     name = "poisson"
     hessian_depends_on_theta = True
     hessian_depends_on_y = False
-    log_mean_degree = 1
     # secant weights (μ̃ + y)/2 in the regime-C Hessian regression: the exponential
     # curvature at an auxiliary fit that underpredicts μ leaves Λ̂ too small, and the
     # one-step correction then overshoots (measurements: user guide, regime C)
@@ -94,8 +94,6 @@ class PoissonFamily(IndexFamily):
         regression on (1, x, t)), α absorbing log φ̂: the training loss is then the
         quasi-likelihood (e^η − yη)/φ, the count likelihood itself where Var(Y) ≈ E[Y],
         in any units of Y."""
-        from .._units import index_units
-
         return index_units(t, self.theta_dim(t.shape[1]), outcome=y, log_mean_degree=1,
                            outcome_scale=pearson_dispersion(x, t, y))
 
