@@ -8,6 +8,7 @@ import os
 import platform
 import time
 import traceback
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -154,11 +155,24 @@ def finish_study(args, stem, title, cells, rows, columns, key, t_start):
     print(open(os.path.join(args.out, f"{stem}.md")).read())
 
 
-def run_by_n(args, replication):
-    """The rows of a study over ``args.designs`` × ``args.n`` (comma-separated):
-    ``replication(design, n, seed)`` for seeds 0..reps-1 in ``args.jobs`` processes, each
-    row the summary of E[beta], the share of fits that warned and the SD of z."""
-    rows = []
+def study_by_n(stem, title, designs, default_n, columns):
+    """The whole of a study over designs × sample sizes whose module is ``stem`` and whose
+    ``replication(design, n, seed)`` gives a :func:`fit_recording` record: the command line
+    (:func:`study_parser` and ``--n``, default ``default_n``), then per design and n the
+    summary of E[beta], the share of fits that warned and the SD of z, written by
+    :func:`finish_study`."""
+    import importlib
+
+    import torch
+
+    ap = study_parser(stem, designs)
+    ap.add_argument("--n", default=default_n)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    # the workers import the study by name, not as __main__
+    replication = importlib.import_module(stem).replication
+    rows, t_start = [], time.time()
     for design in args.designs.split(","):
         for n in [int(v) for v in args.n.split(",")]:
             results = Parallel(n_jobs=args.jobs)(delayed(replication)(design, n, seed)
@@ -169,4 +183,17 @@ def run_by_n(args, replication):
                          "sd_z": float(z.std(ddof=1)),
                          "warned": float(np.mean([r["warned"] for r in results]))})
             print(rows[-1], flush=True)
-    return rows
+    finish_study(args, stem, title, f"{args.designs} at n = {args.n}: default settings", rows,
+                 columns, key=lambda r: (r["design"], r["n"]), t_start=t_start)
+
+
+def fit_recording(estimator, X, T, Y, truth):
+    """Fit ``estimator`` on (X, T, Y) and return the record of a study of E[beta] alone:
+    estimate, SE, ``truth``, whether the fit warned, and its CPU seconds."""
+    t0 = time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(X, T, Y)
+    return {"names": ["E[beta]"], "truth": np.array([truth]),
+            "estimate": estimator.inference_.estimate, "stderr": estimator.inference_.stderr,
+            "warned": bool(caught), "cpu": time.process_time() - t0}

@@ -24,14 +24,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import finish_study, study_parser, summarize  # noqa: E402
+from _mc import finish_study, fit_recording, study_parser, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import _families  # noqa: E402
@@ -68,15 +67,10 @@ def simulate(family, shift, n, seed):
 def replication(design, method, n, seed):
     family, shift = DESIGNS[design]
     X, T, Y, truth = simulate(family, shift, n, seed)
-    t0 = time.process_time()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = sd.StructuralDML(family=family, target="beta", lambda_method=method,
-                               random_state=seed).fit(X, T, Y)
-    return {"names": ["E[beta]"], "truth": np.array([truth]),
-            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
-            "warned": bool(caught), "cpu": time.process_time() - t0,
-            "resolved": est.lambda_method_, "share_positive": float(np.mean(Y > 0))}
+    est = sd.StructuralDML(family=family, target="beta", lambda_method=method,
+                           random_state=seed)
+    return {**fit_recording(est, X, T, Y, truth), "resolved": est.lambda_method_,
+            "share_positive": float(np.mean(Y > 0))}
 
 
 def main():

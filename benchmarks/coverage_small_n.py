@@ -19,14 +19,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import finish_study, run_by_n, study_parser  # noqa: E402
+from _mc import fit_recording, study_by_n  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_linear_confounded, make_logit  # noqa: E402
@@ -42,28 +37,12 @@ def replication(design, n, seed):
     data = maker(n_samples=n, treatment=treatment, random_state=seed)
     estimator = sd.StructuralDMLRegressor if kind == "linear" else sd.LogitDML
     n_rep = 5 if design.endswith("nrep5") else 1
-    t0 = time.process_time()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = estimator(target="beta", n_rep=n_rep, random_state=seed).fit(
-            data.X, data.T, data.Y)
-    return {"names": ["E[beta]"], "truth": np.array([data.truth["E[beta]"]]),
-            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
-            "warned": bool(caught), "cpu": time.process_time() - t0}
+    return fit_recording(estimator(target="beta", n_rep=n_rep, random_state=seed),
+                         data.X, data.T, data.Y, data.truth["E[beta]"])
 
 
 def main():
-    ap = study_parser("coverage_small_n", DESIGNS)
-    ap.add_argument("--n", default="50,100,200,500")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    import coverage_small_n as this  # the workers import it by name, not as __main__
-    t_start = time.time()
-    rows = run_by_n(args, this.replication)
-    finish_study(args, "coverage_small_n", "small samples",
-                 f"{args.designs} at n = {args.n}: default settings", rows,
-                 COLUMNS, key=lambda r: (r["design"], r["n"]), t_start=t_start)
+    study_by_n("coverage_small_n", "small samples", DESIGNS, "50,100,200,500", COLUMNS)
 
 
 if __name__ == "__main__":

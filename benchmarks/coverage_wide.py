@@ -20,14 +20,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import finish_study, run_by_n, study_parser  # noqa: E402
+from _mc import fit_recording, study_by_n  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 
@@ -67,27 +64,11 @@ def simulate(design, n, seed):
 def replication(design, n, seed):
     X, T, Y, truth = simulate(design, n, seed)
     estimator = sd.StructuralDMLRegressor if design.startswith("linear") else sd.LogitDML
-    t0 = time.process_time()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = estimator(target="beta", random_state=seed).fit(X, T, Y)
-    return {"names": ["E[beta]"], "truth": np.array([truth]),
-            "estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
-            "warned": bool(caught), "cpu": time.process_time() - t0}
+    return fit_recording(estimator(target="beta", random_state=seed), X, T, Y, truth)
 
 
 def main():
-    ap = study_parser("coverage_wide", DESIGNS)
-    ap.add_argument("--n", default="3000,10000")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    import coverage_wide as this  # the workers import it by name, not as __main__
-    t_start = time.time()
-    rows = run_by_n(args, this.replication)
-    finish_study(args, "coverage_wide", "many mixed covariates",
-                 f"{args.designs} at n = {args.n}: default settings", rows,
-                 COLUMNS, key=lambda r: (r["design"], r["n"]), t_start=t_start)
+    study_by_n("coverage_wide", "many mixed covariates", DESIGNS, "3000,10000", COLUMNS)
 
 
 if __name__ == "__main__":
