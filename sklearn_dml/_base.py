@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._cells import covariate_cells
+from ._covariates import X_SCALINGS, fit_covariate_scaling
 from ._crossfit import check_plans, plan_crossfit, run_crossfit
 from ._debias import (
     FitRows,
@@ -33,7 +34,7 @@ from ._lambda import (
     make_lambda_strategy,
     varying_weights,
 )
-from ._nets import homogeneous_projector, member_to_module, predict_theta
+from ._nets import homogeneous_projector, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
@@ -73,6 +74,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "target": [None, str, Integral, list, tuple, HasMethods(["value", "jacobian"])],
         "homogeneous": [None, str, list, tuple],
+        "x_scaling": [StrOptions(set(X_SCALINGS))],
         "hidden_dims": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"adam", "lbfgs"})],
@@ -103,6 +105,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         *,
         target=None,
         homogeneous=None,
+        x_scaling="auto",
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -129,6 +132,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     ):
         self.target = target
         self.homogeneous = homogeneous
+        self.x_scaling = x_scaling
         self.hidden_dims = hidden_dims
         self.dropout = dropout
         self.solver = solver
@@ -186,7 +190,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         return resolve_homogeneous(self.homogeneous, self.theta_names_)
 
     def _standardize(self, X):
-        return (X - self.x_mean_) / self.x_scale_
+        """X in the user's units as the networks see it (:attr:`x_scaling_`)."""
+        return self._x_scaling.transform(X)
 
     def _training_rows(self):
         """The fit's rows (:class:`~sklearn_dml._debias.FitRows`): the hook through which
@@ -237,12 +242,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.family_ = family
         self.weight_decay_ = config.weight_decay
         self.theta_names_ = family.theta_names(self.treatment_names_)
-        self.x_mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
-        varies = np.any(scale > 0)  # X constant: θ(x) is constant, the parametric MLE
+        varies = np.any(X.std(axis=0) > 0)  # X constant: θ(x) is constant, the parametric MLE
         self.homogeneous_ = self._resolve_homogeneous() if varies else list(self.theta_names_)
-        self.x_scale_ = np.where(scale > 0, scale, 1.0)
-        Xs = self._standardize(X)
+        self._x_scaling = fit_covariate_scaling(X, self.x_scaling)
+        self.x_scaling_ = self._x_scaling.column_scalings(X.shape[1])
+        # the networks see Xn (normal scores where x_scaling_ says so), the Λ stage Xs
+        Xs, Xn = self._x_scaling.standardize(X), self._standardize(X)
         self._seeds = SeedTree.from_random_state(self.random_state)
         strategy = self._lambda_stage(family, T, codes, weights)
         self.effective_n_ = check_effective_sample_size(weights)
@@ -262,10 +267,11 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
         check_plans(plans, codes, weights)
         self._clusters = codes if self.cluster_se else None
-        reps = run_crossfit(plans, TrainingData(Xs, T_fit, Y_fit, weights), fit_family, config,
+        reps = run_crossfit(plans, TrainingData(Xn, T_fit, Y_fit, weights, X_lambda=Xs),
+                            fit_family, config,
                             strategy.in_units(units, T.shape[1], fit_family), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
-        self._rows = FitRows(Xs, T, Y, weights, self.x_mean_, self.x_scale_)
+        self._rows = FitRows(Xs, T, Y, weights, X, Xn)
         varying = len(constant) < len(self.theta_names_)
         cells = (covariate_cells(X, weights) if varying and not strategy.known_law
                  else None)  # with a known law of T, Λ(x) does not rest on the rows at x
@@ -376,7 +382,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                  "weight_decay": self.weight_decay_,
                  "effective_n": None if np.all(weights == 1.0) else self.effective_n_,
                  "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_),
-                 "row_dependence": self.row_dependence_}
+                 "row_dependence": self.row_dependence_,
+                 "normal_scores": self._x_scaling.quantile_names(
+                     getattr(self, "feature_names_in_", None))}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):
             return debias(self.family_, targets, names, self._reps, self._rows.T, weights,
                           [self._projector(rep) for rep in self._reps], rows=rows,
@@ -477,24 +485,3 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     def score(self, X, T, Y=None, sample_weight=None):
         """Minus the mean structural loss (greater is better, as sklearn expects)."""
         return -self.structural_loss(X, T, Y, sample_weight=sample_weight)
-
-    def get_network(self, rep=0, fold=0, member=0):
-        """One fold's θ-network as a stand-alone :class:`~sklearn_dml.StructuralNet`.
-
-        Parameters
-        ----------
-        rep : int, default=0
-            Cross-fitting repetition.
-        fold : int, default=0
-            Fold whose held-out rows the network predicts.
-        member : int, default=0
-            Which of the fold's ``n_networks`` networks.
-
-        Returns
-        -------
-        StructuralNet
-        """
-        check_is_fitted(self)
-        if not 0 <= member < self.n_networks:
-            raise ValueError(f"member must be in [0, {self.n_networks}); got {member}.")
-        return member_to_module(self.models_[rep], fold * self.n_networks + member)

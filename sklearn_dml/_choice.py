@@ -140,6 +140,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         formula=None,
         target=None,
         homogeneous=None,
+        x_scaling="auto",
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -172,7 +173,7 @@ class MultinomialLogitDML(_ChoiceCoefficientsMixin, _BaseStructuralDML):
         self.price = price
         self.formula = formula
         super().__init__(
-            target=target, homogeneous=homogeneous, hidden_dims=hidden_dims,
+            target=target, homogeneous=homogeneous, x_scaling=x_scaling, hidden_dims=hidden_dims,
             dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

@@ -172,6 +172,7 @@ class CombinatorialDML(_BaseStructuralDML):
         target=None,
         structure_check=True,
         homogeneous=None,
+        x_scaling="auto",
         hidden_dims=(64, 32),
         dropout=0.0,
         solver="adam",
@@ -202,7 +203,7 @@ class CombinatorialDML(_BaseStructuralDML):
         self.b = b
         self.structure_check = structure_check
         super().__init__(
-            target=target, homogeneous=homogeneous, hidden_dims=hidden_dims,
+            target=target, homogeneous=homogeneous, x_scaling=x_scaling, hidden_dims=hidden_dims,
             dropout=dropout, solver=solver, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
@@ -275,7 +276,7 @@ class CombinatorialDML(_BaseStructuralDML):
         n = Y.shape[0]
         tests = self.folds_[0]
         seeds = self._seeds.child("structure").ints(len(tests))
-        theta = predict_held_out(TrainingData(rows.X, T, Y, w), tests, seeds, fam,
+        theta = predict_held_out(TrainingData(rows.X_network, T, Y, w), tests, seeds, fam,
                                  self._train_config(), n_task_threads(self.torch_num_threads))
         pred = np.empty(n)
         for te in tests:

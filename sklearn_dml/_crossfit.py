@@ -358,7 +358,8 @@ def run_crossfit(plans, data, family, config, strategy, n_jobs, torch_num_thread
     threads = n_task_threads(torch_num_threads)
     lambda_threads = n_lambda_threads(torch_num_threads, min(n_workers, len(groups)) if parallel
                                       else 1, data.X.shape[0])
-    X_lambda = strategy.covariates(data.X, lambda_threads)
+    X_lambda = strategy.covariates(data.X if data.X_lambda is None else data.X_lambda,
+                                   lambda_threads)
     # progress bars (verbose >= 1, tqdm installed): over epochs where the folds train in this
     # process, over fold groups where they train in workers
     config = dataclasses.replace(config, progress=verbose >= 1 and not parallel)

@@ -54,16 +54,16 @@ INFLUENCE_SHIFT_WARN = 0.5
 class FitRows:
     """The training rows an estimator keeps after fit, for inference and post-fit methods."""
 
-    X: np.ndarray  # (n, k) standardized covariates, as the networks see them
+    X: np.ndarray  # (n, k) standardized covariates, as the Λ regressions see them
     T: np.ndarray  # (n, p) treatments, user units
     Y: np.ndarray  # (n,) outcomes, user units
     weights: np.ndarray  # (n,) sample weights
-    x_mean: np.ndarray  # (k,) the standardization of X
-    x_scale: np.ndarray  # (k,)
+    X_user: np.ndarray  # (n, k) covariates in the user's units
+    X_network: np.ndarray  # (n, k) as the networks see them (x_scaling_)
 
     def covariates(self):
         """X in the user's units."""
-        return self.X * self.x_scale + self.x_mean
+        return self.X_user
 
 
 @dataclass
@@ -261,7 +261,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
     the number of clusters giving the variance's label), ``weight_decay`` (the resolved
     value), ``effective_n`` (None with equal weights) and, optionally, ``homogeneous``
     (the θ names held constant in x), ``theta_dim`` and ``row_dependence``
-    (:func:`~sklearn_dml._sample_checks.row_dependence`, None with groups).
+    (:func:`~sklearn_dml._sample_checks.row_dependence`, None with groups) and
+    ``normal_scores`` (the covariates the networks see as normal scores).
     """
     diag = {
         "plugin_estimate": [round(float(v), 6) for v in plugin],
@@ -281,6 +282,8 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         "mean_best_epoch": float(np.mean([np.mean(r.best_epoch) for r in reps])),
         "weight_decay": fit_facts["weight_decay"],
     }
+    if fit_facts.get("normal_scores"):  # x_scaling: columns the networks see as normal scores
+        diag["x_normal_scores"] = ", ".join(fit_facts["normal_scores"])
     if fit_facts.get("effective_n") is not None:
         diag["effective_n"] = round(float(fit_facts["effective_n"]), 1)
     if fit_facts.get("row_dependence") is not None:  # the order passed to fit, no groups

@@ -36,7 +36,7 @@ class _EffectsMixin:
     """effect / marginal_effect / const_marginal_effect / ate / ate_interval / ate_inference.
 
     The host provides ``theta_``, ``family_``, ``treatment_names_``, ``predict``,
-    ``inference``, ``_standardize`` and ``_training_rows()`` (the fit's rows).
+    ``inference`` and ``_training_rows()`` (the fit's rows).
     """
 
     def _theta_for(self, X):
@@ -108,9 +108,9 @@ class _EffectsMixin:
         """Refuse X other than the training covariates: the averages are debiased there."""
         if X is None:
             return
-        Xs = self._standardize(validate_X(self, X, reset=False))
-        X_fit = self._training_rows().X
-        if not (Xs.shape == X_fit.shape and np.array_equal(Xs, X_fit)):
+        X = validate_X(self, X, reset=False)
+        X_fit = self._training_rows().covariates()
+        if not (X.shape == X_fit.shape and np.array_equal(X, X_fit)):
             raise ValueError(NEW_X_MESSAGE)
         if where is not None:
             raise ValueError("where selects training rows; do not combine it with X.")

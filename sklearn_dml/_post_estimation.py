@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._nets import member_to_module
+
 MATPLOTLIB_MISSING = (
     "Plotting needs matplotlib, an optional dependency: pip install matplotlib "
     "(or pip install 'sklearn_dml[plot]')."
@@ -52,10 +54,33 @@ def group_means(values, labels, names, block):
 class _PostEstimationMixin:
     """get_coefficient, coef_frame, plot_coefficient_distribution, plot_coefficient_dependence.
 
-    The host provides ``theta_``, ``theta_names_``, ``predict``, ``inference`` and
-    ``_training_rows()``
-    (the fit's rows).
+    The host provides ``theta_``, ``theta_names_``, ``predict``, ``inference``,
+    ``models_``, ``n_networks`` and ``_training_rows()`` (the fit's rows).
     """
+
+    def get_network(self, rep=0, fold=0, member=0):
+        """One fold's θ-network as a stand-alone :class:`~sklearn_dml.StructuralNet`.
+
+        Its input is X as the fit scaled it (see ``x_scaling_``; :meth:`predict` applies
+        that scaling to X in your units).
+
+        Parameters
+        ----------
+        rep : int, default=0
+            Cross-fitting repetition.
+        fold : int, default=0
+            Fold whose held-out rows the network predicts.
+        member : int, default=0
+            Which of the fold's ``n_networks`` networks.
+
+        Returns
+        -------
+        StructuralNet
+        """
+        check_is_fitted(self)
+        if not 0 <= member < self.n_networks:
+            raise ValueError(f"member must be in [0, {self.n_networks}); got {member}.")
+        return member_to_module(self.models_[rep], fold * self.n_networks + member)
 
     def _coefficient_columns(self, name):
         names = list(self.theta_names_)

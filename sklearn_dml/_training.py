@@ -116,14 +116,16 @@ def resolve_device(device):
 class TrainingData:
     """The rows the networks train on: covariates, treatments, outcomes and weights."""
 
-    X: np.ndarray  # (n, d) standardized covariates
+    X: np.ndarray  # (n, d) covariates as the networks see them
     T: np.ndarray  # (n, p)
     Y: np.ndarray  # (n,)
     weights: np.ndarray  # (n,)
+    X_lambda: np.ndarray | None = None  # (n, d) covariates of the Λ regressions; None: X
 
     def as_float32(self):
         """The same rows with X in float32, as the networks take it."""
-        return TrainingData(self.X.astype(np.float32), self.T, self.Y, self.weights)
+        return TrainingData(self.X.astype(np.float32), self.T, self.Y, self.weights,
+                            self.X_lambda)
 
 
 @dataclass
