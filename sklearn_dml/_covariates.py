@@ -37,16 +37,19 @@ def tail_ratio(column):
 def heavy_tailed(column):
     """Whether a column of at least ``MIN_VALUES`` distinct values has a tail ``TAIL_RATIO``
     times as long as its quartile on that side (:func:`tail_ratio`)."""
-    return np.unique(column).size >= MIN_VALUES and tail_ratio(column) > TAIL_RATIO
+    return tail_ratio(column) > TAIL_RATIO and np.unique(column).size >= MIN_VALUES
 
 
 def _normal_score_table(column):
-    """Distinct values and their mid-rank normal scores Φ⁻¹((rank − ½)/n), thinned to at
-    most ``MAX_KNOTS`` values (the smallest and largest kept) for interpolation."""
+    """Distinct values and their mid-rank normal scores Φ⁻¹((rank − ½)/n) for
+    interpolation; beyond ``MAX_KNOTS`` values, thinned evenly over the ranks, keeping the
+    smallest, the largest and every value held by more than 1/``MAX_KNOTS`` of the rows."""
     values, counts = np.unique(column, return_counts=True)
     cdf = (np.cumsum(counts) - 0.5 * counts) / column.size
     if values.size > MAX_KNOTS:
-        keep = np.unique(np.round(np.linspace(0, values.size - 1, MAX_KNOTS)).astype(int))
+        by_rank = np.searchsorted(cdf, np.linspace(cdf[0], cdf[-1], MAX_KNOTS))
+        keep = np.unique(np.concatenate([[0, values.size - 1], by_rank,
+                                         np.flatnonzero(counts * MAX_KNOTS > column.size)]))
         values, cdf = values[keep], cdf[keep]
     return values, ndtri(cdf)
 

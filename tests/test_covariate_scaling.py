@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from sklearn_dml import LogitDML, ProbitDML
 from sklearn_dml._covariates import fit_covariate_scaling, heavy_tailed
@@ -47,6 +48,13 @@ def test_normal_scores_follow_the_ranks_and_handle_ties():
     # rows beyond the fit's range take its end values: no extrapolation, no NaN
     outside = scaling.transform(np.array([[-1.0], [1e9]]))[:, 0]
     assert np.allclose(outside, [z.min(), z.max()])
+    # a mass point inside a long column keeps its own mid-rank score when the table thins
+    big = np.concatenate([np.exp(2 * rng.normal(size=20_000)), np.full(2_000, 1.5)])
+    scores = fit_covariate_scaling(big[:, None], "quantile")
+    below = np.sum(big < 1.5)
+    expected = norm.ppf((below + 1_000) / big.size)  # the ties' mid-rank
+    z_ties = scores.transform(np.array([[1.5]]))[0, 0] * scores.scale[0] + scores.mean[0]
+    assert z_ties == pytest.approx(expected, abs=1e-9)
     # the Λ regressions' covariates stay in the user's units, standardized
     assert np.allclose(scaling.standardize(x[:, None])[:, 0], (x - x.mean()) / x.std())
 
