@@ -93,10 +93,12 @@ def train_with_retry(data, rows, seeds, family, config, plans, what):
         bad = sorted({fold for fold, _ in problems})
         fold, detail = problems[0]
         also = f", also with lr={config.lr:g}" if config.solver != "lbfgs" else ""
-        advice = ("Use a smaller lr (the default is 0.01), standardize T and Y, and check them"
-                  if config.solver != "lbfgs" else "Standardize T and Y, and check them")
+        advice = ("Use a smaller lr (the default is 0.01), and check"
+                  if config.solver != "lbfgs" else "Check")
         raise FloatingPointError(
             f"Training of the {what} diverged in fold(s) {bad} of repetition {rep}{also}: in "
-            f"fold {fold}, {detail}. {advice} for extreme values; the estimate would be "
+            f"fold {fold}, {detail}. {advice} X, T and Y for extreme values "
+            "(x_scaling='quantile' gives every covariate its normal scores; a custom family "
+            "trains on T and Y as given, so standardize them); the estimate would be "
             "meaningless.")
     return fit

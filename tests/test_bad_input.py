@@ -329,7 +329,7 @@ def test_divergence_is_an_error_naming_the_folds():
     expected = (r"Training of the θ-network diverged in fold\(s\) \[0, 1, 2, 3, 4\] of repetition "
                 r"0, also with lr=100000: in fold 0, the validation loss of the returned weights "
                 r"is [0-9.e+]+, against [0-9.]+ at the start\. Use a smaller lr \(the default is "
-                r"0\.01\), standardize T and Y")
+                r"0\.01\), and check X, T and Y for extreme values \(x_scaling='quantile'")
     with pytest.warns(RuntimeWarning, match=r"diverged in fold 0 .*retrying with lr=100000"), \
             pytest.raises(RuntimeError, match=expected):
         StructuralDMLRegressor(lr=1e6, random_state=0).fit(d.X, d.T, d.Y)
