@@ -1,14 +1,15 @@
 """Monte Carlo study: covariates given in heavy-tailed units, like income or wealth.
 
-Each design draws the data of a core design (``make_logit`` or ``make_family_data``: five
-standard-normal covariates, T | X ~ N(0.5 x₁ + 0.3 x₃, 1)), then hands the estimator
-x₁ and x₂ as exp(2 x₁) and exp(2 x₂): log-normal columns with a log-SD of 2, the skew of
-wealth or firm size. The information in X is the same (the map is monotone) and so is the
-truth; only the coding changes. Versions: ``normal`` (X as drawn, the reference),
-``lognormal-standard`` (the recoded X, ``x_scaling="standard"``: each column divided by
-its SD, the behaviour before ``x_scaling``) and ``lognormal-auto`` (the recoded X with the
-default ``x_scaling="auto"``, which gives the two columns normal scores). Target E[beta];
-'failed' counts fits that stopped with an error (a diverged θ-network).
+Each design draws the data of a core design (``make_linear_confounded``, ``make_logit`` or
+``make_family_data``: five standard-normal covariates, T | X ~ N(0.5 x₁ + 0.3 x₃, 1)),
+then hands the estimator x₁ and x₂ as exp(2 x₁) and exp(2 x₂): log-normal columns with a
+log-SD of 2, the skew of wealth or firm size. The information in X is the same (the map
+is monotone) and so is the truth; only the coding changes. Versions: ``normal`` (X as
+drawn, the reference), ``lognormal-standard`` (the recoded X, ``x_scaling="standard"``:
+each column divided by its SD, the behaviour before ``x_scaling``) and
+``lognormal-auto`` (the recoded X with the default ``x_scaling="auto"``, which gives the
+two columns normal scores). Target E[beta]; 'failed' counts fits that stopped with an
+error (a diverged θ-network, a singular Λ̂).
 
 Usage: python benchmarks/coverage_heavy_tails.py [--reps 100] [--n 5000] [--jobs 2]
        [--designs probit-lognormal-auto,...] [--append]
@@ -32,10 +33,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _mc import finish_study, guarded_replicate, study_parser, summarize  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
-from sklearn_dml.datasets import make_family_data, make_logit  # noqa: E402
+from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_logit  # noqa: E402
 
-ESTIMATORS = {"logit": sd.LogitDML, "probit": sd.ProbitDML, "poisson": sd.PoissonDML,
-              "tobit": sd.TobitDML}
+ESTIMATORS = {"linear": sd.StructuralDMLRegressor, "logit": sd.LogitDML,
+              "probit": sd.ProbitDML, "poisson": sd.PoissonDML, "tobit": sd.TobitDML}
 VERSIONS = ("normal", "lognormal-standard", "lognormal-auto")
 DESIGNS = tuple(f"{family}-{version}" for family in ESTIMATORS for version in VERSIONS)
 COLUMNS = ["design", "n", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se", "coverage",
@@ -46,8 +47,11 @@ LOG_SD = 2.0
 
 def make_data(design, n, seed):
     family, _, version = design.partition("-")
-    data = (make_logit(n, treatment="continuous", random_state=seed) if family == "logit"
-            else make_family_data(family, n, random_state=seed))
+    if family in ("linear", "logit"):
+        make = make_linear_confounded if family == "linear" else make_logit
+        data = make(n, treatment="continuous", random_state=seed)
+    else:
+        data = make_family_data(family, n, random_state=seed)
     if version != "normal":
         data.X = data.X.copy()
         data.X[:, RECODED] = np.exp(LOG_SD * data.X[:, RECODED])

@@ -200,8 +200,9 @@ STUDIES = [
      "twenty columns, relevant9 only the nine that matter. 'fits warned' is the share of "
      "fits that raised any warning, 'SD of z' that of (estimate − truth)/SE. Core bands."),
     ("coverage_heavy_tails.json", "Covariates in heavy-tailed units",
-     "The core logit design and the catalogue's probit, Poisson and tobit designs (five "
-     "standard-normal covariates, a confounded continuous T), with x1 and x2 handed to the "
+     "The core linear and logit designs and the catalogue's probit, Poisson and tobit "
+     "designs (five standard-normal covariates, a confounded continuous T), with x1 and x2 "
+     "handed to the "
      "estimator as exp(2 x1) and exp(2 x2): log-normal columns with a log-SD of 2, skewed "
      "as wealth or firm size. The map is monotone, so the information and the truth are "
      "those of the normal design. normal: X as drawn; lognormal-standard: the recoded X "
