@@ -54,6 +54,14 @@ def _normal_score_table(column):
     return values, ndtri(cdf)
 
 
+def _with_normal_scores(X, columns, tables):
+    """A copy of X with each listed column replaced by its normal scores from its table."""
+    Z = X.copy()
+    for j, (values, scores) in zip(columns, tables):
+        Z[:, j] = np.interp(X[:, j], values, scores)
+    return Z
+
+
 @dataclass(frozen=True)
 class CovariateScaling:
     """The fitted map from X in the user's units to the networks' input.
@@ -79,11 +87,8 @@ class CovariateScaling:
     def transform(self, X):
         if not self.quantile_columns:
             return self.standardize(X)
-        X = np.asarray(X, dtype=float)
-        Z = X.copy()
-        for j, (values, scores) in zip(self.quantile_columns, self.tables):
-            Z[:, j] = np.interp(X[:, j], values, scores)
-        return (Z - self.mean) / self.scale
+        X = _with_normal_scores(np.asarray(X, dtype=float), self.quantile_columns, self.tables)
+        return (X - self.mean) / self.scale
 
     def quantile_names(self, feature_names=None):
         """Names of the columns on normal scores ("x0", "x1", ... without feature names)."""
@@ -109,7 +114,7 @@ def fit_covariate_scaling(X, scaling="auto"):
         columns = tuple(j for j in range(X.shape[1]) if heavy_tailed(X[:, j]))
     tables = tuple(_normal_score_table(X[:, j]) for j in columns)
     moments = []
-    for Z in (X, CovariateScaling(0.0, 1.0, 0.0, 1.0, columns, tables).transform(X)):
+    for Z in (X, _with_normal_scores(X, columns, tables)):
         scale = Z.std(axis=0)
         moments += [Z.mean(axis=0), np.where(scale > 0, scale, 1.0)]
     return CovariateScaling(*moments, columns, tables)

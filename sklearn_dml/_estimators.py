@@ -24,9 +24,11 @@ _SHARED_PARAMS = """
         ``homogeneous_`` lists them after fit. Where no column of X varies, θ cannot
         vary either and every component is held constant, as with "all".
     x_scaling : {"auto", "standard", "quantile"}, default="auto"
-        How the θ-networks (and the Λ regressions) see X. "standard": each column
-        centred and divided by its SD. "quantile": each column with more than two values
-        replaced by its normal scores Φ⁻¹(mid-rank / n) first, then standardized. The map
+        How the θ-networks see X; the Λ regressions keep each column standardized in
+        your units, where a linear trend of T in a covariate stays linear. "standard":
+        each column centred and divided by its SD. "quantile": each column with more than
+        two values replaced by its normal scores Φ⁻¹(mid-rank / n) first, then
+        standardized. The map
         is monotone, so θ(x) is the same function of the data; what changes is where the
         rows lie: a skewed or heavy-tailed column (income, wealth, firm size) standardized
         by its SD puts most rows in a sliver of the input and a few rows tens of SDs
