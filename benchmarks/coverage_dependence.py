@@ -7,10 +7,14 @@ E[β] = 1, n = 2000 rows, default settings. Designs:
   sorted by a covariate or by T (independent rows in an informative order);
 * ``panel``: 400 units over 5 periods, stored unit by unit, with a unit effect in both the
   error (intra-unit correlation ½) and T, covariates that vary little within a unit;
-* ``time-series``: one series of 2000 periods in time order, AR(1) errors (ρ = 0.6).
+* ``time-series``: one series of 2000 periods in time order, AR(1) errors (ρ = 0.6);
+* ``sorted-x-kfold`` and ``sorted-t-kfold``: the sorted rows fitted with ``cv=KFold(5)``,
+  scikit-learn's splitter without shuffling, so that each held-out fold is a slice of the
+  order (what the fold-balance warning is for).
 
 Each replication fits without groups (the iid standard error, and whether the adjacent-rows
-warning fires) and, for the panel, with ``groups=`` the unit (cluster-robust).
+and the fold-balance warnings fire) and, for the panel, with ``groups=`` the unit
+(cluster-robust).
 
 Usage: python benchmarks/coverage_dependence.py [--reps 200] [--designs iid,panel] [--jobs 2]
        [--append]
@@ -30,6 +34,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
+from sklearn.model_selection import KFold  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _mc import finish_study, study_parser, summarize  # noqa: E402
@@ -38,9 +43,11 @@ import sklearn_dml as sd  # noqa: E402
 
 UNITS, PERIODS = 400, 5
 N = UNITS * PERIODS
-DESIGNS = ("iid", "sorted-x", "sorted-t", "panel", "time-series")
+DESIGNS = ("iid", "sorted-x", "sorted-t", "panel", "time-series", "sorted-x-kfold",
+           "sorted-t-kfold")
 COLUMNS = ["design", "n", "se", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
-           "coverage", "coverage_mc_se", "R", "warned", "mean_z", "cpu_s"]
+           "coverage", "coverage_mc_se", "R", "warned", "mean_z", "warned_folds",
+           "mean_fold_z", "cpu_s"]
 
 
 def simulate(design, seed):
@@ -59,8 +66,8 @@ def simulate(design, seed):
         for i in range(1, N):  # AR(1): each period's error carries 0.6 of the last one's
             noise[i] += 0.6 * noise[i - 1]
     Y = X[:, 0] + 0.5 * X[:, 2] + (1 + 0.5 * np.tanh(X[:, 1])) * T + shared_e + noise
-    order = {"sorted-x": np.argsort(X[:, 1]), "sorted-t": np.argsort(T)}.get(design,
-                                                                           np.arange(N))
+    order = {"sorted-x": np.argsort(X[:, 1]), "sorted-t": np.argsort(T)}.get(
+        design.removesuffix("-kfold"), np.arange(N))
     return X[order], T[order], Y[order], unit[order]
 
 
@@ -75,10 +82,14 @@ def replication(design, seed):
     t0 = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est = sd.StructuralDMLRegressor(target="beta", random_state=seed).fit(X, T, Y)
+        est = sd.StructuralDMLRegressor(target="beta", random_state=seed,
+                                        cv=KFold(5) if design.endswith("kfold") else 5
+                                        ).fit(X, T, Y)
     out["iid"] = {"estimate": est.inference_.estimate, "stderr": est.inference_.stderr,
                   "warned": any("rows adjacent" in str(w.message) for w in caught),
-                  "z": est.row_dependence_["z"], "cpu": time.process_time() - t0}
+                  "z": est.row_dependence_["z"], "cpu": time.process_time() - t0,
+                  "warned_folds": any("Held-out fold" in str(w.message) for w in caught),
+                  "fold_z": est._fold_balance["z"]}
     if design == "panel":
         t0 = time.process_time()
         with warnings.catch_warnings():
@@ -87,6 +98,7 @@ def replication(design, seed):
                 X, T, Y, groups=unit)
         out["cluster-robust"] = {"estimate": est.inference_.estimate,
                                  "stderr": est.inference_.stderr, "warned": None, "z": None,
+                                 "warned_folds": None, "fold_z": None,
                                  "cpu": time.process_time() - t0}
     return out
 
@@ -108,9 +120,13 @@ def main():
             row = summarize(results)[0]
             warned = [r["warned"] for r in results if r["warned"] is not None]
             z = [r["z"] for r in results if r["z"] is not None]
+            folds = [r["fold_z"] for r in results if r["fold_z"] is not None]
             rows.append({"design": design, "n": N, "se": se, **row,
                          "warned": float(np.mean(warned)) if warned else None,
-                         "mean_z": float(np.mean(z)) if z else None})
+                         "mean_z": float(np.mean(z)) if z else None,
+                         "warned_folds": float(np.mean([r["warned_folds"] for r in results]))
+                         if folds else None,
+                         "mean_fold_z": float(np.mean(folds)) if folds else None})
     finish_study(args, "coverage_dependence", "rows that are not independent",
                  f"{', '.join(designs)}: n = {N}, default settings", rows,
                  COLUMNS, key=lambda r: r["design"], t_start=t_start)

@@ -37,7 +37,8 @@ COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), (
            ("bias", "bias"), ("mean_se", "mean SE"), ("sd", "MC SD"), ("se_sd", "SE/SD"),
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"),
            ("coverage_normal", "coverage (normal law)"), ("sd_z", "SD of z"), ("R", "R"),
-           ("mean_z", "mean z"), ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
+           ("mean_z", "mean z"), ("warned_folds", "fold warnings"),
+           ("mean_fold_z", "mean fold z"), ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
            ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
 
@@ -182,11 +183,14 @@ STUDIES = [
      "iid: independent rows in random order; sorted-x, sorted-t: the same kind of rows "
      "sorted by a covariate or by T; panel: 400 units over 5 periods stored unit by unit, "
      "a unit effect in both T and the error (intra-unit correlation 0.5 each); "
-     "time-series: one series of 2000 periods with AR(1) errors (rho = 0.6). Each sample is "
-     "fitted without groups ('fits warned' is the share whose adjacent-rows check fired, "
-     "'mean z' its statistic) and, for the panel, with groups= the unit. Core bands, for "
-     "the independent rows and the panel's cluster-robust row; the dependent rows' iid "
-     "standard errors are what the warning is for."),
+     "time-series: one series of 2000 periods with AR(1) errors (rho = 0.6); "
+     "sorted-x-kfold, sorted-t-kfold: the sorted rows fitted with cv=KFold(5), which does "
+     "not shuffle. Each sample is fitted without groups ('fits warned' is the share whose "
+     "adjacent-rows check fired, 'mean z' its statistic; 'fold warnings' the share whose "
+     "fold-balance check fired, 'mean fold z' its statistic) and, for the panel, with "
+     "groups= the unit. Core bands, for the independent rows and the panel's "
+     "cluster-robust row; the dependent rows' iid standard errors and the unshuffled folds "
+     "are what the warnings are for."),
     ("coverage_small_n.json", "Small samples",
      "The core designs (make_linear_confounded, make_logit: 5 covariates, heterogeneous "
      "theta(x)) at 50 to 500 rows, default settings, target E[beta]; 'fits warned' is the "
@@ -256,8 +260,9 @@ def _judged_rows(filename, rows):
     if filename == "coverage_clustered.json":
         return [r for r in rows if r.get("se") == "cluster-robust"]
     if filename == "coverage_dependence.json":  # the dependent rows' iid SEs are not judged
-        return [r for r in rows if r["design"] not in ("panel", "time-series")
-                or r["se"] == "cluster-robust"]
+        return [r for r in rows if (r["design"] not in ("panel", "time-series")
+                                    or r["se"] == "cluster-robust")
+                and not r["design"].endswith("kfold")]
     if filename == "coverage_small_n.json":  # below 200 rows the fit warns
         return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_binary_treatment.json":  # the former default, for comparison

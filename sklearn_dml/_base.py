@@ -38,7 +38,7 @@ from ._nets import homogeneous_projector, predict_theta
 from ._parallel import n_lambda_threads, n_task_threads
 from ._post_estimation import _PostEstimationMixin
 from ._progress import Stopwatch, log
-from ._sample_checks import row_dependence, sample_warnings, variance_label
+from ._sample_checks import fold_balance, row_dependence, sample_warnings, variance_label
 from ._seeds import SeedTree
 from ._sizing import resolve_weight_decay
 from ._sklearn_compat import HasMethods, Interval, StrOptions, check_params, validate_X
@@ -265,6 +265,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                               needs_aux=strategy.needs_aux, seeds=self._seeds,
                               check_treatment=getattr(family, "requires_varying_treatments", True))
         self.n_clusters_ = None if codes is None else int(codes.max()) + 1
+        self._fold_balance = None if codes is not None else fold_balance(  # rows in order?
+            [[p.test for p in rep] for rep in plans], X, T, Y,
+            getattr(self, "feature_names_in_", None), self.treatment_names_, self.outcome_name_)
         check_plans(plans, codes, weights)
         self._clusters = codes if self.cluster_se else None
         reps = run_crossfit(plans, TrainingData(Xn, T_fit, Y_fit, weights, X_lambda=Xs),
@@ -352,7 +355,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                     influential_row_warning(self.inference_),
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
                                      self.row_dependence_,
-                                     self.n_clusters_ if self.cluster_se else None)]
+                                     self.n_clusters_ if self.cluster_se else None,
+                                     self._fold_balance)]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)
@@ -382,7 +386,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                  "weight_decay": self.weight_decay_,
                  "effective_n": None if np.all(weights == 1.0) else self.effective_n_,
                  "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_),
-                 "row_dependence": self.row_dependence_,
+                 "row_dependence": self.row_dependence_, "fold_balance": self._fold_balance,
                  "normal_scores": self._x_scaling.quantile_names(
                      getattr(self, "feature_names_in_", None))}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):

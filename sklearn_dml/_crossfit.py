@@ -88,6 +88,12 @@ def _splits_for_rep(cv, X, T, groups, seed, reshuffle):
     except ValueError as exc:
         if groups is None and "groups" in str(exc):  # a group splitter by another name
             raise no_groups from exc
+        if "target types" in str(exc):  # a stratified splitter on a continuous T
+            raise ValueError(
+                f"cv={type(splitter).__name__}(...) stratifies on the first treatment column, "
+                f"which is not discrete ({exc}). Use cv=KFold(5, shuffle=True), or pass the "
+                "splits of another variable: cv=list(StratifiedKFold(5, shuffle=True)"
+                ".split(X, Y)).") from exc
         raise ValueError(f"The cross-fitting splitter failed: {exc} Use fewer folds (cv).") from exc
 
 

@@ -295,6 +295,9 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
                                      f"(z {dep['z']:.1f})" + (
                                          f", within runs of {dep['ordered_by']}"
                                          if dep.get("ordered_by") else ""))
+    if fit_facts.get("fold_balance") is not None:  # folds against their training rows
+        bal = fit_facts["fold_balance"]
+        diag["fold_balance"] = f"largest difference {bal['z']:.1f} SE ({bal['column']})"
     steps = [r.targeting for r in reps if r.targeting is not None]
     if steps:
         failed = sum(not step.converged for step in steps)

@@ -83,7 +83,9 @@ _SHARED_PARAMS = """
         Cross-fitting folds. An int gives ``KFold(cv, shuffle=True)`` (``GroupKFold``
         when ``groups`` is passed; a splitter must then keep each group in one fold); 1
         disables cross-fitting (tuning only). The test folds of a splitter must partition
-        the rows.
+        the rows; one that does not shuffle (``KFold(5)``) takes the rows in the order
+        given, and where a held-out fold then differs from its training rows the fit
+        warns.
     n_rep : int, default=1
         Repetitions of cross-fitting with new splits; estimates are aggregated by
         the median with the variance adjustment of Chernozhukov et al. (2018).

@@ -4,9 +4,16 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from sklearn_dml import LogitDML, StructuralDMLRegressor
-from sklearn_dml._sample_checks import DEPENDENCE_Z, outcome_order, row_dependence
+from sklearn_dml._sample_checks import (
+    DEPENDENCE_Z,
+    FOLD_BALANCE_Z,
+    fold_balance,
+    outcome_order,
+    row_dependence,
+)
 from sklearn_dml.datasets import make_logit
 
 FAST = dict(hidden_dims=(16,), max_epochs=40, random_state=0)
@@ -152,3 +159,56 @@ def test_small_samples_warn_unless_theta_is_constant():
         data = make_logit(n_samples=400, random_state=0)
         LogitDML(**FAST).fit(data.X, data.T, data.Y)
     assert not any("for θ(x) to vary with x" in str(w.message) for w in caught)
+
+
+def test_fold_balance_of_random_splits_stays_below_its_threshold():
+    # heavy tails, rare dummies and a count outcome: a random split's z is still bounded
+    rng = np.random.default_rng(0)
+    for n in (60, 500, 5000):
+        X = np.column_stack([rng.normal(size=(n, 4)), rng.lognormal(0, 2, (n, 2)),
+                             rng.random((n, 3)) < 0.02, rng.standard_cauchy(n)])
+        T, Y = rng.normal(size=n), rng.poisson(0.05, n)
+        z = [fold_balance([[te for _, te in KFold(5, shuffle=True, random_state=s).split(X)]],
+                          X, T, Y)["z"] for s in range(40)]
+        assert max(z) < FOLD_BALANCE_Z - 1.0
+        assert 1.5 < np.median(z) < 3.5  # max |N(0, 1)| over 5 folds and 11 columns
+
+
+def test_fold_balance_names_the_sorted_column_and_is_unit_free():
+    rng = np.random.default_rng(1)
+    X, T = rng.normal(size=(1000, 3)), rng.normal(size=1000)
+    order = np.argsort(X[:, 2])
+    folds = [[te for _, te in KFold(5).split(X)]]
+    balance = fold_balance(folds, X[order], T[order], T[order] ** 2, ["a", "b", "c"], ["p"],
+                           "q")
+    assert balance["column"] == "c" and balance["z"] > 20
+    scaled = fold_balance(folds, 1e4 * X[order] - 7, T[order], T[order] ** 2)
+    assert scaled["column"] == "x2" and np.isclose(scaled["z"], balance["z"])
+    assert fold_balance([[np.arange(1000)]], X, T, T) is None  # cv=1: no held-out fold
+
+
+@pytest.mark.parametrize("sort_by", ["T", "Y"])
+def test_rows_in_order_with_an_unshuffled_splitter_warn(sort_by):
+    data = make_logit(n_samples=1000, random_state=0)
+    order = np.argsort(data.T if sort_by == "T" else data.Y, kind="stable")
+    X, T, Y = data.X[order], data.T[order], data.Y[order]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = LogitDML(**{**FAST, "cv": KFold(5)}).fit(X, T, Y)
+    messages = [str(w.message) for w in caught if "Held-out fold" in str(w.message)]
+    assert len(messages) == 1 and f"in {sort_by} by" in messages[0]
+    assert "shuffle=True" in messages[0]
+    assert est.inference_.diagnostics["fold_balance"].endswith(f"({sort_by})")
+    # the same rows with the default, shuffled folds: no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = LogitDML(**FAST).fit(X, T, Y)
+    assert not any("Held-out fold" in str(w.message) for w in caught)
+    assert "Held-out fold" not in str(est.summary())
+
+
+def test_stratifying_on_a_continuous_treatment_says_what_to_do():
+    data = make_logit(n_samples=300, random_state=0)
+    with pytest.raises(ValueError, match=r"stratifies on the first treatment column.*"
+                                         r"KFold\(5, shuffle=True\)"):
+        LogitDML(**{**FAST, "cv": StratifiedKFold(5)}).fit(data.X, data.T, data.Y)
