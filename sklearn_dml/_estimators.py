@@ -110,7 +110,9 @@ default="auto"
         Model for the regressions of Hessian entries on X; None uses a
         ``HistGradientBoostingRegressor`` (a random forest for whole Hessian matrices;
         for the mean of a continuous T where the Hessian is free of θ, as in the linear
-        model, least squares plus boosting on its residuals). Gradient boosting is
+        model, least squares plus boosting on its residuals; for a single-index family's
+        moments in regime C, least squares on the two-valued columns plus boosting, so
+        that effects spread over many dummies are not shrunk). Gradient boosting is
         fitted on X's bin codes, computed once per fit rather than at every regression.
         "network" fits them as small networks like the θ-networks, all of a fold group's
         at once, on ``device`` (single-index families and the conditional law of T; see

@@ -28,31 +28,52 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
 
     Boosted trees are flat beyond the data's bulk, so a mean that is linear in x comes
     out shrunk toward the centre at extreme covariates; the linear part carries the
-    trend there and the trees what is left.
+    trend there and the trees what is left. Trees stopped early also shrink effects
+    spread over many columns, such as a region's one-hot dummies; least squares does not.
 
     Parameters
     ----------
     random_state : int, default=0
         The boosting's random state (its early-stopping split).
+    linear_columns : {"all", "binary"}, default="all"
+        The columns of the linear part. "binary" takes only the two-valued ones, whose
+        linear part cannot extrapolate (a positive moment, such as a curvature, stays
+        within what the rows showed); without any, the trees alone.
     """
 
-    def __init__(self, random_state=0):
+    def __init__(self, random_state=0, linear_columns="all"):
         self.random_state = random_state
+        self.linear_columns = linear_columns
 
     def fit(self, X, y, sample_weight=None):
-        self.linear_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
+        self.columns_ = (np.arange(X.shape[1]) if self.linear_columns == "all"
+                         else np.flatnonzero(_two_valued(X)))
+        self.linear_ = None
+        residual = y
+        if self.columns_.size:
+            self.linear_ = LinearRegression().fit(X[:, self.columns_], y,
+                                                  sample_weight=sample_weight)
+            residual = y - self.linear_.predict(X[:, self.columns_])
         self.boosting_ = default_lambda_model().set_params(random_state=self.random_state)
         # with weights the boosting's own binning takes weighted quantiles, slowly: bin here
         self.edges_ = None if sample_weight is None else bin_edges(X, self.boosting_.max_bins)
-        self.boosting_.fit(self._boosting_features(X), y - self.linear_.predict(X),
-                           sample_weight=sample_weight)
+        self.boosting_.fit(self._boosting_features(X), residual, sample_weight=sample_weight)
         return self
 
     def predict(self, X):
-        return self.linear_.predict(X) + self.boosting_.predict(self._boosting_features(X))
+        trees = self.boosting_.predict(self._boosting_features(X))
+        if self.linear_ is None:
+            return trees
+        return self.linear_.predict(X[:, self.columns_]) + trees
 
     def _boosting_features(self, X):
         return X if self.edges_ is None else bin_codes(X, self.edges_)
+
+
+def _two_valued(X):
+    """Per column, whether it takes at most two values (a dummy, whatever its coding)."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    return np.all((X == low) | (X == high), axis=0)
 
 
 BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting

@@ -156,7 +156,7 @@ class LambdaStrategy:
             return lambda_features(X, self.lambda_model, n_threads,
                                    seed=self.seeds.int("binning"))
 
-        model = self.seeded_model(self.seeds.int("projection"))
+        model = self.seeded_model(self.seeds.int("projection"), default_lambda_model)
 
         def project(target, J):
             return project_crossfitted(
@@ -257,6 +257,16 @@ class RegressionLambda(_HessianRegression):
 
     method = "regression"
     needs_aux = True
+
+    def seeded_model(self, seed, default=None):
+        """By default a single-index family's moments given x by
+        :class:`LinearTrendBoosting` linear in the two-valued columns: boosted trees
+        alone shrank effects spread over many dummies (a region's), and a linear part in
+        a continuous column extrapolates a positive moment below zero."""
+        if default is None:
+            default = (functools.partial(LinearTrendBoosting, linear_columns="binary")
+                       if self.family.single_index else default_lambda_model)
+        return super().seeded_model(seed, default)
 
     def hessian_rows(self, fold, data):
         held_out = fold.held_out_theta()
