@@ -112,7 +112,8 @@ default="auto"
         for the mean of a continuous T where the Hessian is free of θ, as in the linear
         model, least squares plus boosting on its residuals; for a single-index family's
         moments in regime C, least squares on the two-valued columns plus boosting, so
-        that effects spread over many dummies are not shrunk). Gradient boosting is
+        that effects spread over many dummies are not shrunk; the matrix forest fits the
+        shifts of five or more dummies by least squares first). Gradient boosting is
         fitted on X's bin codes, computed once per fit rather than at every regression.
         "network" fits them as small networks like the θ-networks, all of a fold group's
         at once, on ``device`` (single-index families and the conditional law of T; see

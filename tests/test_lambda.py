@@ -617,3 +617,28 @@ def test_neighbour_law_is_the_nearest_training_rows_tables(rng):
     assert neighbour_law(T_fit, X_fit, X_pred)[0].shape == (30, 16, 7)
     big = rng.normal(size=(900, 2))
     assert neighbour_law(big, big, X_pred[:, :2])[0].shape == (30, 30, 2)
+
+
+def test_matrix_forest_keeps_the_shifts_of_many_dummies(monkeypatch):
+    """Hessians whose mean shifts with a region coded as 29 dummies: the forest alone
+    dilutes the shifts (slope 0.72 on the truth); least squares on the dummies, the forest
+    on what is left, keeps more of them (0.84)."""
+    from sklearn_dml._lambda import _hessians
+
+    rng = np.random.RandomState(0)
+    n, regions = 3000, 30
+    region = rng.randint(0, regions, n)
+    shift = rng.uniform(0.5, 2.0, regions)[region]
+    X = np.column_stack([rng.normal(size=(n, 4)), np.eye(regions)[region][:, 1:]])
+    # a PSD Hessian per row, (1, t)(1, t)', with t's spread set by the region
+    t = shift * rng.normal(size=n)
+    H = np.stack([np.stack([np.ones(n), t], -1), np.stack([t, t * t], -1)], 1)
+
+    def slope():  # of the fitted E[T² | x] on the true one, over the regions
+        truth = shift ** 2 - np.mean(shift ** 2)
+        return np.sum(_hessians.regress_hessian(H, X, X)[:, 1, 1] * truth) / np.sum(truth ** 2)
+
+    with_shifts = slope()
+    monkeypatch.setattr(_hessians, "MATRIX_DUMMY_COLUMNS", regions)  # the forest alone
+    forest_alone = slope()
+    assert with_shifts > 0.8 and forest_alone < with_shifts - 0.08, (with_shifts, forest_alone)

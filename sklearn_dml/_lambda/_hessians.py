@@ -7,7 +7,13 @@ import numpy as np
 from sklearn.base import clone
 
 from .._validation import check_law_support, parse_treatment_law
-from ._regressors import _constant, _fit_predict, _weight_params, default_matrix_model
+from ._regressors import (
+    _constant,
+    _fit_predict,
+    _two_valued,
+    _weight_params,
+    default_matrix_model,
+)
 
 MAX_LAW_POINTS = 256
 # Rows each tree of the default matrix forest grows on: all of them up to this many,
@@ -156,8 +162,13 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True, sample_weight=No
     elif jointly:
         forest = clone(default_matrix_model() if model is None else model)
         forest.set_params(max_samples=matrix_tree_rows(X_fit.shape[0]))
-        preds = forest.fit(X_fit, entries, **_weight_params(sample_weight)).predict(X_pred)
+        # many dummies' shifts by least squares, the forest on what is left
+        shift = _dummy_shifts(X_fit, entries, sample_weight)
+        target = entries if shift is None else entries - shift(X_fit)
+        preds = forest.fit(X_fit, target, **_weight_params(sample_weight)).predict(X_pred)
         preds = preds.reshape(X_pred.shape[0], -1)
+        if shift is not None:
+            preds = preds + shift(X_pred)
     else:
         preds = np.empty((X_pred.shape[0], entries.shape[1]))
         fitted = {}
@@ -171,6 +182,24 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True, sample_weight=No
                 fitted[key] = _fit_predict(model, X_fit, y, X_pred, sample_weight)
             preds[:, j] = fitted[key]
     return unpack_symmetric(preds, d)
+
+
+# a forest splits on a few dummies itself; from this many, as a categorical covariate's
+# one-hot columns, its leaves dilute their effects (a tobit with 29 region dummies)
+MATRIX_DUMMY_COLUMNS = 5
+
+
+def _dummy_shifts(X_fit, entries, sample_weight=None):
+    """The least-squares fit of ``entries`` on X's two-valued columns, as a function of X;
+    None where X has fewer than ``MATRIX_DUMMY_COLUMNS`` of them."""
+    columns = np.flatnonzero(_two_valued(X_fit))
+    if columns.size < MATRIX_DUMMY_COLUMNS:
+        return None
+    w = np.ones(X_fit.shape[0]) if sample_weight is None else sample_weight
+    A = np.column_stack([np.ones(X_fit.shape[0]), X_fit[:, columns]])
+    root = np.sqrt(w)[:, None]
+    coef = np.linalg.lstsq(root * A, root * entries, rcond=None)[0]
+    return lambda X: np.column_stack([np.ones(X.shape[0]), X[:, columns]]) @ coef
 
 
 def matrix_tree_rows(n_rows):
