@@ -220,7 +220,8 @@ STUDIES = [
      "dummies; the regions' effects enter alpha(x) and the confounded continuous T (T = "
      "0.5 x0 + 0.5 e_r + N(0, 1)), beta(x) = 0.6 + 0.3 tanh(x1) scaled by the family's "
      "index scale (probit 0.6, Poisson 0.3). n = 3000, target E[beta], default settings; "
-     "*-boosting: lambda_model set to gradient boosting alone, the single-index families' "
+     "the designs ending in -boosting set lambda_model to gradient boosting alone, the "
+     "single-index families' "
      "Λ regressor before the linear part in the two-valued columns (not judged). 'fits "
      "warned' is the share of fits that raised any warning. Family bands."),
     ("coverage_binary_treatment.json", "A confounded 0/1 treatment",
