@@ -1,7 +1,7 @@
 """Does the sample carry what the standard errors assume: enough independent rows?
 
 The sandwich variance treats rows (or clusters) as independent draws, and the normal
-approximation needs many of them. Three checks, each a message for the fit's warnings:
+approximation needs many of them. Four checks, each a message for the fit's warnings:
 
 * :func:`row_dependence`: the scores of rows adjacent in the order passed to ``fit``
   are correlated, as in a panel stored unit by unit or a time series whose errors persist,
@@ -192,7 +192,7 @@ def fold_balance_warning(balance):
 
 
 def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters, balance=None):
-    """The messages of the three checks for a fit (see the module's docstring).
+    """The messages of the four checks for a fit (see the module's docstring).
 
     Parameters
     ----------

@@ -90,7 +90,8 @@ def test_regression_lambda_default_is_linear_in_the_dummies_only(rng):
     X = np.column_stack([rng.normal(size=(400, 2)), rng.binomial(1, 0.3, (400, 2)) * 5.0 - 1])
     y = X[:, 0] + 2 * X[:, 2] - X[:, 3] + rng.normal(size=400)
     index = make_lambda_strategy("regression", LogitFamily())
-    model = index.seeded_model(3)
+    model = index.moment_model(3)
+    assert isinstance(index.seeded_model(3), HistGradientBoostingRegressor)  # the projector
     assert isinstance(model, LinearTrendBoosting) and model.linear_columns == "binary"
     fitted = clone(model).fit(X, y)
     np.testing.assert_array_equal(fitted.columns_, [2, 3])
@@ -107,7 +108,7 @@ def test_regression_lambda_default_is_linear_in_the_dummies_only(rng):
                       RandomForestRegressor)
     given = make_lambda_strategy("regression", LogitFamily(),
                                  lambda_model=HistGradientBoostingRegressor())
-    assert isinstance(given.seeded_model(3), HistGradientBoostingRegressor)
+    assert isinstance(given.moment_model(3), HistGradientBoostingRegressor)
 
 
 def test_index_moments_carry_the_effects_of_many_dummies():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
 
 from .._validation import check_law_support, parse_treatment_law
 from ._regressors import (
@@ -195,11 +196,8 @@ def _dummy_shifts(X_fit, entries, sample_weight=None):
     columns = np.flatnonzero(_two_valued(X_fit))
     if columns.size < MATRIX_DUMMY_COLUMNS:
         return None
-    w = np.ones(X_fit.shape[0]) if sample_weight is None else sample_weight
-    A = np.column_stack([np.ones(X_fit.shape[0]), X_fit[:, columns]])
-    root = np.sqrt(w)[:, None]
-    coef = np.linalg.lstsq(root * A, root * entries, rcond=None)[0]
-    return lambda X: np.column_stack([np.ones(X.shape[0]), X[:, columns]]) @ coef
+    linear = LinearRegression().fit(X_fit[:, columns], entries, sample_weight=sample_weight)
+    return lambda X: linear.predict(X[:, columns])
 
 
 def matrix_tree_rows(n_rows):

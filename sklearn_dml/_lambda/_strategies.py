@@ -156,7 +156,7 @@ class LambdaStrategy:
             return lambda_features(X, self.lambda_model, n_threads,
                                    seed=self.seeds.int("binning"))
 
-        model = self.seeded_model(self.seeds.int("projection"), default_lambda_model)
+        model = self.seeded_model(self.seeds.int("projection"))
 
         def project(target, J):
             return project_crossfitted(
@@ -184,6 +184,10 @@ class _HessianRegression(LambdaStrategy):
         """The regressor of E[w T | x] where it is not the Λ regressor; None."""
         return None
 
+    def moment_model(self, seed):
+        """The regressor of a single-index family's moments given x: the Λ regressor."""
+        return self.seeded_model(seed)
+
     def index_weights(self, fold, data):
         """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family; the
         secant and observed-ℓ'' forms correct for the auxiliary fit's error, so they apply
@@ -206,7 +210,7 @@ class _HessianRegression(LambdaStrategy):
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
             return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
-                                       self.seeded_model(seed), self.mean_model(seed),
+                                       self.moment_model(seed), self.mean_model(seed),
                                        data.weights_at(rows))
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
@@ -258,15 +262,12 @@ class RegressionLambda(_HessianRegression):
     method = "regression"
     needs_aux = True
 
-    def seeded_model(self, seed, default=None):
-        """By default a single-index family's moments given x by
-        :class:`LinearTrendBoosting` linear in the two-valued columns: boosted trees
-        alone shrank effects spread over many dummies (a region's), and a linear part in
-        a continuous column extrapolates a positive moment below zero."""
-        if default is None:
-            default = (functools.partial(LinearTrendBoosting, linear_columns="binary")
-                       if self.family.single_index else default_lambda_model)
-        return super().seeded_model(seed, default)
+    def moment_model(self, seed):
+        """By default :class:`LinearTrendBoosting` linear in the two-valued columns:
+        boosted trees alone shrank effects spread over many dummies (a region's), and a
+        linear part in a continuous column extrapolates a positive moment below zero."""
+        return self.seeded_model(
+            seed, functools.partial(LinearTrendBoosting, linear_columns="binary"))
 
     def hessian_rows(self, fold, data):
         held_out = fold.held_out_theta()
