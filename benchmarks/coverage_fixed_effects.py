@@ -22,6 +22,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import sys  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy.special import expit, ndtr  # noqa: E402
@@ -43,16 +44,18 @@ FAMILIES = {"linear": (sd.StructuralDMLRegressor, 1.0), "logit": (sd.LogitDML, 1
             "probit": (sd.ProbitDML, 0.6), "poisson": (sd.PoissonDML, 0.3)}
 
 
-def simulate(family, n, seed):
-    """(X, T, Y, truth E[β] of the index) of one sample."""
+def sample(family, n, seed):
+    """One sample with what only the simulation knows: θ(x) of the index and E[T | x]."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 4))
     region = rng.integers(0, REGIONS, n)
     effect = EFFECTS[region]
     X = np.column_stack([x, np.eye(REGIONS)[region][:, 1:]])
-    T = 0.5 * x[:, 0] + 0.5 * effect + rng.standard_normal(n)
+    t_mean = 0.5 * x[:, 0] + 0.5 * effect
+    T = t_mean + rng.standard_normal(n)
     scale = FAMILIES[family][1]
-    eta = scale * (0.5 * x[:, 0] + effect + (0.6 + 0.3 * np.tanh(x[:, 1])) * T)
+    theta = scale * np.column_stack([0.5 * x[:, 0] + effect, 0.6 + 0.3 * np.tanh(x[:, 1])])
+    eta = theta[:, 0] + theta[:, 1] * T
     if family == "linear":
         Y = eta + rng.standard_normal(n)
     elif family == "poisson":
@@ -60,7 +63,14 @@ def simulate(family, n, seed):
     else:
         p = expit(eta) if family == "logit" else ndtr(eta)
         Y = (rng.random(n) < p).astype(float)
-    return X, T, Y, 0.6 * scale  # E[tanh(x₁)] = 0
+    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta, t_mean=t_mean,
+                           truth={"E[beta]": 0.6 * scale})  # E[tanh(x₁)] = 0
+
+
+def simulate(family, n, seed):
+    """(X, T, Y, truth E[β] of the index) of one sample."""
+    data = sample(family, n, seed)
+    return data.X, data.T, data.Y, data.truth["E[beta]"]
 
 
 def replication(design, n, seed):

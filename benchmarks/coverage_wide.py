@@ -14,12 +14,14 @@ Usage: python benchmarks/coverage_wide.py [--reps 100] [--n 3000,10000] [--jobs 
 
 from __future__ import annotations
 
+import functools
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import sys  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -46,19 +48,32 @@ def beta(X):
     return 0.5 + 0.3 * np.tanh(X[:, 0]) - 0.2 * X[:, 11] + 0.1 * np.log(X[:, 15])
 
 
-def simulate(design, n, seed):
-    """(X the estimator sees, T, Y, truth E[β])."""
+@functools.cache
+def true_mean_beta():
+    """E[β] over 400,000 simulated rows."""
+    return float(np.mean(beta(covariates(np.random.default_rng(10 ** 6), TRUTH_ROWS))))
+
+
+def sample(design, n, seed):
+    """One sample with what only the simulation knows: θ(x) = (α, β) and E[T | x]."""
     rng = np.random.default_rng(seed)
     X = covariates(rng, n)
-    T = 0.5 * X[:, 0] + 0.4 * X[:, 10] - 0.3 * np.log(X[:, 16]) + 0.2 * X[:, 2]
-    T = T + rng.normal(size=n)
-    eta = 0.2 * X[:, 1] - 0.3 * X[:, 12] + 0.2 * np.sin(X[:, 3]) + beta(X) * T
+    t_mean = 0.5 * X[:, 0] + 0.4 * X[:, 10] - 0.3 * np.log(X[:, 16]) + 0.2 * X[:, 2]
+    T = t_mean + rng.normal(size=n)
+    theta = np.column_stack([0.2 * X[:, 1] - 0.3 * X[:, 12] + 0.2 * np.sin(X[:, 3]), beta(X)])
+    eta = theta[:, 0] + theta[:, 1] * T
     if design.startswith("linear"):
         Y = eta + rng.normal(size=n)
     else:
         Y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    truth = float(np.mean(beta(covariates(np.random.default_rng(10 ** 6), TRUTH_ROWS))))
-    return (X[:, RELEVANT] if design.endswith("relevant9") else X), T, Y, truth
+    return SimpleNamespace(X=X[:, RELEVANT] if design.endswith("relevant9") else X, T=T, Y=Y,
+                           theta=theta, t_mean=t_mean, truth={"E[beta]": true_mean_beta()})
+
+
+def simulate(design, n, seed):
+    """(X the estimator sees, T, Y, truth E[β])."""
+    data = sample(design, n, seed)
+    return data.X, data.T, data.Y, data.truth["E[beta]"]
 
 
 def replication(design, n, seed):

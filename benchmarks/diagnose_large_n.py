@@ -4,7 +4,9 @@ For each replication of the design (``--design logit``: ``make_logit(n,
 treatment="continuous")``; ``--design poisson``, ``probit`` or ``tobit``:
 ``make_family_data(design, n)``; all draw T | X ~ N(0.5 x₁ + 0.3 x₃, 1); ``--design linear-binary``:
 ``make_linear_confounded(n, treatment="binary")``; ``--design logit-randomized``:
-``make_logit(n, treatment="randomized")``) the estimator is fitted once; its cross-fitted θ̂
+``make_logit(n, treatment="randomized")``; ``--design wide-logit``: coverage_wide.py's
+logit-relevant9; ``--design fixed-effects-logit`` (``-probit``, ``-poisson``):
+coverage_fixed_effects.py's) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
@@ -48,6 +50,8 @@ from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_
 from sklearn_dml.families import FAMILIES  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
+import coverage_fixed_effects  # noqa: E402
+import coverage_wide  # noqa: E402
 from diagnose_lambda import N_NODES, _lambda_over_law, run_replications  # noqa: E402
 
 
@@ -59,6 +63,12 @@ def _normal_law(data):
     """The quadrature of T | X ~ N(0.5 x₁ + 0.3 x₃, 1)."""
     nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
     return (0.5 * data.X[:, 0] + 0.3 * data.X[:, 2])[:, None] + nodes[None, :], probs / probs.sum()
+
+
+def _normal_law_given(data):
+    """The quadrature of T | X ~ N(t_mean(x), 1), the study's own mean of T."""
+    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
+    return data.t_mean[:, None] + nodes[None, :], probs / probs.sum()
 
 
 def _propensity_law(data):
@@ -88,7 +98,13 @@ DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", rando
            "logit-randomized": (lambda n, seed: make_logit(n, treatment="randomized",
                                                            random_state=seed),
                                 partial(sd.LogitDML, treatment_law=([0, 1], [0.5, 0.5])),
-                                "logit", _coin_law)}
+                                "logit", _coin_law),
+           "wide-logit": (lambda n, seed: coverage_wide.sample("logit-relevant9", n, seed),
+                          sd.LogitDML, "logit", _normal_law_given),
+           **{f"fixed-effects-{name}": (partial(coverage_fixed_effects.sample, name),
+                                        estimator, name, _normal_law_given)
+              for name, (estimator, _) in coverage_fixed_effects.FAMILIES.items()
+              if name != "linear"}}
 
 
 def _tails(psi, lam_hat, lam_true, stderr):
