@@ -10,7 +10,10 @@ E[β] = 1, n = 2000 rows, default settings. Designs:
 * ``time-series``: one series of 2000 periods in time order, AR(1) errors (ρ = 0.6);
 * ``sorted-x-kfold`` and ``sorted-t-kfold``: the sorted rows fitted with ``cv=KFold(5)``,
   scikit-learn's splitter without shuffling, so that each held-out fold is a slice of the
-  order (what the fold-balance warning is for).
+  order (what the fold-balance warning is for);
+* ``copies``: 1000 independent rows, each stored twice, in random order (records that a
+  merge duplicated; what the repeated-rows warning is for); ``copies-dropped``: the same
+  1000 distinct rows, fitted once each.
 
 Each replication fits without groups (the iid standard error, and whether the adjacent-rows
 and the fold-balance warnings fire) and, for the panel, with ``groups=`` the unit
@@ -44,10 +47,10 @@ import sklearn_dml as sd  # noqa: E402
 UNITS, PERIODS = 400, 5
 N = UNITS * PERIODS
 DESIGNS = ("iid", "sorted-x", "sorted-t", "panel", "time-series", "sorted-x-kfold",
-           "sorted-t-kfold")
+           "sorted-t-kfold", "copies", "copies-dropped")
 COLUMNS = ["design", "n", "se", "target", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
            "coverage", "coverage_mc_se", "R", "warned", "mean_z", "warned_folds",
-           "mean_fold_z", "cpu_s"]
+           "mean_fold_z", "warned_copies", "cpu_s"]
 
 
 def simulate(design, seed):
@@ -66,8 +69,11 @@ def simulate(design, seed):
         for i in range(1, N):  # AR(1): each period's error carries 0.6 of the last one's
             noise[i] += 0.6 * noise[i - 1]
     Y = X[:, 0] + 0.5 * X[:, 2] + (1 + 0.5 * np.tanh(X[:, 1])) * T + shared_e + noise
-    order = {"sorted-x": np.argsort(X[:, 1]), "sorted-t": np.argsort(T)}.get(
-        design.removesuffix("-kfold"), np.arange(N))
+    order = {"sorted-x": np.argsort(X[:, 1]), "sorted-t": np.argsort(T),
+             "copies": rng.permutation(np.repeat(np.arange(N // 2), 2)),
+             "copies-dropped": np.arange(N // 2)}.get(design.removesuffix("-kfold"),
+                                                      np.arange(N))
+    unit = np.arange(N) if design.startswith("copies") else unit  # a copy's row of origin
     return X[order], T[order], Y[order], unit[order]
 
 
@@ -89,7 +95,9 @@ def replication(design, seed):
                   "warned": any("rows adjacent" in str(w.message) for w in caught),
                   "z": est.row_dependence_["z"], "cpu": time.process_time() - t0,
                   "warned_folds": any("Held-out fold" in str(w.message) for w in caught),
-                  "fold_z": est._fold_balance["z"]}
+                  "fold_z": est._fold_balance["z"],
+                  "warned_copies": any("repeat another row" in str(w.message)
+                                       for w in caught)}
     if design == "panel":
         t0 = time.process_time()
         with warnings.catch_warnings():
@@ -99,7 +107,7 @@ def replication(design, seed):
         out["cluster-robust"] = {"estimate": est.inference_.estimate,
                                  "stderr": est.inference_.stderr, "warned": None, "z": None,
                                  "warned_folds": None, "fold_z": None,
-                                 "cpu": time.process_time() - t0}
+                                 "warned_copies": None, "cpu": time.process_time() - t0}
     return out
 
 
@@ -121,12 +129,15 @@ def main():
             warned = [r["warned"] for r in results if r["warned"] is not None]
             z = [r["z"] for r in results if r["z"] is not None]
             folds = [r["fold_z"] for r in results if r["fold_z"] is not None]
-            rows.append({"design": design, "n": N, "se": se, **row,
+            rows.append({"design": design, "n": N // 2 if design == "copies-dropped" else N,
+                         "se": se, **row,
                          "warned": float(np.mean(warned)) if warned else None,
                          "mean_z": float(np.mean(z)) if z else None,
                          "warned_folds": float(np.mean([r["warned_folds"] for r in results]))
                          if folds else None,
-                         "mean_fold_z": float(np.mean(folds)) if folds else None})
+                         "mean_fold_z": float(np.mean(folds)) if folds else None,
+                         "warned_copies": float(np.mean([r["warned_copies"] for r in results]))
+                         if folds else None})
     finish_study(args, "coverage_dependence", "rows that are not independent",
                  f"{', '.join(designs)}: n = {N}, default settings", rows,
                  COLUMNS, key=lambda r: r["design"], t_start=t_start)

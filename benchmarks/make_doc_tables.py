@@ -38,7 +38,8 @@ COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), (
            ("bias_se", "|bias|/SE"), ("coverage", "coverage"),
            ("coverage_normal", "coverage (normal law)"), ("sd_z", "SD of z"), ("R", "R"),
            ("mean_z", "mean z"), ("warned_folds", "fold warnings"),
-           ("mean_fold_z", "mean fold z"), ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
+           ("mean_fold_z", "mean fold z"), ("warned_copies", "copy warnings"),
+           ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
            ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
 
@@ -185,12 +186,15 @@ STUDIES = [
      "a unit effect in both T and the error (intra-unit correlation 0.5 each); "
      "time-series: one series of 2000 periods with AR(1) errors (rho = 0.6); "
      "sorted-x-kfold, sorted-t-kfold: the sorted rows fitted with cv=KFold(5), which does "
-     "not shuffle. Each sample is fitted without groups ('fits warned' is the share whose "
+     "not shuffle; copies: 1000 independent rows each stored twice, in random order (n = "
+     "2000 rows), and copies-dropped the same 1000 distinct rows. Each sample is fitted "
+     "without groups ('fits warned' is the share whose "
      "adjacent-rows check fired, 'mean z' its statistic; 'fold warnings' the share whose "
-     "fold-balance check fired, 'mean fold z' its statistic) and, for the panel, with "
+     "fold-balance check fired, 'mean fold z' its statistic; 'copy warnings' the share "
+     "whose repeated-rows check fired) and, for the panel, with "
      "groups= the unit. Core bands, for the independent rows and the panel's "
-     "cluster-robust row; the dependent rows' iid standard errors and the unshuffled folds "
-     "are what the warnings are for."),
+     "cluster-robust row; the dependent rows' iid standard errors, the unshuffled folds "
+     "and the copies are what the warnings are for."),
     ("coverage_small_n.json", "Small samples",
      "The core designs (make_linear_confounded, make_logit: 5 covariates, heterogeneous "
      "theta(x)) at 50 to 500 rows, default settings, target E[beta]; 'fits warned' is the "

@@ -270,7 +270,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
             getattr(self, "feature_names_in_", None), self.treatment_names_, self.outcome_name_)
         check_plans(plans, codes, weights)
         self._clusters = codes if self.cluster_se else None
-        reps = run_crossfit(plans, TrainingData(Xn, T_fit, Y_fit, weights, X_lambda=Xs),
+        reps = run_crossfit(plans, TrainingData(Xn, T_fit, Y_fit, weights, Xs, codes),
                             fit_family, config,
                             strategy.in_units(units, T.shape[1], fit_family), self.n_jobs,
                             self.torch_num_threads, verbose=self.verbose)
@@ -356,7 +356,8 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
                                      self.row_dependence_,
                                      self.n_clusters_ if self.cluster_se else None,
-                                     self._fold_balance)]
+                                     self._fold_balance, None if self.n_clusters_ else
+                                     (rows.X_user, rows.T, rows.Y))]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)

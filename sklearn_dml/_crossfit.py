@@ -31,6 +31,7 @@ from ._parallel import (
     n_task_threads,
 )
 from ._progress import Stopwatch, log, progress_bar
+from ._row_splits import split_permuted
 from ._seeds import SeedTree
 from ._training import train_ensemble
 
@@ -140,6 +141,7 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, seeds, check_treatment=Tru
     list of lists of FoldPlan, one list per repetition.
     """
     plans = []
+    codes = None if groups is None else np.unique(groups, return_inverse=True)[1].ravel()
     for rep in range(n_rep):
         rep_seeds = seeds.child(rep)
         splits = _splits_for_rep(cv, X, T, groups, rep_seeds.int("split"), reshuffle=n_rep > 1)
@@ -153,8 +155,8 @@ def plan_crossfit(cv, n_rep, X, T, groups, needs_aux, seeds, check_treatment=Tru
                 _check_treatment_variation(T, train, where)
             if needs_aux and K > 1:  # without cross-fitting (cv=1) Λ̂ is taken at θ̂ itself
                 order = plan.seeds.random_state("halves").permutation(train)
-                half = order.size // 2
-                plan.aux_rows, plan.lambda_rows = np.sort(order[:half]), np.sort(order[half:])
+                halves = split_permuted(order, order.size // 2, codes)
+                plan.aux_rows, plan.lambda_rows = np.sort(halves[0]), np.sort(halves[1])
                 if check_treatment:
                     for rows in (plan.aux_rows, plan.lambda_rows):
                         _check_treatment_variation(
@@ -428,7 +430,7 @@ def predict_held_out(data, tests, seeds, family, config, n_threads):
     trains = [np.setdiff1d(np.arange(n), te) for te in tests]
     with limited_threads(n_threads):
         fit = train_ensemble(data.X, data.T, data.Y, data.weights, trains, seeds, family,
-                             config)
+                             config, data.groups)
     theta = np.empty((n, family.theta_dim(data.T.shape[1])))
     for k, te in enumerate(tests):
         theta[te] = predict_theta(fit.layers, data.X[te], member=k)

@@ -78,7 +78,8 @@ def train_with_retry(data, rows, seeds, family, config, plans, what):
     stopping) is not finite or grew by orders of magnitude from the start, or when its θ̂
     lies far outside what the data support (see :func:`divergence`).
     """
-    fit = train_ensemble(data.X, data.T, data.Y, data.weights, rows, seeds, family, config)
+    fit = train_ensemble(data.X, data.T, data.Y, data.weights, rows, seeds, family, config,
+                         data.groups)
     problems = divergence(fit, data, rows, family, plans, config)
     rep = plans[0].rep
     if problems and config.solver != "lbfgs":  # L-BFGS takes no learning rate
@@ -87,7 +88,7 @@ def train_with_retry(data, rows, seeds, family, config, plans, what):
                       f"{rep} ({problems[0][1]}); retrying with lr={config.lr:g}.",
                       RuntimeWarning, stacklevel=2)
         fit = train_ensemble(data.X, data.T, data.Y, data.weights, rows, seeds, family,
-                             config)
+                             config, data.groups)
         problems = divergence(fit, data, rows, family, plans, config)
     if problems:
         bad = sorted({fold for fold, _ in problems})

@@ -1,7 +1,7 @@
 """Does the sample carry what the standard errors assume: enough independent rows?
 
 The sandwich variance treats rows (or clusters) as independent draws, and the normal
-approximation needs many of them. Four checks, each a message for the fit's warnings:
+approximation needs many of them. Five checks, each a message for the fit's warnings:
 
 * :func:`row_dependence`: the scores of rows adjacent in the order passed to ``fit``
   are correlated, as in a panel stored unit by unit or a time series whose errors persist,
@@ -12,6 +12,9 @@ approximation needs many of them. Four checks, each a message for the fit's warn
 * :func:`fold_balance`: a held-out fold whose covariates, treatment or outcome differ from
   its training rows' beyond what a random split gives, as where rows stored in order meet a
   splitter that does not shuffle them, and every network extrapolates to its held-out rows;
+* :func:`repeated_rows`: rows that copy another row exactly where chance would not repeat
+  it (a merge that duplicated records), so that cross-fitting holds out rows whose copies
+  it trained on and the standard errors count one observation several times;
 
 and :func:`variance_label`, the diagnostics' words for what the standard errors assume.
 """
@@ -37,6 +40,11 @@ SORTED_SHARE = 0.95
 # a held-out fold's mean of some column this many standard errors of a random split's from
 # its training rows' (a random split exceeds 6 with probability 2e-9 per column and fold)
 FOLD_BALANCE_Z = 6.0
+# rows that repeat another in X, T and Y are copies, not chance, where some column alone
+# takes this share as many values as there are distinct rows; a fit warns from this share
+# of the rows
+COPY_DISTINCT_SHARE = 0.9
+COPIES_SHARE = 0.01
 
 
 def outcome_order(Y):
@@ -177,6 +185,37 @@ def fold_balance(folds, X, T, Y, feature_names=None, treatment_names=None, outco
     return worst
 
 
+def repeated_rows(X, T, Y):
+    """How many rows repeat an earlier row exactly in X, T and Y where chance would not:
+    some column alone takes at least ``COPY_DISTINCT_SHARE`` as many values as there are
+    distinct rows (a continuous outcome or covariate), so two equal rows are one
+    observation twice. 0 where every row is distinct or the columns are all coarse enough
+    for ties (discrete data repeat rows by chance)."""
+    n = len(Y)
+    V = np.ascontiguousarray(np.hstack([np.asarray(a, dtype=float).reshape(n, -1) + 0.0
+                                        for a in (X, T, Y)]))  # + 0.0: -0.0 becomes 0.0
+    distinct = np.unique(V.view(np.dtype((np.void, V.dtype.itemsize * V.shape[1])))).size
+    if distinct == n:
+        return 0
+    most_values = max(np.unique(column).size for column in V.T)
+    return n - distinct if most_values >= COPY_DISTINCT_SHARE * distinct else 0
+
+
+def repeated_rows_warning(repeats, n_rows):
+    """A message where at least ``COPIES_SHARE`` of the rows copy another row."""
+    if repeats < max(1, COPIES_SHARE * n_rows):
+        return None
+    return (
+        f"{repeats} of the {n_rows} rows repeat another row exactly in X, T and Y, where "
+        "some column's values are too varied to repeat by chance: they look like copies "
+        "of one observation (records duplicated by a merge, or a table expanded from "
+        "counts). Cross-fitting then holds out rows whose copies it trained on, and the "
+        "standard errors count each copy as an independent draw: with every row stored "
+        "twice, the coverage page's dependence study covered 0.87 (SE/SD 0.67), its "
+        "estimates 3.4 times as spread as from the distinct rows. Drop the copies "
+        "(DataFrame.drop_duplicates()) and fit the distinct rows.")
+
+
 def fold_balance_warning(balance):
     """A message where a held-out fold differs from its training rows beyond chance."""
     if balance is None or balance["z"] <= FOLD_BALANCE_Z:
@@ -191,8 +230,9 @@ def fold_balance_warning(balance):
         "cv, or StratifiedKFold(5, shuffle=True).")
 
 
-def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters, balance=None):
-    """The messages of the four checks for a fit (see the module's docstring).
+def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters, balance=None,
+                    rows=None):
+    """The messages of the five checks for a fit (see the module's docstring).
 
     Parameters
     ----------
@@ -209,6 +249,9 @@ def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters, balanc
         Number of clusters of cluster-robust standard errors; None without.
     balance : dict or None
         :func:`fold_balance` of the fit's folds; None where the fit was given groups.
+    rows : tuple (X, T, Y) or None, default=None
+        The fit's rows, checked by :func:`repeated_rows`; None where the fit was given
+        groups.
 
     Returns
     -------
@@ -217,7 +260,8 @@ def sample_warnings(n_rows, n_effective, varying, dependence, n_clusters, balanc
     messages = [small_sample_warning(n_effective, varying, weighted=n_effective < n_rows),
                 few_clusters_warning(n_clusters),
                 row_dependence_warning(dependence),
-                fold_balance_warning(balance)]
+                fold_balance_warning(balance),
+                repeated_rows_warning(0 if rows is None else repeated_rows(*rows), n_rows)]
     return [m for m in messages if m]
 
 

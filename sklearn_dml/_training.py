@@ -21,6 +21,7 @@ from ._homogeneous import constant_start, parametric
 from ._lbfgs import EnsembleLBFGS
 from ._nets import EnsembleStructuralNet
 from ._progress import log, progress_bar
+from ._row_splits import split_validation
 
 # How far the loss of the returned weights may rise above the loss at the start, in units of
 # the start's mean absolute row loss, before training counts as diverged: two orders of
@@ -121,11 +122,12 @@ class TrainingData:
     Y: np.ndarray  # (n,)
     weights: np.ndarray  # (n,)
     X_lambda: np.ndarray | None = None  # (n, d) covariates of the Λ regressions; None: X
+    groups: np.ndarray | None = None  # (n,) cluster codes, kept whole by splits within a fold
 
     def as_float32(self):
         """The same rows with X in float32, as the networks take it."""
         return TrainingData(self.X.astype(np.float32), self.T, self.Y, self.weights,
-                            self.X_lambda)
+                            self.X_lambda, self.groups)
 
 
 @dataclass
@@ -147,15 +149,6 @@ class TrainResult:
     start_layers: list  # the weights before training
 
 
-def _split_validation(rows, gen, config):
-    if not config.early_stopping:
-        return rows, rows[:0]
-    n_val = int(round(config.validation_fraction * rows.size))
-    n_val = min(max(n_val, 1), rows.size - 1)
-    perm = torch.randperm(rows.size, generator=gen).numpy()
-    return rows[perm[n_val:]], rows[perm[:n_val]]
-
-
 def _padded(index_lists):
     """Stack ragged index arrays into (M, L) with a validity mask."""
     length = max(len(ix) for ix in index_lists)
@@ -167,7 +160,7 @@ def _padded(index_lists):
     return idx, mask
 
 
-def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
+def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config, groups=None):
     """Train one θ-network per row set, batched.
 
     Parameters
@@ -184,6 +177,8 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
         One seed per member.
     family : Family
     config : TrainConfig
+    groups : ndarray (n,) of int or None
+        Cluster codes: each member's validation rows are whole clusters.
 
     Returns
     -------
@@ -192,7 +187,9 @@ def train_ensemble(X, T, Y, weights, row_sets, seeds, family, config):
     device = torch.device(resolve_device(config.device))
     M = len(row_sets)
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-    splits = [_split_validation(np.asarray(r), g, config) for r, g in zip(row_sets, gens)]
+    splits = [split_validation(np.asarray(r), g, config.validation_fraction, groups)
+              if config.early_stopping else (np.asarray(r), np.asarray(r)[:0])
+              for r, g in zip(row_sets, gens)]
     train_rows = [s[0] for s in splits]
     val_rows = [s[1] for s in splits]
     if parametric(config.output_projector):  # nothing varies: the MLE on all the rows

@@ -12,6 +12,8 @@ from sklearn_dml._sample_checks import (
     FOLD_BALANCE_Z,
     fold_balance,
     outcome_order,
+    repeated_rows,
+    repeated_rows_warning,
     row_dependence,
 )
 from sklearn_dml.datasets import make_logit
@@ -212,3 +214,40 @@ def test_stratifying_on_a_continuous_treatment_says_what_to_do():
     with pytest.raises(ValueError, match=r"stratifies on the first treatment column.*"
                                          r"KFold\(5, shuffle=True\)"):
         LogitDML(**{**FAST, "cv": StratifiedKFold(5)}).fit(data.X, data.T, data.Y)
+
+
+def _copies(seed=0, n=600):
+    """Independent rows, each stored twice, in random order."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    T = 0.5 * X[:, 0] + rng.standard_normal(n)
+    Y = X[:, 0] + (1 + 0.5 * np.tanh(X[:, 1])) * T + rng.standard_normal(n)
+    order = rng.permutation(np.repeat(np.arange(n), 2))
+    return X[order], T[order], Y[order], order
+
+
+def test_copied_rows_warn_and_groups_or_distinct_rows_silence_it():
+    X, T, Y, origin = _copies()
+    assert repeated_rows(X, T, Y) == 600
+    _, messages = _fit(X, T, Y)
+    assert any("600 of the 1200 rows repeat another row" in m for m in messages)
+    _, messages = _fit(X, T, Y, groups=origin)
+    assert not any("repeat another row" in m for m in messages)
+    _, messages = _fit(*(a[np.unique(origin, return_index=True)[1]] for a in (X, T, Y)))
+    assert not any("repeat another row" in m for m in messages)
+
+
+def test_repeated_rows_ignores_the_ties_of_discrete_data():
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 4, size=(3000, 2)).astype(float)
+    T = rng.integers(0, 2, 3000).astype(float)
+    Y = rng.integers(0, 3, 3000).astype(float)
+    assert repeated_rows(X, T, Y) == 0  # 96 cells: ties are chance, not copies
+    X_copied = np.vstack([X, X[:1]])
+    X_copied[:, 0] = np.arange(3001.0)  # a column with a value of its own per row
+    assert repeated_rows(X_copied, np.r_[T, T[0]], np.r_[Y, Y[0]]) == 0  # no exact repeat
+    Xc, Tc, Yc = (np.concatenate([a, a[:40]]) for a in (X_copied, np.r_[T, T[0]],
+                                                       np.r_[Y, Y[0]]))
+    assert repeated_rows(Xc, Tc, Yc) == 40
+    assert repeated_rows_warning(40, 3041) is not None
+    assert repeated_rows_warning(20, 3041) is None  # under 1% of the rows
