@@ -46,4 +46,3 @@ def split_validation(rows, gen, validation_fraction, groups=None):
     perm = torch.randperm(rows.size, generator=gen).numpy()
     validation, train = split_permuted(rows[perm], n_val, groups)
     return train, validation
-
