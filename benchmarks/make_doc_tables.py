@@ -39,6 +39,7 @@ COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), (
            ("coverage_normal", "coverage (normal law)"), ("sd_z", "SD of z"), ("R", "R"),
            ("mean_z", "mean z"), ("warned_folds", "fold warnings"),
            ("mean_fold_z", "mean fold z"), ("warned_copies", "copy warnings"),
+           ("warned_codes", "code warnings"),
            ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
            ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
@@ -195,6 +196,15 @@ STUDIES = [
      "groups= the unit. Core bands, for the independent rows and the panel's "
      "cluster-robust row; the dependent rows' iid standard errors, the unshuffled folds "
      "and the copies are what the warnings are for."),
+    ("missing_codes.json", "Missing-value codes read as data",
+     "Linear model (E[beta] = 1) and logit (E[beta] = 0.5), T = 0.5 x0 + N(0, 1), n = 2000, "
+     "default settings. -clean: the sample as drawn; -t99, -t-9: T recorded as 99 or -9 "
+     "on a random 2% of the rows, as a survey codes a missing answer; linear-y-99: Y "
+     "recorded as -99 there. 'code warnings' is the share of fits whose value-code check "
+     "fired (a treatment or outcome value on at least 3 rows at an extreme of its column, "
+     "farther from every other value than 3 SDs of them and twice their widest spacing, "
+     "written as nines or as a negative integer below nonnegative values). Core bands, for "
+     "the clean rows; the coded rows are what the warning is for."),
     ("coverage_small_n.json", "Small samples",
      "The core designs (make_linear_confounded, make_logit: 5 covariates, heterogeneous "
      "theta(x)) at 50 to 500 rows, default settings, target E[beta]; 'fits warned' is the "
@@ -276,7 +286,9 @@ def _judged_rows(filename, rows):
     if filename == "coverage_dependence.json":  # the dependent rows' iid SEs are not judged
         return [r for r in rows if (r["design"] not in ("panel", "time-series")
                                     or r["se"] == "cluster-robust")
-                and not r["design"].endswith("kfold")]
+                and not r["design"].endswith("kfold") and r["design"] != "copies"]
+    if filename == "missing_codes.json":  # the coded samples are what the warning is for
+        return [r for r in rows if r["design"].endswith("clean")]
     if filename == "coverage_small_n.json":  # below 200 rows the fit warns
         return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_binary_treatment.json":  # the former default, for comparison

@@ -356,8 +356,9 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
                                      self.row_dependence_,
                                      self.n_clusters_ if self.cluster_se else None,
-                                     self._fold_balance, None if self.n_clusters_ else
-                                     (rows.X_user, rows.T, rows.Y))]
+                                     self._fold_balance, (rows.X_user, rows.T, rows.Y),
+                                     (self.treatment_names_, self.outcome_name_),
+                                     grouped=self.n_clusters_ is not None)]
         messages = tuple(filter(None, messages))
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=4)

@@ -15,6 +15,7 @@ from sklearn_dml._sample_checks import (
     repeated_rows,
     repeated_rows_warning,
     row_dependence,
+    value_codes,
 )
 from sklearn_dml.datasets import make_logit
 
@@ -251,3 +252,33 @@ def test_repeated_rows_ignores_the_ties_of_discrete_data():
     assert repeated_rows(Xc, Tc, Yc) == 40
     assert repeated_rows_warning(40, 3041) is not None
     assert repeated_rows_warning(20, 3041) is None  # under 1% of the rows
+
+
+def test_missing_value_codes_in_t_or_y_warn():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((800, 3))
+    T = 0.5 * X[:, 0] + rng.standard_normal(800)
+    Y = X[:, 0] + T + rng.standard_normal(800)
+    coded = rng.random(800) < 0.02
+    _, messages = _fit(X, np.where(coded, 99.0, T), Y)
+    assert any(m.startswith(f"T takes the value 99 on {coded.sum()} rows") for m in messages)
+    _, messages = _fit(X, T, np.where(coded, -99.0, Y))
+    assert any(m.startswith("Y takes the value -99 on") for m in messages)
+    _, messages = _fit(X, T, Y)
+    assert not any("missing-value code" in m for m in messages)
+
+
+@pytest.mark.parametrize("column, flagged", [
+    (np.r_[np.random.default_rng(0).normal(size=500), [99.0] * 5], True),
+    (np.r_[np.random.default_rng(0).normal(size=500), [-9.0] * 5], True),
+    (np.r_[np.random.default_rng(0).uniform(10, 14, 500), [-1.0] * 5], True),  # below ≥ 0
+    (np.r_[np.random.default_rng(0).normal(size=500), [99.0] * 2], False),  # two rows
+    (np.r_[np.random.default_rng(0).normal(size=500), [60.0] * 5], False),  # not a code
+    (np.r_[np.random.default_rng(0).uniform(8, 12, 500), [0.0] * 50], False),  # a log's 0
+    (np.maximum(np.random.default_rng(0).normal(size=500), 0.0), False),  # censored at 0
+    (np.r_[np.random.default_rng(0).integers(0, 3, 500), [9] * 5], True),  # a count's 9
+    (np.r_[np.random.default_rng(0).integers(0, 30, 500), [9] * 5], False),  # inside
+    (np.r_[np.random.default_rng(0).normal(size=500), [-9.0] * 5] * 3, False),  # -27
+])
+def test_value_codes_tell_codes_from_real_extremes(column, flagged):
+    assert bool(value_codes(column[:, None].astype(float), ["v"])) is flagged
