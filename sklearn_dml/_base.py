@@ -281,7 +281,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         self._reps = [cache_repetition(rep, fit_family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._jacobi_lambda_floor,
                                        homogeneous=constant, cells=cells) for rep in reps]
-        check_identified(self._reps, varying=varying)
+        check_identified(self._reps, varying=varying, T=T)
         self.row_dependence_ = None if codes is not None else row_dependence(
             self._reps[0].correction, weights, constant, Y)
         self._store_crossfit(plans, reps, units, config)

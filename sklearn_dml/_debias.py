@@ -363,13 +363,14 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True, untreated=N
     return messages
 
 
-def check_identified(reps, varying=True):
+def check_identified(reps, varying=True, T=None):
     """Refuse a fit whose Λ̂(x) is singular on most rows, where some component of θ varies.
 
     There θ(x) is not identified by the rows near x (T barely varies given X, or θ̂ puts
     probabilities at 0 or 1), and an average of θ̂ over all rows extrapolates from the few
     that identify it, with an interval that does not show it. Below
     ``UNIDENTIFIED_MIN_ROWS`` rows the share is noise and the regularization warning speaks.
+    Where a value of ``T`` lies far out (:func:`_far_treatment`), the message names it.
     """
     share = float(np.mean([np.mean(r.unidentified) for r in reps]))
     n_rows = reps[0].unidentified.shape[0]
@@ -381,7 +382,25 @@ def check_identified(reps, varying=True):
             "extrapolate and their intervals would not be valid. T is (nearly) determined by "
             "X, or the fitted probabilities sit at 0 or 1. Drop the covariates that determine "
             "T, restrict the sample to rows where T varies given X, or hold θ constant in x "
-            "(homogeneous='all').")
+            "(homogeneous='all')." + _far_treatment(T))
+
+
+def _far_treatment(T):
+    """A sentence naming the treatment value farthest out where it lies more than 100
+    robust SDs (interquartile range / 1.349) from the median, as a typo or a code would:
+    T's spread then dwarfs its variation given X everywhere else. Empty otherwise."""
+    if T is None:
+        return ""
+    T = np.asarray(T, dtype=float).reshape(len(T), -1)
+    median = np.median(T, axis=0)
+    scale = np.subtract(*np.percentile(T, [75, 25], axis=0)) / 1.349
+    far = np.abs(T - median) / np.where(scale > 0, scale, np.inf)
+    row, column = np.unravel_index(np.argmax(far), far.shape)
+    if far[row, column] <= 100:
+        return ""
+    return (f" Row {row} (0-based) has T = {T[row, column]:g}, {far[row, column]:.0f} robust "
+            "SDs from the median of T: if that is a typo or a missing-value code, fix or "
+            "drop the row.")
 
 
 def influential_row_warning(inference):

@@ -282,3 +282,12 @@ def test_missing_value_codes_in_t_or_y_warn():
 ])
 def test_value_codes_tell_codes_from_real_extremes(column, flagged):
     assert bool(value_codes(column[:, None].astype(float), ["v"])) is flagged
+
+
+def test_a_typo_in_t_is_named_where_it_leaves_lambda_singular():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((1500, 4))
+    T = 0.5 * X[:, 0] + rng.standard_normal(1500)
+    Y = X[:, 1] + T + rng.standard_normal(1500)
+    with pytest.raises(ValueError, match=r"Row 3 \(0-based\) has T = 10000, \d+ robust SDs"):
+        StructuralDMLRegressor(**FAST).fit(X, np.where(np.arange(1500) == 3, 1e4, T), Y)
