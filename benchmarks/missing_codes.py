@@ -21,14 +21,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import study_parser, summarize, write_study  # noqa: E402
+from _mc import fit_recording, study_parser, summarize, write_study  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml._sample_checks import value_codes  # noqa: E402
@@ -64,14 +63,7 @@ def replication(design, seed):
     X, T, Y, truth = simulate(design, seed)
     estimator = (sd.StructuralDMLRegressor if design.startswith("linear") else sd.LogitDML)(
         target="beta", random_state=seed)
-    t0 = time.process_time()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        estimator.fit(X, T, Y)
-    return {"names": ["E[beta]"], "truth": np.array([truth]),
-            "estimate": estimator.inference_.estimate, "stderr": estimator.inference_.stderr,
-            "codes": any("missing-value code" in str(w.message) for w in caught),
-            "cpu": time.process_time() - t0}
+    return fit_recording(estimator, X, T, Y, truth, warning="missing-value code")
 
 
 def scan_columns():
@@ -117,7 +109,7 @@ def main():
         results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, seed)
                                              for seed in range(args.reps))
         rows.append({"design": design, **summarize(results)[0],
-                     "warned_codes": float(np.mean([r["codes"] for r in results]))})
+                     "warned_codes": float(np.mean([r["warned"] for r in results]))})
     meta = (f"n = {N}, default settings, R = {args.reps} (seeds 0-{args.reps - 1}); "
             f"wall {time.time() - t_start:.0f} s")
     write_study(args.out, "missing_codes", "missing-value codes", meta, rows, COLUMNS,
