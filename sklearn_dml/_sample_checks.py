@@ -275,9 +275,10 @@ def value_code_warnings(T, Y, treatment_names, outcome_name):
     return [f"{name} takes the value {value:g} on {rows} rows, {gap:.0f} standard deviations "
             "of its other values away from all of them: it looks like a missing-value code "
             "(such as -9 or 99), which the fit reads as data. A code in T or Y moves the "
-            "estimate and can leave a narrow interval around a wrong value (a linear design "
-            "with T coded 99 on 2% of its rows gave E[beta] 0.00 with an SE of 0.007 "
-            "instead of 1.02). Drop or recode those rows, unless the value is real."
+            "estimate and can leave a narrow interval around a wrong value: in the coverage "
+            "page's study of missing-value codes, T coded 99 on 2% of the rows put a linear "
+            "model's E[beta] at 0 instead of 1, with an SE of 0.020. Drop or recode those "
+            "rows, unless the value is real."
             for name, value, rows, gap in value_codes(np.hstack([T, Y]), names)]
 
 
