@@ -99,6 +99,10 @@ def _names(obj, default):
 
 
 def _numeric(value, name, ensure_2d):
+    dtypes = getattr(value, "dtypes", getattr(value, "dtype", None))
+    if any(getattr(d, "kind", "") in ("m", "M") for d in np.atleast_1d(dtypes)):
+        raise ValueError(f"{name} holds dates or durations (read as nanosecond counts): turn "
+                         "them into numbers first (a year, or days since a start date).")
     try:
         return check_array(value, ensure_2d=ensure_2d, dtype="numeric", input_name=name,
                            ensure_min_samples=1, **_FINITE_OFF).astype(float, copy=False)
@@ -106,8 +110,8 @@ def _numeric(value, name, ensure_2d):
         msg = str(exc)
         if "string" in msg or "convert" in msg or "dtype" in msg:
             raise ValueError(
-                f"{name} has non-numeric values ({msg}) Encode categorical columns first, for "
-                "example with a OneHotEncoder in a ColumnTransformer before the estimator."
+                f"{name} has non-numeric values ({msg}). Code a two-valued {name} as 0/1 (for "
+                f"example ({name} == 'yes').astype(float)) and categories as dummy columns."
             ) from exc
         raise
 

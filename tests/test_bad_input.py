@@ -610,3 +610,18 @@ def test_public_survey_without_overlap_is_called_unreliable():
     with pytest.warns(UserWarning, match="regularized on .* treat the interval as unreliable"):
         est = StructuralDMLRegressor(hidden_dims=(8,), max_epochs=5, random_state=0).fit(X, T, Y)
     assert est.inference_.diagnostics["share_regularized"] > 0.15
+
+
+def test_dates_as_treatment_or_outcome_are_refused():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    dates = pd.Series(pd.date_range("2020-01-01", periods=100), name="day")
+    with pytest.raises(ValueError, match="T holds dates or durations"):
+        StructuralDMLRegressor(max_epochs=2).fit(X, dates, rng.normal(size=100))
+    with pytest.raises(ValueError, match="Y holds dates or durations"):
+        StructuralDMLRegressor(max_epochs=2).fit(X, rng.normal(size=100), dates - dates[0])
+    with pytest.raises(ValueError, match=r"Code a two-valued Y as 0/1"):
+        StructuralDMLRegressor(max_epochs=2).fit(X, rng.normal(size=100),
+                                                 np.where(X[:, 0] > 0, "yes", "no"))
