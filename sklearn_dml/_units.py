@@ -89,9 +89,11 @@ def varying_binary_columns(T):
 
 
 def two_valued_columns(T):
-    """Indices of the columns of T (n, p) that take exactly two distinct values."""
+    """Indices of the columns of T (n, p) that take exactly two distinct values (a dummy,
+    whatever its coding)."""
     T = np.asarray(T, dtype=float)
-    return [j for j in range(T.shape[1]) if np.unique(T[:, j]).size == 2]
+    low, high = T.min(axis=0), T.max(axis=0)
+    return np.flatnonzero((low < high) & np.all((T == low) | (T == high), axis=0)).tolist()
 
 
 def standardized_columns(T):

@@ -7,14 +7,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
+from .._units import two_valued_columns
 from .._validation import check_law_support, parse_treatment_law
-from ._regressors import (
-    _constant,
-    _fit_predict,
-    _two_valued,
-    _weight_params,
-    default_matrix_model,
-)
+from ._regressors import _constant, _fit_predict, _weight_params, default_matrix_model
 
 MAX_LAW_POINTS = 256
 # Rows each tree of the default matrix forest grows on: all of them up to this many,
@@ -186,15 +181,15 @@ def regress_hessian(H, X_fit, X_pred, model=None, jointly=True, sample_weight=No
 
 
 # a forest splits on a few dummies itself; from this many, as a categorical covariate's
-# one-hot columns, its leaves dilute their effects (a tobit with 29 region dummies)
+# one-hot columns, its leaves dilute their effects
 MATRIX_DUMMY_COLUMNS = 5
 
 
 def _dummy_shifts(X_fit, entries, sample_weight=None):
     """The least-squares fit of ``entries`` on X's two-valued columns, as a function of X;
     None where X has fewer than ``MATRIX_DUMMY_COLUMNS`` of them."""
-    columns = np.flatnonzero(_two_valued(X_fit))
-    if columns.size < MATRIX_DUMMY_COLUMNS:
+    columns = two_valued_columns(X_fit)
+    if len(columns) < MATRIX_DUMMY_COLUMNS:
         return None
     linear = LinearRegression().fit(X_fit[:, columns], entries, sample_weight=sample_weight)
     return lambda X: linear.predict(X[:, columns])

@@ -10,6 +10,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_val_predict
 
+from .._units import two_valued_columns
+
 
 def default_lambda_model():
     """Default nuisance regressor: small-tree gradient boosting with early stopping.
@@ -47,7 +49,7 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         self.columns_ = (np.arange(X.shape[1]) if self.linear_columns == "all"
-                         else np.flatnonzero(_two_valued(X)))
+                         else np.asarray(two_valued_columns(X), dtype=int))
         self.linear_ = None
         residual = y
         if self.columns_.size:
@@ -68,12 +70,6 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
 
     def _boosting_features(self, X):
         return X if self.edges_ is None else bin_codes(X, self.edges_)
-
-
-def _two_valued(X):
-    """Per column, whether it takes at most two values (a dummy, whatever its coding)."""
-    low, high = X.min(axis=0), X.max(axis=0)
-    return np.all((X == low) | (X == high), axis=0)
 
 
 BINNING_SUBSAMPLE = 200_000  # rows whose quantiles set the bin edges, as in gradient boosting
