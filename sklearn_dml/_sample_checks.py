@@ -167,14 +167,7 @@ def fold_balance(folds, X, T, Y, feature_names=None, treatment_names=None, outco
     n = len(X)
     if len(folds[0]) < 2:
         return None
-    X, T, Y = (np.asarray(a, dtype=float).reshape(n, -1) for a in (X, T, Y))
-    names = [*(feature_names if feature_names is not None else
-               [f"x{j}" for j in range(X.shape[1])]),
-             *(treatment_names if treatment_names is not None else
-               [f"T{j}" for j in range(T.shape[1])]),
-             *([str(outcome_name)] if Y.shape[1] == 1 else
-               [f"{outcome_name}[{j}]" for j in range(Y.shape[1])])]
-    V = np.hstack([X, T, Y])
+    V, names = _columns(X, T, Y, feature_names, treatment_names, outcome_name)
     spread = V.std(axis=0)
     keep = spread > 0
     if not keep.any():
@@ -195,6 +188,23 @@ def fold_balance(folds, X, T, Y, feature_names=None, treatment_names=None, outco
     return worst
 
 
+def _columns(X, T, Y, feature_names=None, treatment_names=None, outcome_name="Y"):
+    """X, T and Y side by side as float columns (n, k), and the columns' names ("x0", "T0",
+    ... where none are given or the given ones do not fit)."""
+    n = len(Y)
+    blocks = [np.asarray(a, dtype=float).reshape(n, -1) for a in (X, T, Y)]
+
+    def named(given, prefix, width):
+        return list(given) if given is not None and len(given) == width else [
+            f"{prefix}{j}" for j in range(width)]
+
+    width_y = blocks[2].shape[1]
+    names = [*named(feature_names, "x", blocks[0].shape[1]),
+             *named(treatment_names, "T", blocks[1].shape[1]),
+             *([str(outcome_name)] if width_y == 1 else named(None, outcome_name, width_y))]
+    return np.hstack(blocks), names
+
+
 def repeated_rows(X, T, Y):
     """How many rows repeat an earlier row exactly in X, T and Y where chance would not:
     some column alone takes at least ``COPY_DISTINCT_SHARE`` as many values as there are
@@ -202,8 +212,7 @@ def repeated_rows(X, T, Y):
     observation twice. 0 where every row is distinct or the columns are all coarse enough
     for ties (discrete data repeat rows by chance)."""
     n = len(Y)
-    V = np.ascontiguousarray(np.hstack([np.asarray(a, dtype=float).reshape(n, -1) + 0.0
-                                        for a in (X, T, Y)]))  # + 0.0: -0.0 becomes 0.0
+    V = np.ascontiguousarray(_columns(X, T, Y)[0] + 0.0)  # + 0.0: -0.0 becomes 0.0
     distinct = np.unique(V.view(np.dtype((np.void, V.dtype.itemsize * V.shape[1])))).size
     if distinct == n:
         return 0
@@ -220,10 +229,10 @@ def repeated_rows_warning(repeats, n_rows):
         "some column's values are too varied to repeat by chance: they look like copies "
         "of one observation (records duplicated by a merge, or a table expanded from "
         "counts). Cross-fitting then holds out rows whose copies it trained on, and the "
-        "standard errors count each copy as an independent draw: with every row stored "
-        "twice, the coverage page's dependence study covered 0.87 (SE/SD 0.67), its "
-        "estimates 3.4 times as spread as from the distinct rows. Drop the copies "
-        "(DataFrame.drop_duplicates()) and fit the distinct rows.")
+        "standard errors count each copy as an independent draw, so the interval runs "
+        "short (the coverage page's study of rows that are not independent measures "
+        "how far). Drop the copies (DataFrame.drop_duplicates()) and fit the distinct "
+        "rows.")
 
 
 def value_codes(values, names):
@@ -266,20 +275,15 @@ def _code_like(value, others_nonnegative):
 def value_code_warnings(T, Y, treatment_names, outcome_name):
     """A message per treatment or outcome column with a value that looks like a
     missing-value code (:func:`value_codes`)."""
-    n = len(Y)
-    T, Y = np.asarray(T, dtype=float).reshape(n, -1), np.asarray(Y, dtype=float).reshape(n, -1)
-    names = [*(treatment_names if len(treatment_names) == T.shape[1] else
-               [f"T[{j}]" for j in range(T.shape[1])]),
-             *([str(outcome_name)] if Y.shape[1] == 1 else
-               [f"{outcome_name}[{j}]" for j in range(Y.shape[1])])]
+    values, names = _columns(np.empty((len(Y), 0)), T, Y, None, treatment_names,
+                             outcome_name)
     return [f"{name} takes the value {value:g} on {rows} rows, {gap:.0f} standard deviations "
             "of its other values away from all of them: it looks like a missing-value code "
             "(such as -9 or 99), which the fit reads as data. A code in T or Y moves the "
-            "estimate and can leave a narrow interval around a wrong value: in the coverage "
-            "page's study of missing-value codes, T coded 99 on 2% of the rows put a linear "
-            "model's E[beta] at 0 instead of 1, with an SE of 0.020. Drop or recode those "
+            "estimate and can leave a narrow interval around a wrong value (the coverage "
+            "page's study of missing-value codes measures how far). Drop or recode those "
             "rows, unless the value is real."
-            for name, value, rows, gap in value_codes(np.hstack([T, Y]), names)]
+            for name, value, rows, gap in value_codes(values, names)]
 
 
 def fold_balance_warning(balance):

@@ -264,8 +264,8 @@ class RegressionLambda(_HessianRegression):
 
     def moment_model(self, seed):
         """By default :class:`LinearTrendBoosting` linear in the two-valued columns:
-        boosted trees alone shrank effects spread over many dummies (a region's), and a
-        linear part in a continuous column extrapolates a positive moment below zero."""
+        boosted trees alone shrink effects spread over many dummies, and a linear part in
+        a continuous column extrapolates a positive moment below zero."""
         return self.seeded_model(
             seed, functools.partial(LinearTrendBoosting, linear_columns="binary"))
 
