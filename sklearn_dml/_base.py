@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._cells import covariate_cells
+from ._constant_outcome import constant_outcome_groups, constant_outcome_warning
 from ._covariates import X_SCALINGS, fit_covariate_scaling
 from ._crossfit import check_plans, plan_crossfit, run_crossfit
 from ._debias import (
@@ -278,10 +279,14 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
         varying = len(constant) < len(self.theta_names_)
         cells = (covariate_cells(X, weights) if varying and not strategy.known_law
                  else None)  # with a known law of T, Λ(x) does not rest on the rows at x
+        self._constant_outcome = constant_outcome_groups(
+            family.constant_outcome_unbounded, X, Y, weights, cells,
+            getattr(self, "feature_names_in_", None), self.outcome_name_) if varying else None
         self._reps = [cache_repetition(rep, fit_family, T_fit, Y_fit, units, weights,
                                        self.lambda_floor, self._jacobi_lambda_floor,
-                                       homogeneous=constant, cells=cells) for rep in reps]
-        check_identified(self._reps, varying=varying, T=T)
+                                       homogeneous=constant, cells=cells,
+                                       constant_outcome=self._constant_outcome) for rep in reps]
+        check_identified(self._reps, varying=varying, T=T, constant_outcome=self._constant_outcome)
         self.row_dependence_ = None if codes is not None else row_dependence(
             self._reps[0].correction, weights, constant, Y)
         self._store_crossfit(plans, reps, units, config)
@@ -352,6 +357,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                              varying, untreated_overlap(
                                                  rows.T, self.lambda_regularized_,
                                                  self.treatment_names_)),
+                    constant_outcome_warning(self.inference_.diagnostics),
                     influential_row_warning(self.inference_),
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
                                      self.row_dependence_,
@@ -389,6 +395,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                  "effective_n": None if np.all(weights == 1.0) else self.effective_n_,
                  "homogeneous": self.homogeneous_, "theta_dim": len(self.theta_names_),
                  "row_dependence": self.row_dependence_, "fold_balance": self._fold_balance,
+                 "constant_outcome": self._constant_outcome,
                  "normal_scores": self._x_scaling.quantile_names(
                      getattr(self, "feature_names_in_", None))}
         with threadpool_limits(limits=n_task_threads(self.torch_num_threads)):

@@ -82,6 +82,7 @@ class RepetitionCache:
     pooled_condition: float  # of the Jacobi-scaled average Λ̂
     best_epoch: np.ndarray  # (K,)
     in_flat_cell: np.ndarray  # (n,) bool: in a covariate cell whose own Λ is singular
+    in_constant_outcome: np.ndarray  # (n,) bool: in a group whose Y never leaves a bound
     homogeneous: HomogeneousBlock | None = None  # components of θ constant in x
     targeting: TargetingResult | None = None  # the targeting step, where the family takes one
     fitted_theta: np.ndarray | None = None  # (n, d) the networks' θ̂ where targeting moved it
@@ -93,7 +94,7 @@ class RepetitionCache:
 
 
 def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
-                     homogeneous=(), cells=None):
+                     homogeneous=(), cells=None, constant_outcome=None):
     """Regularize and invert one repetition's Λ̂ and map the cache to the user's units.
 
     Parameters
@@ -117,6 +118,10 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
         Cells of rows with identical covariates (:func:`~sklearn_dml._cells.covariate_cells`):
         rows of a cell whose own Hessians are singular count as regularized and
         unidentified, whatever the smoothed Λ̂ says there.
+    constant_outcome : ConstantOutcome or None
+        Groups of rows whose outcome never leaves a value of unbounded likelihood
+        (:func:`~sklearn_dml._constant_outcome.constant_outcome_groups`): their rows count
+        as regularized, with a warning of their own.
 
     Returns
     -------
@@ -130,6 +135,8 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     flat = (np.zeros(T.shape[0], dtype=bool) if cells is None else
             flat_cells(family, T, Y, result.theta, cells, result.lam, weights, IDENTIFIED_FLOOR,
                        directions=varying))
+    dead = (np.zeros(T.shape[0], dtype=bool) if constant_outcome is None
+            else constant_outcome.rows)
     theta, block, targeting = result.theta, None, None
     if len(homogeneous):
         theta, block = solve_constant(family, Y, T, theta, lam, units, weights, homogeneous)
@@ -142,7 +149,8 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
     return RepetitionCache(
         theta=units.theta(theta), fold_id=result.fold_id,
         lam=lam, correction=correction, homogeneous=block,
-        raised=reg.raised | result.floored | flat, in_flat_cell=flat,
+        raised=reg.raised | result.floored | flat | dead, in_flat_cell=flat,
+        in_constant_outcome=dead,
         # the Jacobi floor marks where a link's parameters are not separately identified
         # (gen_sigmoid_ii at vanishing effects), which its targets need not be
         unidentified=(result.floored if jacobi
@@ -276,12 +284,15 @@ def diagnostics(reps, rows, plugin, estimate, fit_facts, n_clusters):
         "share_regularized": float(np.mean([np.mean(r.raised[rows]) for r in reps])),
         "share_unidentified": float(np.mean([np.mean(r.unidentified[rows]) for r in reps])),
         "share_flat_cells": float(np.mean([np.mean(r.in_flat_cell[rows]) for r in reps])),
+        "share_constant_outcome": float(np.mean(reps[0].in_constant_outcome[rows])),
         "lambda_condition_median": float(np.median(
             np.concatenate([r.condition[rows] for r in reps]))),
         "pooled_condition": float(max(r.pooled_condition for r in reps)),
         "mean_best_epoch": float(np.mean([np.mean(r.best_epoch) for r in reps])),
         "weight_decay": fit_facts["weight_decay"],
     }
+    if diag["share_constant_outcome"] > 0:  # the fit's largest such group, for the warning
+        diag["constant_outcome"] = fit_facts["constant_outcome"].largest
     if fit_facts.get("normal_scores"):  # x_scaling: columns the networks see as normal scores
         diag["x_normal_scores"] = ", ".join(fit_facts["normal_scores"])
     if fit_facts.get("effective_n") is not None:
@@ -322,7 +333,8 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True, untreated=N
     names the binary treatment whose untreated rows hold most of the floored ones (see
     :func:`~sklearn_dml.targets._population.untreated_overlap`), or None."""
     messages = []
-    share = diagnostics["share_regularized"]
+    # rows of constant outcome are regularized too, with a warning of their own
+    share = diagnostics["share_regularized"] - diagnostics.get("share_constant_outcome", 0.0)
     if varying and share > REGULARIZED_WARN_SHARE:
         flat = diagnostics.get("share_flat_cells", 0.0)
         messages.append(
@@ -363,14 +375,15 @@ def regularization_warnings(diagnostics, lambda_floor, varying=True, untreated=N
     return messages
 
 
-def check_identified(reps, varying=True, T=None):
+def check_identified(reps, varying=True, T=None, constant_outcome=None):
     """Refuse a fit whose Λ̂(x) is singular on most rows, where some component of θ varies.
 
     There θ(x) is not identified by the rows near x (T barely varies given X, or θ̂ puts
     probabilities at 0 or 1), and an average of θ̂ over all rows extrapolates from the few
     that identify it, with an interval that does not show it. Below
     ``UNIDENTIFIED_MIN_ROWS`` rows the share is noise and the regularization warning speaks.
-    Where a value of ``T`` lies far out (:func:`_far_treatment`), the message names it.
+    Where a value of ``T`` lies far out (:func:`_far_treatment`), the message names it, and
+    the largest group of ``constant_outcome`` (a ``ConstantOutcome``) where there is one.
     """
     share = float(np.mean([np.mean(r.unidentified) for r in reps]))
     n_rows = reps[0].unidentified.shape[0]
@@ -382,7 +395,10 @@ def check_identified(reps, varying=True, T=None):
             "extrapolate and their intervals would not be valid. T is (nearly) determined by "
             "X, or the fitted probabilities sit at 0 or 1. Drop the covariates that determine "
             "T, restrict the sample to rows where T varies given X, or hold θ constant in x "
-            "(homogeneous='all')." + _far_treatment(T))
+            "(homogeneous='all')." + _far_treatment(T) + (
+                f" In the data, {constant_outcome.largest}, where the likelihood has no "
+                "maximum: drop such rows before fitting."
+                if constant_outcome is not None and constant_outcome.largest else ""))
 
 
 def _far_treatment(T):

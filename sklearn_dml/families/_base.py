@@ -121,6 +121,13 @@ class Family:
     def check_data(self, t, y, treatment_names):
         """Checks that need T and Y together (e.g. separation); raise ValueError."""
 
+    def constant_outcome_unbounded(self, values):
+        """Per value of Y, whether the likelihood of rows that all take it has no finite
+        maximum in θ (a binary outcome that is never 1, counts that are all 0, outcomes
+        all censored): where a group of rows has only that value, its θ(x) runs to infinity
+        and the data there do not identify it. None by default."""
+        return np.zeros(np.shape(values), dtype=bool)
+
     def fit_warnings(self, y, t, theta):
         """Messages on the fitted θ̂ (user units) that the estimator raises as warnings
         (e.g. signs of separation, a parameter at its boundary); none by default."""

@@ -60,6 +60,9 @@ class BinaryIndexFamily(IndexFamily):
     def check_y(self, y):
         return check_binary(y, self._label())
 
+    def constant_outcome_unbounded(self, values):
+        return np.ones(np.shape(values), dtype=bool)  # never 1, or never 0
+
     def check_data(self, t, y, treatment_names):
         # a constant Y is refused before (check_treatment_outcome)
         check_separation(t, y, treatment_names)

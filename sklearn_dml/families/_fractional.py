@@ -53,6 +53,9 @@ class FractionalLogitFamily(LogitFamily):
     def check_y(self, y):
         return check_unit_interval(y, self.label)
 
+    def constant_outcome_unbounded(self, values):
+        return (np.asarray(values) == 0) | (np.asarray(values) == 1)
+
     def check_data(self, t, y, treatment_names):
         # a fractional row pulls towards both bounds, so only rows with Y > 0 against rows
         # with Y < 1 can separate (the binary check when Y is 0/1)

@@ -130,6 +130,9 @@ class NegativeBinomialFamily(ExtendedIndexFamily):
         h_ss = r * r * nb_trigamma_tail(mu, r) - r * pi
         return stack_hessian(r * pi, np.zeros_like(eta), np.maximum(h_ss, 0.0))
 
+    def constant_outcome_unbounded(self, values):
+        return np.asarray(values) == 0  # a rate of zero: log-rate at -inf
+
     def check_y(self, y):
         return check_counts(y, "negative binomial")
 

@@ -80,6 +80,9 @@ class PoissonFamily(IndexFamily):
     def variance(self, t, theta):
         return self.mean(t, theta)
 
+    def constant_outcome_unbounded(self, values):
+        return np.asarray(values) == 0  # a rate of zero: log-rate at -inf
+
     def check_y(self, y):
         return check_counts(y, "poisson", allow_noninteger=self.pseudo)
 

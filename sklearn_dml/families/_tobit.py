@@ -210,6 +210,10 @@ class TobitFamily(ExtendedIndexFamily):
                 "censoring points to match the data, e.g. TobitFamily(left=Y.min()).")
         return y
 
+    def constant_outcome_unbounded(self, values):
+        lo, hi = self._bounds()  # every row censored: the index beyond any bound
+        return (np.asarray(values) <= lo) | (np.asarray(values) >= hi)
+
     def check_data(self, t, y, treatment_names):
         lo, hi = self._bounds()
         free = (y > lo) & (y < hi)

@@ -108,6 +108,9 @@ class ZeroInflatedPoissonFamily(ExtendedIndexFamily):
         h_ee = mu - p0 * mu * rho * (1 + mu * (1 - rho))
         return stack_hessian(h_ee, -p0 * mu * v, pi * (1 - pi) - p0 * v)
 
+    def constant_outcome_unbounded(self, values):
+        return np.asarray(values) == 0  # a rate of zero: log-rate at -inf
+
     def check_y(self, y):
         return check_counts(y, "zero-inflated poisson")
 
