@@ -9,9 +9,9 @@ the 85th percentile of x₀ (an eligibility cut-off on a continuous covariate);
 ``poisson-dead-level``: a Poisson with log-rate 0.3·x₀ + (0.5 + 0.15·tanh(x₁))·T
 (E[β] = 0.5) and 12 less on a 15% level, so every count there is 0. 'where' rows are
 ``est.inference(where=~est.lambda_regularized_)``, whose truth is E[β] over the rows kept
-(β does not depend on the level or on x₀, so it is the same). 'warned' is the share of
-fits that warned of rows whose outcome never varies; 'unreliable' of fits with any
-warning that calls the interval unreliable.
+(β does not depend on the level or on x₀, so it is the same). 'warned_constant' is the
+share of fits that warned of rows whose outcome never varies; 'unreliable' of fits with
+any warning that calls the interval unreliable.
 
 Usage: python benchmarks/constant_outcome.py [--reps 100] [--jobs 2]
 """
@@ -39,7 +39,7 @@ import sklearn_dml as sd  # noqa: E402
 DESIGNS = ("logit-clean", "logit-dead-level", "logit-dead-level-5", "logit-dead-tail",
            "poisson-dead-level")
 COLUMNS = ["design", "average", "truth", "bias", "mean_se", "sd", "se_sd", "bias_se",
-           "coverage", "R", "share_flagged", "warned", "unreliable"]
+           "coverage", "R", "share_flagged", "warned_constant", "unreliable"]
 N, DEAD = 3000, 12.0
 
 
@@ -94,7 +94,7 @@ def main():
         results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, seed)
                                              for seed in range(args.reps))
         facts = {"share_flagged": float(np.mean([r[2]["share"] for r in results])),
-                 "warned": float(np.mean([r[2]["warned"] for r in results])),
+                 "warned_constant": float(np.mean([r[2]["warned"] for r in results])),
                  "unreliable": float(np.mean([r[2]["unreliable"] for r in results]))}
         for average, k in (("all rows", 0), ("where", 1)):
             rows.append({"design": design, "average": average,

@@ -25,7 +25,8 @@ def result_path(filename):
     return found[0]
 DOC = os.path.join(HERE, os.pardir, "doc", "coverage.rst")
 
-COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), ("code", "code"),
+COLUMNS = [("design", "design"), ("average", "average over"), ("version", "version"),
+           ("method", "method"), ("code", "code"),
            ("n", "n"), ("family", "family"), ("share_positive", "share of Y > 0"),
            ("effective_n", "effective n"),
            ("G", "clusters"), ("overlap", "overlap"), ("r2", "R²(T | X)"),
@@ -39,7 +40,8 @@ COLUMNS = [("design", "design"), ("version", "version"), ("method", "method"), (
            ("coverage_normal", "coverage (normal law)"), ("sd_z", "SD of z"), ("R", "R"),
            ("mean_z", "mean z"), ("warned_folds", "fold warnings"),
            ("mean_fold_z", "mean fold z"), ("warned_copies", "copy warnings"),
-           ("warned_codes", "code warnings"),
+           ("warned_codes", "code warnings"), ("share_flagged", "rows flagged"),
+           ("warned_constant", "constant-outcome warnings"),
            ("cpu_s", "CPU s/fit"), ("fit_s", "CPU s/fit"),
            ("plugin_bias", "plug-in bias"),
            ("oracle_coverage", "oracle coverage"), ("excess_z", "excess z")]
@@ -205,6 +207,19 @@ STUDIES = [
      "farther from every other value than 3 SDs of them and twice their widest spacing, "
      "written as nines or as a negative integer below nonnegative values). Core bands, for "
      "the clean rows; the coded rows are what the warning is for."),
+    ("constant_outcome.json", "An outcome that never varies on part of the rows",
+     "Logit, alpha(x) = 0.3 x0, beta(x) = 1 + 0.3 tanh(x1) (E[beta] = 1), T = 0.5 x0 + "
+     "N(0, 1), n = 3000, default settings. logit-clean as drawn; logit-dead-level: the "
+     "index is 12 lower on the rows of a dummy's level (15% of rows), so Y is 0 on all of "
+     "them; logit-dead-level-5: the same on 5%; logit-dead-tail: 12 lower above the 85th "
+     "percentile of x0 (a cut-off on a continuous covariate); poisson-dead-level: a "
+     "Poisson (E[beta] = 0.5) whose counts are all 0 on a 15% level. 'all rows' is the "
+     "default average; 'where' the average over the rows not flagged, "
+     "est.inference(where=~est.lambda_regularized_), whose truth is the same. 'rows "
+     "flagged' is the mean share of rows in groups whose outcome never varies, "
+     "'constant-outcome warnings' the share of fits that warned of them. Core bands, for "
+     "the clean samples and the averages over the rows not flagged; the averages over "
+     "all rows of the other designs are what the warning is for."),
     ("coverage_small_n.json", "Small samples",
      "The core designs (make_linear_confounded, make_logit: 5 covariates, heterogeneous "
      "theta(x)) at 50 to 500 rows, default settings, target E[beta]; 'fits warned' is the "
@@ -289,6 +304,8 @@ def _judged_rows(filename, rows):
                 and not r["design"].endswith("kfold") and r["design"] != "copies"]
     if filename == "missing_codes.json":  # the coded samples are what the warning is for
         return [r for r in rows if r["design"].endswith("clean")]
+    if filename == "constant_outcome.json":  # averages over the flagged rows are warned
+        return [r for r in rows if r["design"].endswith("clean") or r["average"] == "where"]
     if filename == "coverage_small_n.json":  # below 200 rows the fit warns
         return [r for r in rows if r["n"] >= 200]
     if filename == "coverage_binary_treatment.json":  # the former default, for comparison

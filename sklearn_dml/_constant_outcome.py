@@ -23,12 +23,11 @@ import numpy as np
 
 from ._cells import CHANCE, MIN_CELL_ROWS
 
-# warn when such groups hold more than this share of the rows averaged, or this many rows
-# (the bias an extrapolated group adds grows with its share times √n); above
-# UNRELIABLE_SHARE the warning says the interval is unreliable
+# warn when such groups hold more than this share of the rows averaged, or this many rows;
+# the bias an extrapolated group adds grows with its share times √n (0.3-0.7 SE per unit in
+# benchmarks/constant_outcome.py), so above √n rows the warning calls the interval unreliable
 WARN_SHARE = 0.01
 WARN_ROWS = 100
-UNRELIABLE_SHARE = 0.05
 # a tail holding more than one value of its covariate counts from this share of the rows:
 # the extreme rows of a strong, smooth effect agree too (a logit's top 2% all 1), and its
 # network, smooth across them, is not extrapolating
@@ -134,16 +133,17 @@ def _constant_cells(cells, counted, other, share):
 
 def constant_outcome_warning(diagnostics):
     """A message where groups of constant outcome (:func:`constant_outcome_groups`) hold
-    more than ``WARN_SHARE`` of the averaged rows or ``WARN_ROWS`` of them, else None."""
-    share = diagnostics.get("share_constant_outcome", 0.0)
-    if share <= WARN_SHARE and share * diagnostics["n_obs"] <= WARN_ROWS:
+    more than ``WARN_SHARE`` of the averaged rows or ``WARN_ROWS`` of them, else None; it
+    calls the interval unreliable where they hold more than √n of the n rows."""
+    share, n_rows = diagnostics.get("share_constant_outcome", 0.0), diagnostics["n_obs"]
+    if share <= WARN_SHARE and share * n_rows <= WARN_ROWS:
         return None
     return (
         f"{share:.1%} of rows lie in groups whose outcome never varies, at a value where "
         f"the likelihood has no maximum (the largest: {diagnostics['constant_outcome']}): "
         "θ(x) is not identified there (classical software drops such rows as perfectly "
         "predicted), so an average over them extrapolates θ̂, and its standard error does "
-        "not show it" + (": treat the interval as unreliable" if share > UNRELIABLE_SHARE
+        "not show it" + (": treat the interval as unreliable" if share * n_rows > np.sqrt(n_rows)
                          else "") + ". " + REMEDY + (
             f" Targets of the components held constant in x ({diagnostics['homogeneous']}) "
             "do not rest on these rows." if diagnostics.get("homogeneous") else

@@ -198,7 +198,9 @@ _ATTRIBUTES = """
     lambda_regularized_ : ndarray of shape (n_samples,), dtype bool
         Rows whose Λ̂ was floored (limited overlap or an indefinite estimate), or that sit
         in a cell of 10 or more rows with identical covariates in which a treatment never
-        varies (where chance would rarely give that), first repetition.
+        varies (where chance would rarely give that), or in a group of rows whose outcome
+        never leaves a value where the likelihood has no maximum (a level with no event),
+        first repetition.
     lambda_report_ : dict
         Conditioning of the unregularized, Jacobi-scaled Λ̂(x_i) (first repetition):
         condition-number quantiles, largest condition number, smallest eigenvalue and

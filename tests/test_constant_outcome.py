@@ -7,7 +7,7 @@ import pytest
 
 from sklearn_dml import LogitDML, StructuralDMLRegressor
 from sklearn_dml._cells import covariate_cells
-from sklearn_dml._constant_outcome import constant_outcome_groups
+from sklearn_dml._constant_outcome import constant_outcome_groups, constant_outcome_warning
 from sklearn_dml.families import get_family
 
 
@@ -135,3 +135,24 @@ def test_a_linear_outcome_is_never_flagged():
     Y = np.where(level, 0.0, X[:, 0] + T)  # constant on the level, but a linear model fits it
     est = StructuralDMLRegressor(cv=3, random_state=0).fit(X, T, Y)
     assert est.inference_.diagnostics["share_constant_outcome"] == 0.0
+
+
+@pytest.mark.parametrize("share, n_rows, expected", [
+    (0.005, 3000, None),  # 15 rows: below 1% and 100 rows
+    (0.015, 3000, "warn"),  # 45 rows: above 1%, below √n = 55
+    (0.02, 3000, "unreliable"),  # 60 rows
+    (0.003, 50_000, "warn"),  # 150 rows: above 100, below √n = 224
+    (0.005, 50_000, "unreliable"),  # 250 rows
+])
+def test_the_warning_calls_the_interval_unreliable_above_root_n_rows(share, n_rows, expected):
+    diagnostics = {"share_constant_outcome": share, "n_obs": n_rows,
+                   "constant_outcome": "Y = 0 on all 45 rows with X1 = 1"}
+    message = constant_outcome_warning(diagnostics)
+    if expected is None:
+        assert message is None
+        return
+    assert "Y = 0 on all 45 rows with X1 = 1" in message
+    assert ("treat the interval as unreliable" in message) == (expected == "unreliable")
+    assert "homogeneous=..." in message
+    held = constant_outcome_warning({**diagnostics, "homogeneous": "beta"})
+    assert "held constant in x (beta) do not rest on these rows" in held
