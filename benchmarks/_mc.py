@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -38,6 +39,15 @@ def guarded_replicate(make_data, make_estimator, seed):
         return None, {"seed": seed, "error": "non-finite estimate"}
     result["seed"] = seed
     return result, None
+
+
+def replicate_designs(module_name, designs, n_rep, n_jobs=1):
+    """``{design: [module.replication(design, seed) for seed in range(n_rep)]}``, in
+    parallel; the workers import the study's module by name, not as ``__main__``."""
+    module = importlib.import_module(module_name)
+    return {design: Parallel(n_jobs=n_jobs)(delayed(module.replication)(design, seed)
+                                            for seed in range(n_rep))
+            for design in designs}
 
 
 def run_study(make_data, make_estimator, n_rep, n_jobs=1, seed0=0):
@@ -128,6 +138,16 @@ def study_parser(stem, designs):
                     help="keep the stored rows of the cells not run now")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", stem))
     return ap
+
+
+def parse_study(stem, designs, reps):
+    """The parsed :func:`study_parser` command line, ``reps`` replications by default, with
+    its output folder made."""
+    ap = study_parser(stem, designs)
+    ap.set_defaults(reps=reps)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    return args
 
 
 def keep_stored(out_dir, stem, rows, meta, key):

@@ -29,10 +29,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import study_parser, summarize, write_study  # noqa: E402
+from _mc import parse_study, replicate_designs, summarize, write_study  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 
@@ -84,15 +83,9 @@ def replication(design, seed):
 
 
 def main():
-    ap = study_parser("constant_outcome", DESIGNS)
-    ap.set_defaults(reps=100)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    import constant_outcome as this  # the workers import it by name, not as __main__
-    rows, t_start = [], time.time()
-    for design in args.designs.split(","):
-        results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, seed)
-                                             for seed in range(args.reps))
+    args, rows, t_start = parse_study("constant_outcome", DESIGNS, 100), [], time.time()
+    runs = replicate_designs("constant_outcome", args.designs.split(","), args.reps, args.jobs)
+    for design, results in runs.items():
         facts = {"share_flagged": float(np.mean([r[2]["share"] for r in results])),
                  "warned_constant": float(np.mean([r[2]["warned"] for r in results])),
                  "unreliable": float(np.mean([r[2]["unreliable"] for r in results]))}

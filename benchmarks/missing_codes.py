@@ -24,10 +24,15 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _mc import fit_recording, study_parser, summarize, write_study  # noqa: E402
+from _mc import (  # noqa: E402
+    fit_recording,
+    parse_study,
+    replicate_designs,
+    summarize,
+    write_study,
+)
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml._sample_checks import value_codes  # noqa: E402
@@ -99,15 +104,9 @@ def scan_columns():
 
 
 def main():
-    ap = study_parser("missing_codes", DESIGNS)
-    ap.set_defaults(reps=50)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    import missing_codes as this  # the workers import it by name, not as __main__
-    rows, t_start = [], time.time()
-    for design in args.designs.split(","):
-        results = Parallel(n_jobs=args.jobs)(delayed(this.replication)(design, seed)
-                                             for seed in range(args.reps))
+    args, rows, t_start = parse_study("missing_codes", DESIGNS, 50), [], time.time()
+    runs = replicate_designs("missing_codes", args.designs.split(","), args.reps, args.jobs)
+    for design, results in runs.items():
         rows.append({"design": design, **summarize(results)[0],
                      "warned_codes": float(np.mean([r["warned"] for r in results]))})
     meta = (f"n = {N}, default settings, R = {args.reps} (seeds 0-{args.reps - 1}); "
