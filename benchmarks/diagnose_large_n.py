@@ -6,7 +6,8 @@ treatment="continuous")``; ``--design poisson``, ``probit`` or ``tobit``:
 ``make_linear_confounded(n, treatment="binary")``; ``--design logit-randomized``:
 ``make_logit(n, treatment="randomized")``; ``--design wide-logit``: coverage_wide.py's
 logit-relevant9; ``--design fixed-effects-logit`` (``-probit``, ``-poisson``):
-coverage_fixed_effects.py's) the estimator is fitted once; its cross-fitted θ̂
+coverage_fixed_effects.py's; ``--design zero-inflated-linear``: a linear model whose T is
+0 on most rows and log-normal on the others) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
@@ -41,6 +42,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import partial  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -77,6 +79,33 @@ def _propensity_law(data):
     return np.tile([0.0, 1.0], (e.size, 1)), np.column_stack([1.0 - e, e])
 
 
+def _zero_inflated_law(data):
+    """T | X: 0 with probability 1 − π(x), else log-normal (``zero_inflated_linear``)."""
+    nodes, probs = np.polynomial.hermite_e.hermegauss(N_NODES)
+    log_t = data.log_t_mean[:, None] + ZERO_INFLATED_LOG_SD * nodes[None, :]
+    return (np.column_stack([np.zeros_like(data.positive), np.exp(log_t)]),
+            np.column_stack([1 - data.positive,
+                             data.positive[:, None] * (probs / probs.sum())[None, :]]))
+
+
+ZERO_INFLATED_LOG_SD = 0.5
+
+
+def zero_inflated_linear(n, seed):
+    """A treatment like cigarettes or hours: 0 on 70% of rows (fewer at large x₀), else
+    log-normal with a log-mean rising in x₀; Y = x₀ + β(x)·T + ε, β(x) = 0.5 + 0.2 tanh x₁."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    positive = 1 / (1 + np.exp(-(np.log(0.3 / 0.7) + 0.8 * X[:, 0])))
+    log_t_mean = 0.3 * X[:, 0] + 1.0
+    T = np.where(rng.random(n) < positive,
+                 np.exp(log_t_mean + ZERO_INFLATED_LOG_SD * rng.normal(size=n)), 0.0)
+    theta = np.column_stack([X[:, 0], 0.5 + 0.2 * np.tanh(X[:, 1])])
+    Y = theta[:, 0] + theta[:, 1] * T + rng.normal(size=n)
+    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta, truth={"E[beta]": 0.5},
+                           positive=positive, log_t_mean=log_t_mean)
+
+
 def _coin_law(data):
     """T ~ Bernoulli(½), independent of X (``make_logit``'s randomized T)."""
     n = data.X.shape[0]
@@ -99,6 +128,9 @@ DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", rando
                                                            random_state=seed),
                                 partial(sd.LogitDML, treatment_law=([0, 1], [0.5, 0.5])),
                                 "logit", _coin_law),
+           "zero-inflated-linear": (zero_inflated_linear,
+                                    partial(sd.StructuralDMLRegressor, target="beta"), "linear",
+                                    _zero_inflated_law),
            "wide-logit": (lambda n, seed: coverage_wide.sample("logit-relevant9", n, seed),
                           sd.LogitDML, "logit", _normal_law_given),
            **{f"fixed-effects-{name}": (partial(coverage_fixed_effects.sample, name),
