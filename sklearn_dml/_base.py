@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from ._cells import covariate_cells
 from ._constant_outcome import constant_outcome_groups, constant_outcome_warning
+from ._covariate_checks import check_covariate_shape, check_targets_not_in_covariates
 from ._covariates import X_SCALINGS, fit_covariate_scaling
 from ._crossfit import check_plans, plan_crossfit, run_crossfit
 from ._debias import (
@@ -315,14 +316,12 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
     def _check_fit_data(self, family, X, T, Y, sample_weight, groups):
         """Validated T, Y, weights, groups and the groups' integer codes (or None) for the
         validated X; sets the treatment and outcome names."""
-        if X.shape[0] < 8:
-            raise ValueError(
-                f"Got n_samples = {X.shape[0]}; cross-fitting a θ-network needs at least 8 rows "
-                "(and in practice hundreds).")
-        if X.shape[1] == 0:
-            raise ValueError("X has no columns; the θ-network needs at least one covariate.")
+        check_covariate_shape(X)
         T, Y, self.treatment_names_, self.outcome_name_ = check_treatment_outcome(
             T, Y, X.shape[0], family)
+        check_targets_not_in_covariates(X, T, Y, getattr(self, "feature_names_in_", None),
+                                        self.treatment_names_, self.outcome_name_, treatments=(
+                                            getattr(family, "requires_varying_treatments", True)))
         family.check_data(T, Y, self.treatment_names_)
         weights = check_sample_weight(sample_weight, X.shape[0])
         if isinstance(self.cv, (int, np.integer)) and self.cv > X.shape[0] // 2:
