@@ -50,6 +50,7 @@ from ._networks import (
 from ._projection import project_crossfitted, project_on_law
 from ._regressors import (
     LinearTrendBoosting,
+    LogTrendBoosting,
     default_lambda_model,
     default_matrix_model,
     lambda_features,
@@ -58,6 +59,9 @@ from ._regressors import (
 # from this share of T's variance explained by X on, regime C's intervals are off
 EXPLAINED_SHARE_WARN = 0.5
 
+
+# a treatment at its smallest value on this share of rows is bounded there (zero for many)
+BOUNDED_SHARE = 0.1
 
 def varying_weights(weights):
     """``weights`` where they differ between rows, None where they are all equal (every Λ
@@ -244,10 +248,30 @@ class AnalyticLambda(_HessianRegression):
             return X  # the linear part of the default mean regression needs x itself
         return super().covariates(X, n_threads)
 
+    bounded = False  # T sits at its smallest value on many rows (set by check_design)
+
+    def check_design(self, T, treatment_names, n_independent=None):
+        """Note a treatment with a mass at its lower bound (0 cigarettes, 0 hours): one
+        column of at least three values, ``BOUNDED_SHARE`` of the rows at its minimum."""
+        t = T[:, 0]
+        self.bounded = bool(T.shape[1] == 1 and np.unique(t).size > 2
+                            and np.mean(t == t.min()) >= BOUNDED_SHARE)
+
     def mean_model(self, seed):
         """By default E[T | x] by :class:`LinearTrendBoosting`: with a constant weight
-        Λ's entries are moments of T, and its mean is often close to linear in x."""
-        return seeded_clone(LinearTrendBoosting(), seed) if self.lambda_model is None else None
+        Λ's entries are moments of T, and its mean is often close to linear in x. For a
+        treatment with a mass at its lower bound, :class:`LogTrendBoosting` above it."""
+        if self.lambda_model is not None:
+            return None
+        return seeded_clone(LogTrendBoosting(shift=True) if self.bounded
+                            else LinearTrendBoosting(), seed)
+
+    def moment_model(self, seed):
+        """The variance of T given x: by :class:`LogTrendBoosting` for a treatment with a
+        mass at its lower bound, whose variance spans orders of magnitude across x."""
+        if self.lambda_model is None and self.bounded:
+            return seeded_clone(LogTrendBoosting(), seed)
+        return super().moment_model(seed)
 
     def hessian_rows(self, fold, data):
         train = fold.plan.train
