@@ -91,18 +91,25 @@ def _zero_inflated_law(data):
 ZERO_INFLATED_LOG_SD = 0.5
 
 
-def zero_inflated_linear(n, seed):
+def zero_inflated_linear(n, seed, outcome="linear"):
     """A treatment like cigarettes or hours: 0 on 70% of rows (fewer at large x₀), else
-    log-normal with a log-mean rising in x₀; Y = x₀ + β(x)·T + ε, β(x) = 0.5 + 0.2 tanh x₁."""
+    log-normal with a log-mean rising in x₀; Y = x₀ + β(x)·T + ε, β(x) = 0.5 + 0.2 tanh x₁,
+    or (``outcome="logit"``) Y ~ Bernoulli(σ(0.3 x₀ − 0.5 + β(x)·T)), β(x) = 0.3 + 0.1 tanh x₁."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
     positive = 1 / (1 + np.exp(-(np.log(0.3 / 0.7) + 0.8 * X[:, 0])))
     log_t_mean = 0.3 * X[:, 0] + 1.0
     T = np.where(rng.random(n) < positive,
                  np.exp(log_t_mean + ZERO_INFLATED_LOG_SD * rng.normal(size=n)), 0.0)
-    theta = np.column_stack([X[:, 0], 0.5 + 0.2 * np.tanh(X[:, 1])])
-    Y = theta[:, 0] + theta[:, 1] * T + rng.normal(size=n)
-    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta, truth={"E[beta]": 0.5},
+    if outcome == "logit":
+        theta = np.column_stack([0.3 * X[:, 0] - 0.5, 0.3 + 0.1 * np.tanh(X[:, 1])])
+        eta = theta[:, 0] + theta[:, 1] * T
+        Y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    else:
+        theta = np.column_stack([X[:, 0], 0.5 + 0.2 * np.tanh(X[:, 1])])
+        Y = theta[:, 0] + theta[:, 1] * T + rng.normal(size=n)
+    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta,
+                           truth={"E[beta]": 0.3 if outcome == "logit" else 0.5},
                            positive=positive, log_t_mean=log_t_mean)
 
 
@@ -131,6 +138,9 @@ DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", rando
            "zero-inflated-linear": (zero_inflated_linear,
                                     partial(sd.StructuralDMLRegressor, target="beta"), "linear",
                                     _zero_inflated_law),
+           "zero-inflated-logit": (partial(zero_inflated_linear, outcome="logit"),
+                                   partial(sd.LogitDML, target="beta"), "logit",
+                                   _zero_inflated_law),
            "wide-logit": (lambda n, seed: coverage_wide.sample("logit-relevant9", n, seed),
                           sd.LogitDML, "logit", _normal_law_given),
            **{f"fixed-effects-{name}": (partial(coverage_fixed_effects.sample, name),
