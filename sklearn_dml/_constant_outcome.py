@@ -11,8 +11,8 @@ shrunken θ̂ does not see it either.
 The groups searched are the rows below the smallest (above the largest) value that a
 covariate takes among the rows with another outcome: one value of the covariate (a
 level of a dummy, a top code) or a tail of several (counted from 5% of the rows: a
-strong, smooth effect leaves its most extreme rows all alike too). Cells of rows with identical
-covariates are searched too (:func:`~sklearn_dml._cells.covariate_cells`).
+strong, smooth effect leaves its most extreme rows all alike too). Cells of rows with
+identical covariates are searched too (:func:`~sklearn_dml._cells.covariate_cells`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._cells import CHANCE, MIN_CELL_ROWS
+from ._cells import CHANCE, MIN_CELL_ROWS, _unlikely_constant
 
 # warn when such groups hold more than this share of the rows averaged, or this many rows;
 # the bias an extrapolated group adds grows with its share times √n (0.3-0.7 SE per unit in
@@ -82,53 +82,51 @@ def constant_outcome_groups(at_boundary, X, Y, weights, cells=None, feature_name
         other = counted & (Y != value)
         if not other.any():
             continue
-        tails = _tails(X, counted, other, share, 2 * X.shape[1] * values.size)
-        for column, below, cut, m in tails:
-            inside = X[:, column] < cut if below else X[:, column] > cut
+        for inside, m, where in _tails(X, counted, other, share,
+                                       2 * X.shape[1] * values.size, names):
             rows |= inside
-            groups.append((m, f"{outcome_name} = {value:g} on all {m} rows with "
-                           + _tail_phrase(X[inside, column], names[column], below, cut)))
-        if cells is not None:
-            inside, sizes = _constant_cells(cells, counted, other, share)
-            rows |= inside
-            groups += [(m, f"{outcome_name} = {value:g} on all {m} rows of a cell with "
-                           "identical covariates") for m in sizes]
+            groups.append((m, f"{outcome_name} = {value:g} on all {m} rows with {where}"))
+    if cells is not None:
+        inside, sizes, cell_values = _constant_cells(at_boundary, cells, Y, weights)
+        rows |= inside
+        groups += [(m, f"{outcome_name} = {value:g} on all {m} rows of a cell with identical "
+                       "covariates") for m, value in zip(sizes, cell_values)]
     largest = max(groups)[1] if groups else ""
     return ConstantOutcome(rows=rows, largest=largest, n_groups=len(groups))
 
 
-def _tails(X, counted, other, share, n_tests):
-    """(column, below, cut, rows) for each covariate tail of constant outcome that counts:
-    one value of the covariate (a dummy's level, a top code), or a tail holding
-    ``TAIL_SHARE`` of the rows."""
+def _tails(X, counted, other, share, n_tests, names):
+    """(rows, row count, 'x2 = 1' or 'x1 > 1.04') for each covariate tail of constant
+    outcome that counts: one value of the covariate (a dummy's level, a top code), or a
+    tail holding ``TAIL_SHARE`` of the rows."""
     found = []
     for below, cut in ((True, X[other].min(axis=0)), (False, X[other].max(axis=0))):
         inside = (X < cut) if below else (X > cut)
         m = (inside & counted[:, None]).sum(axis=0)
-        one_value = (np.where(inside, X, -np.inf).max(axis=0)
-                     == np.where(inside, X, np.inf).min(axis=0))
+        top = np.where(inside, X, -np.inf).max(axis=0)
+        one_value = top == np.where(inside, X, np.inf).min(axis=0)
         least = np.where(one_value, MIN_CELL_ROWS, max(TAIL_SHARE * counted.sum(),
                                                        MIN_CELL_ROWS))
-        unlikely = (m >= least) & (share ** m < CHANCE / n_tests)
-        found += [(int(j), below, float(cut[j]), int(m[j])) for j in np.flatnonzero(unlikely)]
+        for j in np.flatnonzero((m >= least) & (share ** m < CHANCE / n_tests)):
+            where = (f"{names[j]} = {top[j]:g}" if one_value[j]
+                     else f"{names[j]} {'<' if below else '>'} {cut[j]:g}")
+            found.append((inside[:, j], int(m[j]), where))
     return found
 
 
-def _tail_phrase(column_values, name, below, cut):
-    """'x2 = 1' where the tail holds one value of the covariate, else 'x1 > 1.04'."""
-    if np.ptp(column_values) == 0:
-        return f"{name} = {column_values[0]:g}"
-    return f"{name} {'<' if below else '>'} {cut:g}"
-
-
-def _constant_cells(cells, counted, other, share):
-    """Rows in, and sizes of, the cells whose outcome never differs from the value,
-    unlikely so."""
-    keep, size = counted & (cells >= 0), int(cells.max()) + 1
-    m = np.bincount(cells[keep], minlength=size)
-    differing = np.bincount(cells[keep & other], minlength=size)
-    constant = (differing == 0) & (m >= MIN_CELL_ROWS) & (share ** m < CHANCE)
-    return (cells >= 0) & constant[np.maximum(cells, 0)], m[constant].tolist()
+def _constant_cells(at_boundary, cells, Y, weights):
+    """Rows in, and row counts and outcome values of, the cells of identical covariates
+    whose outcome takes one value of unbounded likelihood where chance would rarely give
+    that (:func:`~sklearn_dml._cells._unlikely_constant`, as for a constant treatment)."""
+    n_cells = int(cells.max()) + 1
+    counted = (cells >= 0) & (weights > 0)
+    value = np.zeros(n_cells)
+    value[cells[counted]] = Y[counted]  # a constant cell's rows all agree
+    constant = (_unlikely_constant(Y[:, None], cells, weights, n_cells)
+                & np.asarray(at_boundary(value), dtype=bool))
+    sizes = np.bincount(cells[counted], minlength=n_cells)
+    return ((cells >= 0) & constant[np.maximum(cells, 0)], sizes[constant].tolist(),
+            value[constant].tolist())
 
 
 def constant_outcome_warning(diagnostics):

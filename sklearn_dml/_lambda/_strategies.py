@@ -58,10 +58,9 @@ from ._regressors import (
 
 # from this share of T's variance explained by X on, regime C's intervals are off
 EXPLAINED_SHARE_WARN = 0.5
-
-
 # a treatment at its smallest value on this share of rows is bounded there (zero for many)
 BOUNDED_SHARE = 0.1
+
 
 def varying_weights(weights):
     """``weights`` where they differ between rows, None where they are all equal (every Λ
@@ -242,17 +241,17 @@ class AnalyticLambda(_HessianRegression):
     """Regime B: ℓ_θθ free of θ and y, a function of T alone regressed on X."""
 
     method = "analytic"
+    bounded = False  # T sits at its smallest value on many rows (set by check_design)
 
     def covariates(self, X, n_threads):
         if self.lambda_model is None:
             return X  # the linear part of the default mean regression needs x itself
         return super().covariates(X, n_threads)
 
-    bounded = False  # T sits at its smallest value on many rows (set by check_design)
-
     def check_design(self, T, treatment_names, n_independent=None):
         """Note a treatment with a mass at its lower bound (0 cigarettes, 0 hours): one
         column of at least three values, ``BOUNDED_SHARE`` of the rows at its minimum."""
+        super().check_design(T, treatment_names, n_independent)
         t = T[:, 0]
         self.bounded = bool(T.shape[1] == 1 and np.unique(t).size > 2
                             and np.mean(t == t.min()) >= BOUNDED_SHARE)
