@@ -7,7 +7,8 @@ treatment="continuous")``; ``--design poisson``, ``probit`` or ``tobit``:
 ``make_logit(n, treatment="randomized")``; ``--design wide-logit``: coverage_wide.py's
 logit-relevant9; ``--design fixed-effects-logit`` (``-probit``, ``-poisson``):
 coverage_fixed_effects.py's; ``--design zero-inflated-linear``: a linear model whose T is
-0 on most rows and log-normal on the others) the estimator is fitted once; its cross-fitted θ̂
+0 on most rows and log-normal on the others; ``zero-inflated-logit`` and ``-probit``: the
+same T under a binary outcome) the estimator is fitted once; its cross-fitted θ̂
 and scores are kept and the one-step estimate of E[β] is split as
 
 ``estimate − truth = oracle + remainder``
@@ -46,6 +47,7 @@ from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from scipy import special  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 from sklearn_dml.datasets import make_family_data, make_linear_confounded, make_logit  # noqa: E402
@@ -93,23 +95,25 @@ ZERO_INFLATED_LOG_SD = 0.5
 
 def zero_inflated_linear(n, seed, outcome="linear"):
     """A treatment like cigarettes or hours: 0 on 70% of rows (fewer at large x₀), else
-    log-normal with a log-mean rising in x₀; Y = x₀ + β(x)·T + ε, β(x) = 0.5 + 0.2 tanh x₁,
-    or (``outcome="logit"``) Y ~ Bernoulli(σ(0.3 x₀ − 0.5 + β(x)·T)), β(x) = 0.3 + 0.1 tanh x₁."""
+    log-normal with a log-mean rising in x₀; Y = x₀ + β(x)·T + ε, β(x) = 0.5 + 0.2 tanh x₁;
+    or (``outcome="logit"`` or ``"probit"``) Y ~ Bernoulli(F(0.3 x₀ − 0.5 + β(x)·T)),
+    β(x) = 0.3 + 0.1 tanh x₁. (Not a Poisson: E[e^{βT} | x] is infinite for a log-normal T.)"""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
     positive = 1 / (1 + np.exp(-(np.log(0.3 / 0.7) + 0.8 * X[:, 0])))
     log_t_mean = 0.3 * X[:, 0] + 1.0
     T = np.where(rng.random(n) < positive,
                  np.exp(log_t_mean + ZERO_INFLATED_LOG_SD * rng.normal(size=n)), 0.0)
-    if outcome == "logit":
-        theta = np.column_stack([0.3 * X[:, 0] - 0.5, 0.3 + 0.1 * np.tanh(X[:, 1])])
-        eta = theta[:, 0] + theta[:, 1] * T
-        Y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    else:
+    truth = 0.5 if outcome == "linear" else 0.3
+    if outcome == "linear":
         theta = np.column_stack([X[:, 0], 0.5 + 0.2 * np.tanh(X[:, 1])])
         Y = theta[:, 0] + theta[:, 1] * T + rng.normal(size=n)
-    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta,
-                           truth={"E[beta]": 0.3 if outcome == "logit" else 0.5},
+    else:
+        theta = np.column_stack([0.3 * X[:, 0] - 0.5, truth + 0.1 * np.tanh(X[:, 1])])
+        eta = theta[:, 0] + theta[:, 1] * T
+        p = 1 / (1 + np.exp(-eta)) if outcome == "logit" else special.ndtr(eta)
+        Y = (rng.random(n) < p).astype(float)
+    return SimpleNamespace(X=X, T=T, Y=Y, theta=theta, truth={"E[beta]": truth},
                            positive=positive, log_t_mean=log_t_mean)
 
 
@@ -138,9 +142,10 @@ DESIGNS = {"logit": (lambda n, seed: make_logit(n, treatment="continuous", rando
            "zero-inflated-linear": (zero_inflated_linear,
                                     partial(sd.StructuralDMLRegressor, target="beta"), "linear",
                                     _zero_inflated_law),
-           "zero-inflated-logit": (partial(zero_inflated_linear, outcome="logit"),
-                                   partial(sd.LogitDML, target="beta"), "logit",
-                                   _zero_inflated_law),
+           **{f"zero-inflated-{name}": (partial(zero_inflated_linear, outcome=name),
+                                        partial(estimator, target="beta"), name,
+                                        _zero_inflated_law)
+              for name, estimator in (("logit", sd.LogitDML), ("probit", sd.ProbitDML))},
            "wide-logit": (lambda n, seed: coverage_wide.sample("logit-relevant9", n, seed),
                           sd.LogitDML, "logit", _normal_law_given),
            **{f"fixed-effects-{name}": (partial(coverage_fixed_effects.sample, name),

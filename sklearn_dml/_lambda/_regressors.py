@@ -74,44 +74,42 @@ class LinearTrendBoosting(RegressorMixin, BaseEstimator):
 
 class LogTrendBoosting(RegressorMixin, BaseEstimator):
     """A log-linear trend in X (a Poisson regression), then :func:`default_lambda_model` on
-    the ratio of y to it: E[y | x] for y at or above a lower bound.
+    the ratio of y to it: E[y | x] for a y that is mostly nonnegative.
 
     A moment that spans orders of magnitude across x (the mean and variance of a
     treatment that is 0 on most rows where x is low, and large where x is high) comes out
     negative from a linear trend and flat from trees stopped early; a multiplicative
-    trend follows it, and the trees correct its shape.
+    trend follows it, and the trees correct its shape. The trend is fitted to y's
+    positive part, the trees to the ratio of y itself (a weighted moment whose weight is
+    negative on a few rows).
 
     Parameters
     ----------
     random_state : int, default=0
         The boosting's random state (its early-stopping split).
-    shift : bool, default=False
-        Measure y from its smallest value (a treatment's lower bound) rather than from 0.
     """
 
-    def __init__(self, random_state=0, shift=False):
+    def __init__(self, random_state=0):
         self.random_state = random_state
-        self.shift = shift
 
     def fit(self, X, y, sample_weight=None):
         y = np.asarray(y, dtype=float)
-        self.lower_ = float(y.min()) if self.shift else 0.0
-        above = np.maximum(y - self.lower_, 0.0)
-        self.scale_ = max(float(np.average(above, weights=sample_weight)), 1e-300)
+        positive = np.maximum(y, 0.0)
+        self.scale_ = max(float(np.average(positive, weights=sample_weight)), 1e-300)
         self.trend_ = PoissonRegressor(alpha=1e-8, max_iter=1000).fit(
-            X, above / self.scale_, sample_weight=sample_weight)
+            X, positive / self.scale_, sample_weight=sample_weight)
         trend = self._trend(X)
         weight = trend if sample_weight is None else trend * sample_weight
         self.boosting_ = default_lambda_model().set_params(random_state=self.random_state)
         # weighted, the boosting's own binning takes weighted quantiles, slowly: bin here
         self.edges_ = bin_edges(X, self.boosting_.max_bins)
-        self.boosting_.fit(bin_codes(X, self.edges_), above / trend, sample_weight=weight)
+        self.boosting_.fit(bin_codes(X, self.edges_), y / trend, sample_weight=weight)
         return self
 
     def predict(self, X):
         # the ratio stays positive: the trend carries the scale, the trees its shape
         ratio = np.maximum(self.boosting_.predict(bin_codes(X, self.edges_)), RATIO_FLOOR)
-        return self.lower_ + self._trend(X) * ratio
+        return self._trend(X) * ratio
 
     def _trend(self, X):
         return self.scale_ * self.trend_.predict(X)

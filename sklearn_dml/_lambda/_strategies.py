@@ -33,13 +33,14 @@ from ._method import is_network
 from ._moments import (
     cap_leverage,
     conditional_law,
-    explained_share,
     index_moment_lambda,
     law_from_moments,
     linear_prediction,
     moment_lambda,
     neighbour_law,
     overlap_floored,
+    shift_lambda,
+    strong_confounding_warnings,
 )
 from ._networks import (
     MomentTask,
@@ -56,8 +57,6 @@ from ._regressors import (
     lambda_features,
 )
 
-# from this share of T's variance explained by X on, regime C's intervals are off
-EXPLAINED_SHARE_WARN = 0.5
 # a treatment at its smallest value on this share of rows is bounded there (zero for many)
 BOUNDED_SHARE = 0.1
 
@@ -173,6 +172,16 @@ class _HessianRegression(LambdaStrategy):
     """Regress per-row Hessians (or, for a single-index family, the moments of T given X
     weighted by ℓ'') on X over the fold's training rows."""
 
+    bounded = False  # T sits at its smallest value on many rows (set by check_design)
+
+    def check_design(self, T, treatment_names, n_independent=None):
+        """Note a treatment with a mass at its lower bound (0 cigarettes, 0 hours): one
+        column of at least three values, ``BOUNDED_SHARE`` of the rows at its minimum."""
+        super().check_design(T, treatment_names, n_independent)
+        t = T[:, 0]
+        self.bounded = bool(T.shape[1] == 1 and np.unique(t).size > 2
+                            and np.mean(t == t.min()) >= BOUNDED_SHARE)
+
     def covariates(self, X, n_threads):
         if self.lambda_model is None and not self.family.single_index:
             return X  # the default random forest over whole Hessian matrices
@@ -184,12 +193,25 @@ class _HessianRegression(LambdaStrategy):
         raise NotImplementedError
 
     def mean_model(self, seed):
-        """The regressor of E[w T | x] where it is not the Λ regressor; None."""
-        return None
+        """The regressor of E[w T | x] where it is not the Λ regressor: by default, for a
+        treatment with a mass at its lower bound, :class:`LogTrendBoosting` (T measured
+        from that bound); None otherwise."""
+        return self._bounded_model(seed)
 
     def moment_model(self, seed):
         """The regressor of a single-index family's moments given x: the Λ regressor."""
         return self.seeded_model(seed)
+
+    def variance_model(self, seed):
+        """The regressor of T's weighted variance given x where it is not
+        :meth:`moment_model`: by default :class:`LogTrendBoosting` for a treatment with a
+        mass at its lower bound, whose variance spans orders of magnitude across x."""
+        return self._bounded_model(seed)
+
+    def _bounded_model(self, seed):
+        if self.lambda_model is None and self.bounded:
+            return seeded_clone(LogTrendBoosting(), seed)
+        return None
 
     def index_weights(self, fold, data):
         """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family; the
@@ -212,9 +234,12 @@ class _HessianRegression(LambdaStrategy):
         test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
-            return index_moment_lambda(d2, data.T[rows], data.X[rows], data.X[test],
-                                       self.moment_model(seed), self.mean_model(seed),
-                                       data.weights_at(rows))
+            # the moments of T above its bound, where w·T has the sign of w as a log trend needs
+            lower = data.T[rows].min(axis=0) if self.bounded else np.zeros(data.T.shape[1])
+            lam, floored = index_moment_lambda(
+                d2, data.T[rows] - lower, data.X[rows], data.X[test], self.moment_model(seed),
+                self.mean_model(seed), data.weights_at(rows), self.variance_model(seed))
+            return (shift_lambda(lam, lower) if self.bounded else lam), floored
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
                             secant=elsewhere,
@@ -241,36 +266,19 @@ class AnalyticLambda(_HessianRegression):
     """Regime B: ℓ_θθ free of θ and y, a function of T alone regressed on X."""
 
     method = "analytic"
-    bounded = False  # T sits at its smallest value on many rows (set by check_design)
 
     def covariates(self, X, n_threads):
         if self.lambda_model is None:
             return X  # the linear part of the default mean regression needs x itself
         return super().covariates(X, n_threads)
 
-    def check_design(self, T, treatment_names, n_independent=None):
-        """Note a treatment with a mass at its lower bound (0 cigarettes, 0 hours): one
-        column of at least three values, ``BOUNDED_SHARE`` of the rows at its minimum."""
-        super().check_design(T, treatment_names, n_independent)
-        t = T[:, 0]
-        self.bounded = bool(T.shape[1] == 1 and np.unique(t).size > 2
-                            and np.mean(t == t.min()) >= BOUNDED_SHARE)
-
     def mean_model(self, seed):
         """By default E[T | x] by :class:`LinearTrendBoosting`: with a constant weight
         Λ's entries are moments of T, and its mean is often close to linear in x. For a
         treatment with a mass at its lower bound, :class:`LogTrendBoosting` above it."""
-        if self.lambda_model is not None:
-            return None
-        return seeded_clone(LogTrendBoosting(shift=True) if self.bounded
-                            else LinearTrendBoosting(), seed)
-
-    def moment_model(self, seed):
-        """The variance of T given x: by :class:`LogTrendBoosting` for a treatment with a
-        mass at its lower bound, whose variance spans orders of magnitude across x."""
-        if self.lambda_model is None and self.bounded:
-            return seeded_clone(LogTrendBoosting(), seed)
-        return super().moment_model(seed)
+        if self.lambda_model is not None or self.bounded:
+            return super().mean_model(seed)
+        return seeded_clone(LinearTrendBoosting(), seed)
 
     def hessian_rows(self, fold, data):
         train = fold.plan.train
@@ -451,27 +459,6 @@ class NetworkLambda(LambdaStrategy):
 
 def _network_project(target, J, *, X32, fold_id, config, train, seed, weights):
     return network_projection(J, X32, fold_id, config, train, seed, weights)
-
-
-def strong_confounding_warnings(family, X, T, forest):
-    """A message where X explains at least ``EXPLAINED_SHARE_WARN`` of T's variance and Λ̂
-    is estimated from a curvature that depends on θ (regime C); ``forest``: Λ̂ is the
-    default random forest over whole Hessians, which overstates the information there."""
-    if not family.requires_varying_treatments:
-        return []
-    share = explained_share(T, X, seeded_clone(LinearTrendBoosting(), 0))
-    if share < EXPLAINED_SHARE_WARN:
-        return []
-    forest_note = (f" The {family.name} family's Λ̂, a random forest over whole Hessians, "
-                   "also overstates the information there: its leaves average over rows "
-                   "whose E[T | x] differs." if forest else "")
-    return [f"X explains {share:.0%} of the variance of T, which leaves little variation "
-            "in T given X to estimate the curvature Λ(x) from. In the coverage studies "
-            "(limited overlap, strong confounding) families whose curvature depends on θ had "
-            "E[beta] up to 0.7 SE off and intervals covering 0.78-0.95 from half of T's "
-            f"variance explained on (the linear model's held).{forest_note} Treat the "
-            "interval as approximate" + (": a second fit with lambda_method='conditional' "
-                                         "is a check, not a cure." if forest else ".")]
 
 
 _STRATEGIES = {"analytic": AnalyticLambda, "regression": RegressionLambda,
