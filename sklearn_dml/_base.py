@@ -23,7 +23,7 @@ from ._debias import (
     cache_repetition,
     check_identified,
     debias,
-    influential_row_warning,
+    influence_warnings,
     lambda_report,
     regularization_warnings,
 )
@@ -357,7 +357,7 @@ class _BaseStructuralDML(_PostEstimationMixin, _EffectsMixin, BaseEstimator):
                                                  rows.T, self.lambda_regularized_,
                                                  self.treatment_names_)),
                     constant_outcome_warning(self.inference_.diagnostics),
-                    influential_row_warning(self.inference_),
+                    *influence_warnings(self.inference_),
                     *sample_warnings(rows.T.shape[0], self.effective_n_, varying,
                                      self.row_dependence_,
                                      self.n_clusters_ if self.cluster_se else None,
