@@ -150,6 +150,27 @@ def replicate(design, n, seed):
             **{key: res.diagnostics[key] for key in SHARES}}
 
 
+def design_row(design, raw, extra=()):
+    """The table row of one design's replications (None where every fit was refused) and
+    its notes: how many fits raised each kind of warning, and the first refusals.
+    ``extra`` names further per-replication values to average into the row."""
+    ok = [r for r in raw if "error" not in r]
+    if not ok:
+        return None, [f"{design}: every fit refused: {raw[0]['error']}"]
+    row = summarize(ok)[0]
+    z = np.array([(r["estimate"][0] - r["truth"][0]) / r["stderr"][0] for r in ok])
+    warned = Counter(k for r in ok for k in r["warnings"])
+    row.pop("target")
+    row = {"design": design, **row, "sd_z": float(z.std()),
+           "refused": (len(raw) - len(ok)) / len(raw),
+           "warned": float(np.mean([bool(r["warnings"]) for r in ok])),
+           **{key: float(np.mean([r[key] for r in ok]))
+              for key in ("unreliable", *SHARES, *extra)}}
+    notes = [f"{design}: {count} of {len(ok)} fits warned '{kind}...'"
+             for kind, count in warned.most_common()]
+    return row, notes + [f"{design}: refused: {r['error']}" for r in raw if "error" in r][:3]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=200)
@@ -165,23 +186,10 @@ def main():
     for design in args.designs.split(","):
         raw = Parallel(n_jobs=args.jobs)(delayed(this.replicate)(design, args.n, s)
                                          for s in range(args.reps))
-        ok = [r for r in raw if "error" not in r]
-        if not ok:
-            print(f"{design}: every fit refused: {raw[0]['error']}", flush=True)
-            continue
-        row = summarize(ok)[0]
-        z = np.array([(r["estimate"][0] - r["truth"][0]) / r["stderr"][0] for r in ok])
-        warned = Counter(k for r in ok for k in r["warnings"])
-        row.pop("target")
-        rows.append({"design": design, **row, "sd_z": float(z.std()),
-                     "refused": (len(raw) - len(ok)) / len(raw),
-                     "warned": float(np.mean([bool(r["warnings"]) for r in ok])),
-                     **{key: float(np.mean([r[key] for r in ok]))
-                        for key in ("unreliable", *SHARES)}})
-        notes += [f"{design}: {count} of {len(ok)} fits warned '{kind}...'"
-                  for kind, count in warned.most_common()]
-        notes += [f"{design}: refused: {r['error']}" for r in raw if "error" in r][:3]
-        print(rows[-1], notes, flush=True)
+        row, design_notes = design_row(design, raw)
+        rows += [row] if row else []
+        notes += design_notes
+        print(row, design_notes, flush=True)
     meta = (f"n={args.n} rows drawn with replacement, K=5, default estimators, target "
             f"E[beta], R={args.reps} per design (seeds 0-{args.reps - 1}); "
             f"{platform.machine()}, {args.jobs} process(es) of one thread; "
