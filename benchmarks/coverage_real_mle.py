@@ -24,10 +24,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -36,7 +34,7 @@ from scipy import special  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _mc import write_study  # noqa: E402
-from coverage_semisynthetic import design_row  # noqa: E402
+from coverage_semisynthetic import design_row, fit_recorded  # noqa: E402
 
 import sklearn_dml as sd  # noqa: E402
 
@@ -100,8 +98,8 @@ def mle_stderr(family, Y, T, X):
 
 
 def replicate(design, seed):
-    """One replication: estimate, stderr, truth, the MLE's SE, CPU time and the kinds of
-    warning raised, or ``{"error": message}`` where the fit was refused."""
+    """One replication: a fresh outcome from the MLE, the fit (:func:`fit_recorded`) and
+    the MLE's own sandwich SE on it."""
     torch.set_num_threads(1)
     X, T, eta, beta, family = population(design)
     rng = np.random.default_rng(seed)
@@ -110,23 +108,10 @@ def replicate(design, seed):
     else:
         Y = rng.poisson(np.exp(eta)).astype(float)
     est = ESTIMATORS[family](cv=5, random_state=seed, target="beta")
-    t0 = time.process_time()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            est.fit(X, T, Y)
-    except ValueError as exc:  # a refusal is counted, not lost
-        return {"error": str(exc)[:200]}
-    kinds = sorted({re.sub(r"[0-9.]+%?", "#", str(w.message))[:50] for w in caught
-                    if issubclass(w.category, UserWarning)})
-    res = est.inference_
-    return {"names": ["E[beta]"], "estimate": res.estimate[:1], "stderr": res.stderr[:1],
-            "truth": np.array([beta]), "cpu": time.process_time() - t0, "warnings": kinds,
-            "unreliable": any("unreliable" in str(w.message) for w in caught),
-            "share_regularized": res.diagnostics["share_regularized"],
-            "share_flat_cells": res.diagnostics["share_flat_cells"],
-            "mle_se": mle_stderr(family, Y, T, X)}
-
+    result = fit_recorded(est, X, T, Y, beta)
+    if "error" not in result:
+        result["mle_se"] = mle_stderr(family, Y, T, X)
+    return result
 
 def main():
     parser = argparse.ArgumentParser()

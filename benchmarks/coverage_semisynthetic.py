@@ -125,8 +125,8 @@ NOTES = ["randhie with the plan's variables lpi and fmde in X (lpi, fmde and idp
 
 
 def replicate(design, n, seed):
-    """One replication: estimate, stderr, truth, CPU time and the kinds of warning raised,
-    or ``{"error": message}`` where the fit was refused."""
+    """One replication of ``design`` on ``n`` rows drawn with replacement
+    (:func:`fit_recorded`)."""
     torch.set_num_threads(1)
     X_all, T_all, alpha, beta = POPULATIONS[design]()
     rng = np.random.default_rng(seed)
@@ -134,6 +134,12 @@ def replicate(design, n, seed):
     X, T = X_all[rows], T_all[rows]
     Y = draw_outcome(design, alpha[rows] + beta[rows] * T[:, 0], X, rng)
     est = ESTIMATORS[design](cv=5, random_state=seed, target="beta")
+    return fit_recorded(est, X, T, Y, beta.mean())
+
+
+def fit_recorded(est, X, T, Y, truth):
+    """Fit ``est`` for E[beta]: estimate, stderr, ``truth``, CPU time, the kinds of warning
+    raised and the regularized shares, or ``{"error": message}`` where it was refused."""
     t0 = time.process_time()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -145,7 +151,7 @@ def replicate(design, n, seed):
                     if issubclass(w.category, UserWarning)})
     res = est.inference_
     return {"names": ["E[beta]"], "estimate": res.estimate[:1], "stderr": res.stderr[:1],
-            "truth": np.array([beta.mean()]), "cpu": time.process_time() - t0,
+            "truth": np.array([truth]), "cpu": time.process_time() - t0,
             "warnings": kinds, "unreliable": any("unreliable" in str(w.message) for w in caught),
             **{key: res.diagnostics[key] for key in SHARES}}
 
