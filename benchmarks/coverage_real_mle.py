@@ -134,6 +134,8 @@ def main():
         notes += design_notes
         if row:
             X, T = population(design)[:2]
+            if row["share_flat_cells"] == 0:  # reported only where some fit found such cells
+                row.pop("share_flat_cells")
             row.update(n=int(T.size), at_min=float(np.mean(T == T.min())),
                        se_over_mle=row["mean_se"] / row.pop("mle_se"))
             rows.append(row)
