@@ -17,6 +17,8 @@ from sklearn_dml._lambda import (
     treatment_support,
 )
 from sklearn_dml._lambda._method import BINARY_CONDITIONAL_ROWS
+from sklearn_dml._lambda._moments import weighted_moments
+from sklearn_dml._lambda._regressors import LinearTrendBoosting, LogTrendBoosting
 from sklearn_dml._linalg import regularize
 from sklearn_dml.families import LinearFamily, LogitFamily, TobitFamily
 from sklearn_dml.families._index import IndexFamily, sigmoid
@@ -51,7 +53,6 @@ def test_linear_continuous_treatment_lambda_recovers_moments(rng):
 def test_linear_trend_boosting_keeps_a_linear_mean_in_the_tails(rng):
     """Regime B's default mean regression: where E[T | x] is linear and x skewed, boosting
     alone is flat beyond the bulk; least squares plus boosting on its residuals is not."""
-    from sklearn_dml._lambda._regressors import LinearTrendBoosting
 
     n = 4000
     X = np.column_stack([np.exp(rng.normal(size=n)), rng.normal(size=(n, 2))])
@@ -67,7 +68,6 @@ def test_linear_trend_boosting_keeps_a_linear_mean_in_the_tails(rng):
 def test_analytic_lambda_default_regresses_the_mean_with_a_linear_trend(rng):
     """The linear family's Λ̂ sees x itself and fits E[T | x] with LinearTrendBoosting;
     a lambda_model given by the user serves every regression."""
-    from sklearn_dml._lambda._regressors import LinearTrendBoosting
 
     default = make_lambda_strategy("analytic", LinearFamily())
     X = rng.normal(size=(50, 2))
@@ -85,7 +85,6 @@ def test_regression_lambda_default_is_linear_in_the_dummies_only(rng):
     """Regime C's default for a single-index family: every moment given x by boosting
     plus least squares on the two-valued columns (on the bin codes too, where a dummy
     stays two-valued); the matrix families keep their forest."""
-    from sklearn_dml._lambda._regressors import LinearTrendBoosting
 
     X = np.column_stack([rng.normal(size=(400, 2)), rng.binomial(1, 0.3, (400, 2)) * 5.0 - 1])
     y = X[:, 0] + 2 * X[:, 2] - X[:, 3] + rng.normal(size=400)
@@ -116,7 +115,6 @@ def test_index_moments_carry_the_effects_of_many_dummies():
     a noisy target, shrink the regions' effects (by 6-28% over six seeds); least squares
     plus boosting keeps them (slopes 0.96-1.08)."""
     from sklearn_dml._lambda._moments import weighted_moments
-    from sklearn_dml._lambda._regressors import LinearTrendBoosting
 
     rng = np.random.RandomState(0)
     n, regions = 3000, 30
@@ -643,3 +641,30 @@ def test_matrix_forest_keeps_the_shifts_of_many_dummies(monkeypatch):
     monkeypatch.setattr(_hessians, "MATRIX_DUMMY_COLUMNS", regions)  # the forest alone
     forest_alone = slope()
     assert with_shifts > 0.8 and forest_alone < with_shifts - 0.08, (with_shifts, forest_alone)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weighted_moments_keep_their_accuracy_where_the_weights_are_small(seed):
+    """Under an exponential weight w = e^(α(x) + βt) with α spanning 5 units, T | x normal:
+    the w-weighted law of T given x is the normal tilted to mean μ + βσ², variance σ², and
+    a = E[w | x] = e^(α + βμ + β²σ²/2). In raw units the regressions chase the large
+    weights and overstate a and S several times where w is small; with a log trend for a
+    and m and S relative to its fit, they are as accurate there as elsewhere."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(4000, 2))
+    mu, sd = 1.0 + X[:, 1], 1.0 + 0.5 * X[:, 1]
+    T = (mu + sd * rng.normal(size=mu.size))[:, None]
+    alpha, beta = -1.0 + 2.5 * X[:, 0], 0.5
+    w = np.exp(alpha + beta * T[:, 0])
+    low = alpha < np.quantile(alpha, 0.2)
+    a_true = np.exp(alpha + beta * mu + 0.5 * beta ** 2 * sd ** 2)
+    errors = {}
+    for relative in (False, True):
+        a, m, S, _, _ = weighted_moments(w, T, X, X, default_lambda_model(),
+                                         LinearTrendBoosting(),
+                                         weight_model=LogTrendBoosting() if relative else None)
+        errors[relative] = (np.median(a[low] / a_true[low]), np.median(S[low, 0, 0] / sd[low] ** 2),
+                            np.median(np.abs(m[low, 0] - (mu + beta * sd ** 2)[low])))
+    assert errors[False][0] > 1.5 and errors[False][1] > 2.0  # raw units: the design's problem
+    assert 0.85 < errors[True][0] < 1.15 and 0.8 < errors[True][1] < 1.25
+    assert errors[True][2] < 0.25

@@ -86,7 +86,7 @@ def linear_prediction(T_fit, X_fit):
 
 
 def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_weight=None,
-                        variance_model=None):
+                        variance_model=None, weight_model=None):
     """Λ(x) for a single-index family, positive semi-definite by construction.
 
     With w = ℓ''(y, η) and z = (1, t), Λ(x) = E[w z z' | x] = a(x)·[[1, m'], [m, m m' + S]]
@@ -116,13 +116,20 @@ def index_moment_lambda(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample
         them, so that Λ̂ is the curvature given x of the weighted population.
     variance_model : sklearn regressor or None
         The regressor of E[w (T − m)(T − m)' | x], where it differs from ``model``.
+    weight_model : sklearn regressor or None
+        The regressor of a = E[w | x] (such as :class:`LogTrendBoosting` for weights that
+        span orders of magnitude across x); m and S are then regressed with the weights
+        divided by its in-sample fit â(x). A function of x divides out of a weighted mean
+        given x, so m and S are the same in population, but the regressions fit them as
+        closely where the weights are small (a Poisson's e^η at low η, a rare event's
+        p(1 − p)) as where they are large. None: a by ``model``, the weights as they are.
 
     Returns
     -------
     lam : ndarray (n_pred, 1 + p, 1 + p), floored : ndarray (n_pred,) bool
     """
     a, m, S, floored, _ = weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model,
-                                           sample_weight, variance_model)
+                                           sample_weight, variance_model, weight_model)
     return moment_lambda(a, m, S), floored
 
 
@@ -187,44 +194,58 @@ def finish_moments(m, S, T_fit, d2, binary, sample_weight=None):
 
 
 def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_weight=None,
-                     variance_model=None):
+                     variance_model=None, weight_model=None):
     """a = E[w | x], the w-weighted mean m and covariance S of T given x (floored), the
     rows where a floor binds, and the out-of-fold residuals (None for a binary T).
     ``mean_model`` (None: ``model``) regresses w·T for a continuous T, ``variance_model``
     (None: ``model``) the products of its residuals; every regression is weighted by
-    ``sample_weight`` (None: unweighted)."""
+    ``sample_weight`` (None: unweighted). ``weight_model``: a's regressor, and m and S
+    from the weights over its fit (:func:`index_moment_lambda`)."""
     fit_predict = functools.partial(_fit_predict, sample_weight=sample_weight)
     oof_predict = functools.partial(_oof_predict, sample_weight=sample_weight)
     n_pred, p = X_pred.shape[0], T_fit.shape[1]
     constant_w, binary = moment_kind(d2, T_fit)
     mean_model = model if mean_model is None or binary else mean_model
     variance_model = model if variance_model is None else variance_model
-    wT = d2[:, None] * T_fit
     if constant_w:
         a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
     else:
-        a = np.maximum(fit_predict(model, X_fit, d2, X_pred), OVERLAP_FLOOR * d2.mean())
-        a_oof = np.maximum(oof_predict(model, X_fit, d2), OVERLAP_FLOOR * d2.mean())
+        a, a_oof, a_fit = _mean_weight(fit_predict, oof_predict, weight_model or model, X_fit,
+                                       d2, X_pred)
+    w, w_mean, w_mean_oof = d2, a, a_oof  # the weights of m and S, and their mean given x
+    if weight_model is not None and not constant_w:
+        w = d2 / a_fit
+        w_mean, w_mean_oof, _ = _mean_weight(fit_predict, oof_predict, model, X_fit, w, X_pred)
+    wT = w[:, None] * T_fit
     m = np.empty((n_pred, p))
     resid = np.empty_like(T_fit)
     for j in range(p):
         if binary and sample_weight is not None:
             m[:, j] = weighted_propensity(model, X_fit, T_fit[:, j], sample_weight, X_pred)
             continue
-        m[:, j] = fit_predict(mean_model, X_fit, wT[:, j], X_pred) / a
+        m[:, j] = fit_predict(mean_model, X_fit, wT[:, j], X_pred) / w_mean
         if not binary:
             # a weighted mean of T lies within T's range, whatever the ratio's noise
-            resid[:, j] = T_fit[:, j] - np.clip(oof_predict(mean_model, X_fit, wT[:, j]) / a_oof,
-                                                T_fit[:, j].min(), T_fit[:, j].max())
+            resid[:, j] = T_fit[:, j] - np.clip(
+                oof_predict(mean_model, X_fit, wT[:, j]) / w_mean_oof,
+                T_fit[:, j].min(), T_fit[:, j].max())
     S = None
     if not binary:
         S = np.empty((n_pred, p, p))
         for j in range(p):
             for k in range(j, p):
                 S[:, j, k] = S[:, k, j] = fit_predict(
-                    variance_model, X_fit, d2 * resid[:, j] * resid[:, k], X_pred) / a
+                    variance_model, X_fit, w * resid[:, j] * resid[:, k], X_pred) / w_mean
     m, S, floored = finish_moments(m, S, T_fit, d2, binary, sample_weight)
     return a, m, S, floored, None if binary else resid
+
+
+def _mean_weight(fit_predict, oof_predict, model, X_fit, w, X_pred):
+    """E[w | x] at the new rows, out of fold and in sample (at the fitting rows), floored
+    at 1% of w's mean."""
+    floor = OVERLAP_FLOOR * w.mean()
+    both = np.maximum(fit_predict(model, X_fit, w, np.vstack([X_pred, X_fit])), floor)
+    return both[:len(X_pred)], np.maximum(oof_predict(model, X_fit, w), floor), both[len(X_pred):]
 
 
 def weighted_propensity(model, X_fit, t, sample_weight, X_pred):

@@ -96,8 +96,12 @@ class LogTrendBoosting(RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype=float)
         positive = np.maximum(y, 0.0)
         self.scale_ = max(float(np.average(positive, weights=sample_weight)), 1e-300)
+        # standardized columns: on raw bin codes (0-255) the solver took hundreds of steps
+        self.center_ = X.mean(axis=0)
+        spread = X.std(axis=0)
+        self.spread_ = np.where(spread > 0, spread, 1.0)
         self.trend_ = PoissonRegressor(alpha=1e-8, max_iter=1000).fit(
-            X, positive / self.scale_, sample_weight=sample_weight)
+            self._standardized(X), positive / self.scale_, sample_weight=sample_weight)
         trend = self._trend(X)
         weight = trend if sample_weight is None else trend * sample_weight
         self.boosting_ = default_lambda_model().set_params(random_state=self.random_state)
@@ -112,7 +116,10 @@ class LogTrendBoosting(RegressorMixin, BaseEstimator):
         return self._trend(X) * ratio
 
     def _trend(self, X):
-        return self.scale_ * self.trend_.predict(X)
+        return self.scale_ * self.trend_.predict(self._standardized(X))
+
+    def _standardized(self, X):
+        return (X - self.center_) / self.spread_
 
 
 RATIO_FLOOR = 0.05

@@ -53,6 +53,10 @@ class IndexFamily(Family):
     #: fit rather than its expectation E[ℓ'' | η̃] (see
     #: :func:`sklearn_dml._lambda.lambda_index_weights`). Only matters where ℓ'' depends on y.
     observed_lambda = False
+    #: Whether the curvature spans orders of magnitude across x (the Poisson's e^η): Λ̂'s
+    #: E[w | x] then takes a log-linear trend, and T's weighted moments are regressed
+    #: relative to its fit (:func:`sklearn_dml._lambda.index_moment_lambda`).
+    curvature_spans_scales = False
 
     def theta_names(self, treatment_names):
         if len(treatment_names) == 1:

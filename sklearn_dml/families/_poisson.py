@@ -48,6 +48,7 @@ class PoissonFamily(IndexFamily):
     # e^η z z' is unbounded in t: one row far out in T's tail can carry more curvature than
     # the rest together, which Λ̂(x) cannot see; the targeting step weighs it by its own
     targeted = True
+    curvature_spans_scales = True
 
     def __init__(self, pseudo=False):
         self.pseudo = pseudo
