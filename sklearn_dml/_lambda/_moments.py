@@ -208,12 +208,12 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_we
     mean_model = model if mean_model is None or binary else mean_model
     variance_model = model if variance_model is None else variance_model
     if constant_w:
-        a, a_oof = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0]))
+        a, a_oof, a_fit = np.full(n_pred, float(d2[0])), np.full(d2.shape, float(d2[0])), None
     else:
         a, a_oof, a_fit = _mean_weight(fit_predict, oof_predict, weight_model or model, X_fit,
-                                       d2, X_pred)
+                                       d2, X_pred, in_sample=weight_model is not None)
     w, w_mean, w_mean_oof = d2, a, a_oof  # the weights of m and S, and their mean given x
-    if weight_model is not None and not constant_w:
+    if a_fit is not None:
         w = d2 / a_fit
         w_mean, w_mean_oof, _ = _mean_weight(fit_predict, oof_predict, model, X_fit, w, X_pred)
     wT = w[:, None] * T_fit
@@ -240,12 +240,14 @@ def weighted_moments(d2, T_fit, X_fit, X_pred, model, mean_model=None, sample_we
     return a, m, S, floored, None if binary else resid
 
 
-def _mean_weight(fit_predict, oof_predict, model, X_fit, w, X_pred):
-    """E[w | x] at the new rows, out of fold and in sample (at the fitting rows), floored
-    at 1% of w's mean."""
+def _mean_weight(fit_predict, oof_predict, model, X_fit, w, X_pred, in_sample=False):
+    """E[w | x] at the new rows, out of fold, and with ``in_sample`` at the fitting rows
+    (else None), floored at 1% of w's mean."""
     floor = OVERLAP_FLOOR * w.mean()
-    both = np.maximum(fit_predict(model, X_fit, w, np.vstack([X_pred, X_fit])), floor)
-    return both[:len(X_pred)], np.maximum(oof_predict(model, X_fit, w), floor), both[len(X_pred):]
+    rows = np.vstack([X_pred, X_fit]) if in_sample else X_pred
+    fitted = np.maximum(fit_predict(model, X_fit, w, rows), floor)
+    oof = np.maximum(oof_predict(model, X_fit, w), floor)
+    return fitted[:len(X_pred)], oof, (fitted[len(X_pred):] if in_sample else None)
 
 
 def weighted_propensity(model, X_fit, t, sample_weight, X_pred):

@@ -209,10 +209,13 @@ class _HessianRegression(LambdaStrategy):
         return self._bounded_model(seed)
 
     def weight_model(self, seed):
-        """The regressor of the index weights' mean given x where the family's curvature
-        spans orders of magnitude, relative to whose fit the moments are regressed: by
-        default :class:`LogTrendBoosting`; boosting in raw units chased the large weights
-        and overstated the smallest means 2-3 times."""
+        """The regressor of the index weights' mean given x, relative to whose fit the
+        moments are regressed, where the family's curvature spans orders of magnitude
+        (``family.curvature_spans_scales``): by default :class:`LogTrendBoosting`; boosting
+        in raw units chased the large weights and overstated the smallest means 2-3 times.
+        None elsewhere."""
+        if not self.family.curvature_spans_scales:
+            return None
         return self.seeded_model(seed, LogTrendBoosting)
 
     def _bounded_model(self, seed):
@@ -221,11 +224,9 @@ class _HessianRegression(LambdaStrategy):
         return None
 
     def index_weights(self, fold, data):
-        """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family, and
-        whether its moments are fitted relative to the weights' mean given x
-        (``family.curvature_spans_scales``, :meth:`weight_model`); the secant and
-        observed-ℓ'' forms correct for the auxiliary fit's error, so they apply only where
-        θ comes from an auxiliary network."""
+        """Rows and index weights of Λ̂ = E[w z z' | x] for a single-index family; the
+        secant and observed-ℓ'' forms correct for the auxiliary fit's error, so they apply
+        only where θ comes from an auxiliary network."""
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         family, T_rows, X_rows, Y_rows = self.family, data.T[rows], data.X[rows], data.Y[rows]
         secant = elsewhere and family.secant_lambda
@@ -237,13 +238,12 @@ class _HessianRegression(LambdaStrategy):
                                             else None))
         reference = lambda_index_weights(
             family, Y_rows, index(linear_prediction(T_rows, X_rows), theta_rows))
-        relative = family.curvature_spans_scales and not observed
-        return rows, cap_leverage(d2, reference, T_rows, X_rows)[0], relative
+        return rows, cap_leverage(d2, reference, T_rows, X_rows)[0]
 
     def evaluate(self, fold, theta_test, data):
         test, seed = fold.plan.test, fold.plan.seeds.int("lambda_model")
         if self.family.single_index:  # expected ℓ'' / ℓ_θθ where ℓ_θθ has y
-            rows, d2, relative = self.index_weights(fold, data)
+            rows, d2 = self.index_weights(fold, data)
             T_rows, lower = data.T[rows], None
             if self.bounded:  # T above its bound, where w·T has the sign of w as a log trend needs
                 lower = T_rows.min(axis=0)
@@ -251,7 +251,7 @@ class _HessianRegression(LambdaStrategy):
             lam, floored = index_moment_lambda(
                 d2, T_rows, data.X[rows], data.X[test], self.moment_model(seed),
                 self.mean_model(seed), data.weights_at(rows), self.variance_model(seed),
-                self.weight_model(seed) if relative else None)
+                self.weight_model(seed))
             return (lam if lower is None else shift_lambda(lam, lower)), floored
         rows, theta_rows, elsewhere = self.hessian_rows(fold, data)
         H = lambda_hessians(self.family, data.Y[rows], data.T[rows], theta_rows,
@@ -447,7 +447,7 @@ class NetworkLambda(LambdaStrategy):
             if conditional:
                 rows, d2 = fold.plan.train, np.ones(fold.plan.train.size)
             else:
-                rows, d2, _ = self.inner.index_weights(fold, data)
+                rows, d2 = self.inner.index_weights(fold, data)
             inputs.append(MomentTask(d2, data.T[rows], rows, fold.plan.test))
         moments = network_weighted_moments(inputs, X32,
                                            [f.plan.seeds.int("lambda_networks") for f in folds],
